@@ -1,0 +1,63 @@
+"""What every estimator of the suite that wraps a classifier shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_array
+
+
+class PrefitClassifierMixin:
+    """Keep the wrapped classifier as it is under :func:`sklearn.base.clone`.
+
+    The classifier in ``estimator`` is fitted by the user and only ever queried:
+    cloning it (as ``GridSearchCV`` does with every parameter) would hand an
+    *unfitted* copy to the clone. The clone therefore shares the classifier object
+    and copies every other parameter.
+    """
+
+    def __sklearn_clone__(self):
+        params = self.get_params(deep=False)
+        estimator = params.pop("estimator")
+        params = {name: clone(value, safe=False) for name, value in params.items()}
+        return type(self)(estimator=estimator, **params)
+
+
+def check_samples(X: Any, *, min_samples: int = 1) -> np.ndarray:
+    """Validate input samples of shape ``(n, d)`` or ``(n, *shape)``.
+
+    Floating dtypes are kept (the classifier sees the caller's precision); anything
+    else becomes float64. NaN and infinity are refused.
+    """
+    return check_array(
+        X,
+        allow_nd=True,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite=True,
+        ensure_min_samples=min_samples,
+        input_name="X",
+    )
+
+
+def check_sample_shape(X: np.ndarray, sample_shape: tuple[int, ...]) -> None:
+    """Refuse samples whose shape differs from the fitted samples' shape."""
+    if tuple(X.shape[1:]) != tuple(sample_shape):
+        raise ValueError(
+            f"X has samples of shape {tuple(X.shape[1:])}, but this estimator was "
+            f"fitted on samples of shape {tuple(sample_shape)}."
+        )
+
+
+def check_in_range(name: str, value: Any, low: float, high: float, *, integer: bool = False,
+                   low_open: bool = False) -> None:
+    """Raise a ``ValueError`` naming the parameter when ``value`` is out of range."""
+    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {what}; got {value!r}.")
+    below = value <= low if low_open else value < low
+    if below or value > high:
+        left = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {left}{low}, {high}]; got {value!r}.")

@@ -1,0 +1,147 @@
+"""Turn any classifier into one validated ``predict_proba`` function.
+
+Every part of the suite talks to the classifier through :class:`ProbaFunction`, so
+that validation of what it returns, batching and the counting of classifier rows
+(the cost that matters) live in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Largest allowed deviation of a probability row's sum from 1.
+_ROW_SUM_TOLERANCE = 1e-3
+
+
+class ProbaFunction:
+    """Validated, batched ``X -> class probabilities`` built from a classifier.
+
+    Parameters
+    ----------
+    estimator : object or callable
+        An object with ``predict_proba`` (a fitted scikit-learn classifier or
+        Pipeline, skorch, scikeras, ...) or a callable ``f(X) -> probabilities``.
+    batch_size : int
+        Largest number of rows handed to the classifier in one call.
+
+    Attributes
+    ----------
+    n_rows : int
+        Number of input rows passed to the classifier so far.
+    n_calls : int
+        Number of calls made to the classifier so far.
+    """
+
+    def __init__(self, estimator: Any, batch_size: int) -> None:
+        if hasattr(estimator, "predict_proba"):
+            self._predict = estimator.predict_proba
+        elif callable(estimator):
+            self._predict = estimator
+        else:
+            raise TypeError(
+                "estimator must have a predict_proba method or be a callable "
+                f"f(X) -> probabilities; got {type(estimator).__name__}."
+            )
+        self.batch_size = int(batch_size)
+        self.n_rows = 0
+        self.n_calls = 0
+        self.n_classes: int | None = None
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Return the ``(len(X), n_classes)`` probabilities of ``X``, batch by batch."""
+        n = len(X)
+        if n <= self.batch_size:
+            return self._call_once(X)
+        out = None
+        for start in range(0, n, self.batch_size):
+            block = self._call_once(X[start : start + self.batch_size])
+            if out is None:
+                out = np.empty((n, block.shape[1]), dtype=np.float64)
+            out[start : start + len(block)] = block
+        return out
+
+    def _call_once(self, X: np.ndarray) -> np.ndarray:
+        raw = self._predict(X)
+        self.n_rows += len(X)
+        self.n_calls += 1
+        proba = check_probabilities(raw, len(X))
+        if self.n_classes is None:
+            self.n_classes = proba.shape[1]
+        elif proba.shape[1] != self.n_classes:
+            raise ValueError(
+                f"The classifier returned {proba.shape[1]} columns, but earlier calls "
+                f"returned {self.n_classes}: the number of classes must not change."
+            )
+        return proba
+
+
+def check_probabilities(raw: Any, n_rows: int) -> np.ndarray:
+    """Validate a classifier's output and return it as float64 rows summing to 1.
+
+    Raises a ``ValueError`` that says what was received and how to fix it.
+    """
+    if hasattr(raw, "to_numpy"):  # pandas
+        raw = raw.to_numpy()
+    proba = np.asarray(raw)
+    if proba.dtype == object or not np.issubdtype(proba.dtype, np.number):
+        raise ValueError(
+            f"The classifier returned an array of dtype {proba.dtype}; expected numeric "
+            "class probabilities of shape (n_samples, n_classes)."
+        )
+    proba = proba.astype(np.float64, copy=False)
+    if proba.ndim != 2 or proba.shape[0] != n_rows:
+        raise ValueError(
+            f"The classifier returned an array of shape {proba.shape} for {n_rows} "
+            f"inputs; expected ({n_rows}, n_classes)."
+        )
+    if not np.all(np.isfinite(proba)):
+        raise ValueError(
+            "The classifier returned NaN or infinite probabilities; check the model "
+            "and its inputs."
+        )
+    if proba.size and proba.min() < 0:
+        raise ValueError(
+            f"The classifier returned negative values (min {proba.min():.3g}): these "
+            "look like logits or scores. Pass probabilities, e.g. apply softmax."
+        )
+    sums = proba.sum(axis=1)
+    worst = np.abs(sums - 1.0).max() if len(sums) else 0.0
+    if worst > _ROW_SUM_TOLERANCE:
+        raise ValueError(
+            f"The classifier's rows do not sum to 1 (largest deviation {worst:.3g}): "
+            "these look like logits or unnormalised scores. Pass probabilities, e.g. "
+            "apply softmax."
+        )
+    # Rows summing to 1 to within rounding are renormalised so that the
+    # Jensen-Shannon distance stays inside its bound sqrt(ln 2).
+    return proba / sums[:, None]
+
+
+def default_batch_size(sample_shape: tuple[int, ...], itemsize: int = 8) -> int:
+    """Rows per classifier call: about 16 MB of input, between 256 and 8192 rows.
+
+    Larger batches stop paying off once the per-call overhead is amortised, and
+    blocks that stay in cache are faster to interpolate and compare.
+    """
+    row_bytes = max(1, int(np.prod(sample_shape, dtype=np.int64)) * itemsize)
+    return int(np.clip((16 << 20) // row_bytes, 256, 8192))
+
+
+def resolve_proba_function(estimator: Any, batch_size: int | None, sample_shape) -> ProbaFunction:
+    """Build the :class:`ProbaFunction` for ``estimator`` and validate ``batch_size``."""
+    if batch_size is None:
+        batch_size = default_batch_size(tuple(sample_shape))
+    elif not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    return ProbaFunction(estimator, batch_size)
+
+
+def class_names_of(estimator: Any, n_classes: int) -> np.ndarray:
+    """The classifier's ``classes_`` when it has them, else ``0 ... n_classes-1``."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and len(classes) == n_classes:
+        return np.asarray(classes)
+    return np.arange(n_classes)
+

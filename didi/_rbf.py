@@ -1,0 +1,49 @@
+"""Numerics of the inverse projection π⁻¹ (paper, section 4.2, Theorem 2).
+
+``π⁻¹(y) = Σ_i w_i(y)·θ_i / Σ_j w_j(y)`` with ``w_i(y) = (1 + a·‖ρ_i − y‖^{2b})⁻¹``
+(``σ_i = 1``, ``ρ_i`` the centres' 2-D positions). For fixed centres the fit of
+``θ`` is linear least squares, solved here directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+from scipy.spatial.distance import cdist
+
+
+def normalized_weights(Y: np.ndarray, centers: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Row-normalised UMAP-curve weights ``w_i(y)/Σ_j w_j(y)``, shape (n_points, n_centers)."""
+    sq = cdist(Y, centers, metric="sqeuclidean")
+    weights = 1.0 / (1.0 + a * sq**b)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def fit_coefficients(W: np.ndarray, targets: np.ndarray, prior: np.ndarray, alpha: float) -> np.ndarray:
+    """Solve ``min_θ ‖Wθ − X‖² + α'‖θ − θ₀‖²`` exactly.
+
+    ``α' = alpha · mean(diag(WᵀW))`` makes ``alpha`` independent of the number of
+    points and centres. The prior ``θ₀`` (the centres' own samples) keeps
+    coefficients of nearly coincident centres near their data instead of letting
+    them blow up in opposite directions.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_points, n_centers)
+        Normalised weights of the training points.
+    targets : ndarray of shape (n_points, n_values)
+        Flattened training samples.
+    prior : ndarray of shape (n_centers, n_values)
+        Flattened samples at the centres.
+    alpha : float
+        Relative ridge strength, > 0.
+
+    Returns
+    -------
+    ndarray of shape (n_centers, n_values)
+    """
+    gram = W.T @ W
+    ridge = alpha * float(np.mean(np.diag(gram)))
+    gram[np.diag_indices_from(gram)] += ridge
+    rhs = W.T @ targets + ridge * prior
+    return scipy.linalg.solve(gram, rhs, assume_a="pos", overwrite_a=True, overwrite_b=True)

@@ -1,0 +1,360 @@
+"""``DecisionMap``: the whole DeepView method as one estimator."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import PrefitClassifierMixin, check_in_range, check_sample_shape, check_samples
+from ._divergence import normalized_entropy
+from ._proba import class_names_of, resolve_proba_function
+from ._timing import lap
+from .inverse import RBFInverse
+from .metric import base_distances, symmetric_base_distances
+from .projection import FisherUMAP, fit_umap, place_points
+from .quality import SCORE_NAMES, agreement, knn_accuracy, loo_knn_accuracy
+
+#: Grid cells mapped through π⁻¹ and classified at once (bounds memory).
+_GRID_CHUNK = 4096
+
+
+def grid_axes(embedding: np.ndarray, resolution: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cell centres along x and y covering the embedding plus ``margin`` of its extent."""
+    low, high = embedding.min(axis=0), embedding.max(axis=0)
+    extent = np.where(high > low, high - low, 1.0)
+    low, high = low - margin * extent, high + margin * extent
+    return np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+
+
+def holdout_split(n: int, holdout: float, random_state: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the points π⁻¹ is fitted to and of the held-out points, both sorted."""
+    n_out = int(round(holdout * n))
+    if holdout > 0:
+        n_out = min(max(n_out, 1), n - 2)
+    perm = check_random_state(random_state).permutation(n)
+    return np.sort(perm[n_out:]), np.sort(perm[:n_out])
+
+
+class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
+    """A classifier's decision function drawn as a map behind a 2-D scatter plot.
+
+    DeepView (Schulz, Hinder & Hammer, IJCAI 2020) in four steps:
+
+    1. DiDi distances between the samples (:class:`FisherJSMetric`);
+    2. UMAP on those distances (:class:`FisherUMAP`): ``embedding_``;
+    3. an inverse projection π⁻¹ from 2-D back to input space (:class:`RBFInverse`);
+    4. a ``resolution × resolution`` grid over the embedding, mapped through π⁻¹ and
+       classified: predicted class, probabilities and certainty per cell.
+
+    It also computes the paper's quality scores (``scores_``): ``q_knn`` and
+    ``q_knn_e`` (leave-one-out 5-NN accuracy of the classifier's labels in this
+    embedding and in a Euclidean UMAP embedding), ``q_data`` and ``q_not_data``
+    (agreement of ``f(π⁻¹(y_i))`` with ``f(x_i)`` on the points π⁻¹ was fitted to and
+    on a held-out ``holdout`` fraction). The scores are measured with a π⁻¹ fitted
+    to the non-held-out points, as in the paper; the map itself (``inverse_`` and
+    the grid) uses a π⁻¹ fitted to all points.
+
+    Parameters
+    ----------
+    estimator : object or callable
+        A fitted classifier with ``predict_proba`` (scikit-learn estimator or
+        Pipeline, skorch, scikeras, ...) or a callable ``f(X) -> probabilities``.
+        It is only queried: never refitted, and shared (not copied) by
+        :func:`~sklearn.base.clone`.
+    lam : float, default=0.65
+        Weight ``λ`` of the input-space distance in the DiDi distance, in
+        ``[0, 1]``. Smaller values pull points into their predicted classes' clusters;
+        ``1`` ignores the classifier.
+    n_steps : int, default=5
+        Interior points per path when measuring how the prediction changes
+        between two samples (the paper's ``n``).
+    n_neighbors : int, default=30
+        UMAP's neighbourhood size.
+    min_dist : float, default=0.1
+        UMAP's minimum distance between embedded points.
+    spread : float, default=1.0
+        UMAP's scale of embedded points.
+    a : float, default=500
+        Sharpness of π⁻¹, divided by the embedding's mean range (see
+        :class:`RBFInverse`). Larger is more local.
+    b : float, default=1
+        Exponent of π⁻¹'s weights.
+    resolution : int, default=100
+        Grid cells per axis.
+    holdout : float, default=0.3
+        Fraction of the points held out of π⁻¹'s fit to measure ``q_not_data``, in
+        ``[0, 1)``; ``0`` skips it (``q_not_data`` is then ``nan``).
+    scoring : {"q_not_data", "q_data", "q_knn", "q_knn_e"}, default="q_not_data"
+        The score returned by :meth:`score`.
+    random_state : int, RandomState or None, default=None
+        Seed for UMAP, the placement of new points and the hold-out split.
+    base_metric : {"euclidean", "cosine"}, default="euclidean"
+        Input-space part of the DiDi distance.
+    alpha : float, default=1e-4
+        Relative ridge strength of π⁻¹'s fit (see :class:`RBFInverse`).
+    margin : float, default=0.05
+        Extra space around the embedding covered by the grid, as a fraction of
+        its extent on each side.
+    batch_size : int, default=None
+        Largest number of rows per classifier call.
+    n_epochs : int, default=None
+        UMAP's optimisation epochs.
+    umap_kwargs : dict, default=None
+        Further keyword arguments for ``umap.UMAP``.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, 2)
+        The samples' positions in the map.
+    scores_ : dict
+        ``{"q_knn_e", "q_knn", "q_data", "q_not_data"}``, each in ``[0, 1]``.
+    classes_ : ndarray of shape (n_classes,)
+        The classifier's classes (``estimator.classes_`` or ``0 … n_classes−1``).
+    proba_ : ndarray of shape (n_samples, n_classes)
+        The classifier's probabilities of the samples.
+    y_ : ndarray of shape (n_samples,) or None
+        True labels given to :meth:`fit`, for display.
+    grid_x_, grid_y_ : ndarray of shape (resolution,)
+        Cell centres along the two axes.
+    grid_proba_ : ndarray of shape (resolution, resolution, n_classes)
+        Probabilities at ``π⁻¹`` of each cell; row ``i`` is ``grid_y_[i]``.
+    grid_labels_ : ndarray of shape (resolution, resolution)
+        Index into ``classes_`` of each cell's predicted class.
+    grid_entropy_ : ndarray of shape (resolution, resolution)
+        Entropy of each cell's prediction divided by ``log(n_classes)``: 0 is
+        certain, 1 uniform. Comparable between maps (never rescaled to the grid).
+    holdout_indices_ : ndarray of int
+        The points held out of π⁻¹'s fit for ``q_not_data``.
+    projection_ : FisherUMAP
+        The fitted projection π.
+    inverse_ : RBFInverse
+        The fitted inverse π⁻¹ used for the grid.
+    euclidean_umap_ : umap.UMAP
+        The Euclidean UMAP behind ``q_knn_e`` (fitted on the exact Euclidean
+        distance matrix, which gives umap-learn the same neighbours as
+        ``metric="euclidean"`` without its slow per-pair metric calls).
+    timings_ : dict
+        Seconds spent in each stage of :meth:`fit`.
+    n_classifier_rows_ : int
+        Rows passed to the classifier during :meth:`fit`.
+
+    See Also
+    --------
+    DecisionMapDisplay : Plot a fitted map.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from didi import DecisionMap
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+    >>> dmap = DecisionMap(clf, n_neighbors=10, resolution=20, random_state=0).fit(X, y)
+    >>> sorted(dmap.scores_)
+    ['q_data', 'q_knn', 'q_knn_e', 'q_not_data']
+    >>> dmap.grid_labels_.shape
+    (20, 20)
+    """
+
+    def __init__(self, estimator: Any = None, *, lam: float = 0.65, n_steps: int = 5,
+                 n_neighbors: int = 30, min_dist: float = 0.1, spread: float = 1.0,
+                 a: float = 500, b: float = 1, resolution: int = 100, holdout: float = 0.3,
+                 scoring: str = "q_not_data", random_state: Any = None,
+                 base_metric: str = "euclidean", alpha: float = 1e-4, margin: float = 0.05,
+                 batch_size: int | None = None, n_epochs: int | None = None,
+                 umap_kwargs: dict | None = None) -> None:
+        self.estimator = estimator
+        self.lam = lam
+        self.n_steps = n_steps
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.spread = spread
+        self.a = a
+        self.b = b
+        self.resolution = resolution
+        self.holdout = holdout
+        self.scoring = scoring
+        self.random_state = random_state
+        self.base_metric = base_metric
+        self.alpha = alpha
+        self.margin = margin
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.umap_kwargs = umap_kwargs
+
+    def _check_params(self) -> None:
+        check_in_range("resolution", self.resolution, 2, np.inf, integer=True)
+        check_in_range("holdout", self.holdout, 0.0, 0.9)
+        check_in_range("margin", self.margin, 0.0, np.inf)
+        check_in_range("a", self.a, 0.0, np.inf, low_open=True)
+        self._check_scoring(self.scoring)
+
+    @staticmethod
+    def _check_scoring(scoring: str) -> None:
+        if scoring not in SCORE_NAMES:
+            raise ValueError(f"scoring must be one of {SCORE_NAMES}; got {scoring!r}.")
+
+    def _make_inverse(self) -> RBFInverse:
+        return RBFInverse(a=self.a, b=self.b, alpha=self.alpha)
+
+    def fit(self, X: Any, y: Any = None) -> DecisionMap:
+        """Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+            Samples to show, in the shape the classifier accepts.
+        y : array-like of shape (n_samples,), default=None
+            True labels, only used to colour the points in
+            :class:`DecisionMapDisplay`.
+
+        Returns
+        -------
+        self : DecisionMap
+        """
+        self._check_params()
+        X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
+        if y is not None:
+            y = column_or_1d(y, warn=True)
+            if len(y) != len(X):
+                raise ValueError(f"y has {len(y)} labels for {len(X)} samples.")
+        timings: dict[str, float] = {}
+
+        projection = FisherUMAP(
+            self.estimator, lam=self.lam, n_steps=self.n_steps, n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist, spread=self.spread, random_state=self.random_state,
+            base_metric=self.base_metric, batch_size=self.batch_size, n_epochs=self.n_epochs,
+            umap_kwargs=self.umap_kwargs,
+        )
+        projection.fit(X)
+        distances = projection.metric_
+        timings.update(projection.timings_)
+        clock = time.perf_counter()
+
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        embedding = projection.embedding_
+        proba = distances.proba_fit_
+        predicted = proba.argmax(axis=1)
+
+        # π⁻¹ for the scores: fitted without the held-out points, as in the paper.
+        train, held_out = holdout_split(len(X), self.holdout, self.random_state)
+        scoring_inverse = self._make_inverse().fit(embedding[train], X[train])
+        back = proba_fn(scoring_inverse.inverse_transform(embedding)).argmax(axis=1)
+        if len(held_out):
+            inverse = self._make_inverse().fit(embedding, X)
+        else:
+            inverse = scoring_inverse
+        timings["inverse"], clock = lap(clock)
+
+        grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
+        cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
+        grid_proba = np.empty((len(cells), proba.shape[1]))
+        for start in range(0, len(cells), _GRID_CHUNK):
+            block = cells[start : start + _GRID_CHUNK]
+            grid_proba[start : start + len(block)] = proba_fn(inverse.inverse_transform(block))
+        timings["grid"], clock = lap(clock)
+
+        euclidean_umap = fit_umap(
+            symmetric_base_distances(X, "euclidean"), n_neighbors=self.n_neighbors, min_dist=self.min_dist, spread=self.spread,
+            n_epochs=self.n_epochs, random_state=self.random_state,
+            umap_kwargs=self.umap_kwargs,
+        )
+        scores = {
+            "q_knn_e": loo_knn_accuracy(euclidean_umap.embedding_, predicted),
+            "q_knn": loo_knn_accuracy(embedding, predicted),
+            "q_data": agreement(back[train], predicted[train]),
+            "q_not_data": agreement(back[held_out], predicted[held_out]),
+        }
+        timings["scores"], clock = lap(clock)
+
+        res = self.resolution
+        self.projection_ = projection
+        self.inverse_ = inverse
+        self.euclidean_umap_ = euclidean_umap
+        self.embedding_ = embedding
+        self.proba_ = proba
+        self.classes_ = class_names_of(self.estimator, proba.shape[1])
+        self.y_ = y
+        self.holdout_indices_ = held_out
+        self.grid_x_, self.grid_y_ = grid_x, grid_y
+        self.grid_proba_ = grid_proba.reshape(res, res, -1)
+        self.grid_labels_ = self.grid_proba_.argmax(axis=-1)
+        self.grid_entropy_ = normalized_entropy(self.grid_proba_)
+        self.scores_ = scores
+        self.timings_ = timings
+        self.n_classifier_rows_ = distances.n_classifier_rows_ + proba_fn.n_rows
+        self.sample_shape_ = distances.sample_shape_
+        self.n_features_in_ = distances.n_features_in_
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit and return ``embedding_``."""
+        return self.fit(X, y).embedding_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Place new samples into the map, shape ``(n_new, 2)``; fitted points stay."""
+        check_is_fitted(self, "embedding_")
+        return self.projection_.transform(X)
+
+    def inverse_transform(self, Y: Any) -> np.ndarray:
+        """Synthesise input-space samples ``π⁻¹(Y)`` for 2-D positions ``Y``."""
+        check_is_fitted(self, "embedding_")
+        return self.inverse_.inverse_transform(Y)
+
+    def score(self, X: Any, y: Any = None, scoring: str | None = None) -> float:
+        """A quality score measured on the given samples, placed into the fitted map.
+
+        The samples (held-out ones in cross-validation) are placed with
+        :meth:`transform`, then:
+
+        * ``"q_knn"``: accuracy of a 5-NN classifier on the fitted embedding and the
+          classifier's labels, predicting the classifier's labels of ``X``;
+        * ``"q_knn_e"``: the same in the Euclidean UMAP embedding;
+        * ``"q_data"`` and ``"q_not_data"``: agreement of ``f(π⁻¹(π(x)))`` with
+          ``f(x)``. π⁻¹ was not fitted to new samples, so on them both names
+          measure the same thing and give the same value.
+
+        Higher is better, so :class:`~sklearn.model_selection.GridSearchCV` can tune
+        ``lam`` and ``a`` with it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+        y : None
+            Ignored: the classifier's own labels are the target.
+        scoring : str, default=None
+            One of ``"q_not_data"``, ``"q_data"``, ``"q_knn"``, ``"q_knn_e"``;
+            ``None`` uses the ``scoring`` parameter.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "embedding_")
+        scoring = self.scoring if scoring is None else scoring
+        self._check_scoring(scoring)
+        X = check_samples(X)
+        check_sample_shape(X, self.sample_shape_)
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        labels = proba_fn(X).argmax(axis=1)
+        fitted_labels = self.proba_.argmax(axis=1)
+        if scoring == "q_knn_e":
+            distances = base_distances(X, self.projection_.metric_.X_fit_, "euclidean")
+            placed = place_points(self.euclidean_umap_, distances, random_state=self.random_state)
+            return knn_accuracy(self.euclidean_umap_.embedding_, fitted_labels, placed, labels)
+        placed = self.transform(X)
+        if scoring == "q_knn":
+            return knn_accuracy(self.embedding_, fitted_labels, placed, labels)
+        back = proba_fn(self.inverse_transform(placed)).argmax(axis=1)
+        return agreement(back, labels)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        tags.target_tags.required = False
+        return tags

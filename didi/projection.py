@@ -1,0 +1,241 @@
+"""``FisherUMAP``: UMAP on DiDi distances, with out-of-sample placement."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import PrefitClassifierMixin, check_in_range
+from ._placement import embed_new_points, nearest_columns
+from ._timing import lap
+from .metric import FisherJSMetric
+
+
+def fit_umap(distances: np.ndarray, *, n_neighbors: int, min_dist: float, spread: float,
+             n_epochs: int | None, random_state: Any, metric: str = "precomputed",
+             umap_kwargs: dict | None = None):
+    """Fit ``umap.UMAP`` with two components, quietly, and return the model.
+
+    ``distances`` is a square distance matrix for ``metric="precomputed"`` and the
+    (flattened) samples otherwise.
+    """
+    import umap  # imported here: umap-learn's import compiles numba code, ~1 s
+
+    n_neighbors = min(int(n_neighbors), len(distances) - 1)
+    kwargs = dict(umap_kwargs or {})
+    if random_state is not None:
+        # umap-learn runs single-threaded when seeded (its parallel SGD is not
+        # reproducible); saying so avoids its warning about overriding n_jobs.
+        kwargs.setdefault("n_jobs", 1)
+    model = umap.UMAP(
+        n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, spread=spread,
+        n_epochs=n_epochs, metric=metric, random_state=random_state, **kwargs,
+    )
+    with warnings.catch_warnings():
+        # "using precomputed metric; inverse_transform will be unavailable": we
+        # provide our own transform and inverse.
+        warnings.filterwarnings("ignore", message=".*precomputed metric.*")
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+        model.fit(distances)
+    return model
+
+
+class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
+    """Two-dimensional UMAP embedding of samples under the DiDi distance.
+
+    :meth:`fit` computes the DiDi distances of the samples with
+    :class:`FisherJSMetric` and embeds them with UMAP; :meth:`transform` places new
+    samples into the fitted map without moving the fitted points (at any number of
+    fitted points, unlike umap-learn's precomputed ``transform``).
+
+    Parameters
+    ----------
+    estimator : object, callable or "precomputed"
+        A fitted classifier with ``predict_proba`` or a callable
+        ``f(X) -> probabilities``; never refitted. ``"precomputed"`` means that
+        :meth:`fit` receives a square DiDi distance matrix (e.g. from
+        :meth:`FisherJSMetric.fit_transform`) and :meth:`transform` the
+        ``(n_new, n_fitted)`` distances of new samples (from
+        :meth:`FisherJSMetric.transform`).
+    lam : float, default=0.65
+        Weight of the input-space distance, see :class:`FisherJSMetric`.
+    n_steps : int, default=5
+        Interior points per path, see :class:`FisherJSMetric`.
+    n_neighbors : int, default=30
+        UMAP's neighbourhood size (capped at ``n_samples - 1``).
+    min_dist : float, default=0.1
+        UMAP's minimum distance between embedded points.
+    spread : float, default=1.0
+        UMAP's scale of embedded points.
+    random_state : int, RandomState or None, default=None
+        Seed for UMAP and for placing new points. An integer makes results
+        reproducible (umap-learn then runs its optimisation on one thread).
+    base_metric : {"euclidean", "cosine"}, default="euclidean"
+        Input-space distance, see :class:`FisherJSMetric`.
+    batch_size : int, default=None
+        Largest number of rows per classifier call.
+    n_epochs : int, default=None
+        UMAP's optimisation epochs (``None``: umap-learn's default).
+    umap_kwargs : dict, default=None
+        Further keyword arguments for ``umap.UMAP``.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, 2)
+        Coordinates of the fitted samples.
+    metric_ : FisherJSMetric or None
+        The fitted distance (``None`` for ``estimator="precomputed"``).
+    umap_ : umap.UMAP
+        The fitted UMAP model.
+    n_features_in_ : int
+        Number of values in one sample (the number of fitted samples for
+        ``estimator="precomputed"``).
+    timings_ : dict
+        Seconds spent computing distances and running UMAP in :meth:`fit`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from didi import FisherUMAP
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+    >>> mapper = FisherUMAP(clf, n_neighbors=10, random_state=0).fit(X)
+    >>> mapper.embedding_.shape, mapper.transform(X[:3]).shape
+    ((150, 2), (3, 2))
+    """
+
+    def __init__(self, estimator: Any = None, *, lam: float = 0.65, n_steps: int = 5,
+                 n_neighbors: int = 30, min_dist: float = 0.1, spread: float = 1.0,
+                 random_state: Any = None, base_metric: str = "euclidean",
+                 batch_size: int | None = None, n_epochs: int | None = None,
+                 umap_kwargs: dict | None = None) -> None:
+        self.estimator = estimator
+        self.lam = lam
+        self.n_steps = n_steps
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.spread = spread
+        self.random_state = random_state
+        self.base_metric = base_metric
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.umap_kwargs = umap_kwargs
+
+    @property
+    def _precomputed(self) -> bool:
+        return isinstance(self.estimator, str) and self.estimator == "precomputed"
+
+    def _make_metric(self) -> FisherJSMetric:
+        return FisherJSMetric(self.estimator, lam=self.lam, n_steps=self.n_steps,
+                              base_metric=self.base_metric, batch_size=self.batch_size)
+
+    def fit(self, X: Any, y: Any = None) -> FisherUMAP:
+        """Compute DiDi distances of ``X`` and embed them in 2-D.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+            Samples, or a square distance matrix for ``estimator="precomputed"``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FisherUMAP
+        """
+        check_in_range("n_neighbors", self.n_neighbors, 2, np.inf, integer=True)
+        clock = time.perf_counter()
+        if self._precomputed:
+            distances = check_precomputed(X)
+            self.metric_ = None
+            self.n_features_in_ = distances.shape[1]
+        else:
+            self.metric_ = self._make_metric()
+            distances = self.metric_.fit_transform(X)
+            self.n_features_in_ = self.metric_.n_features_in_
+        distance_seconds, clock = lap(clock)
+        self.timings_ = {"distances": distance_seconds}
+        self.umap_ = fit_umap(
+            distances, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+            spread=self.spread, n_epochs=self.n_epochs, random_state=self.random_state,
+            umap_kwargs=self.umap_kwargs,
+        )
+        self.embedding_ = np.asarray(self.umap_.embedding_, dtype=np.float64)
+        self.timings_["umap"], _ = lap(clock)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit and return the embedding of ``X``, shape ``(n_samples, 2)``."""
+        return self.fit(X).embedding_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Place new samples into the fitted map; the fitted points do not move.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+            New samples, or their ``(n_new, n_fitted)`` DiDi distances to the fitted
+            samples for ``estimator="precomputed"``.
+
+        Returns
+        -------
+        ndarray of shape (n_new, 2)
+        """
+        check_is_fitted(self, "embedding_")
+        if self._precomputed:
+            distances = check_array(X, ensure_all_finite=True, input_name="X")
+            if distances.shape[1] != len(self.embedding_):
+                raise ValueError(
+                    f"With estimator='precomputed', transform needs distances to the "
+                    f"{len(self.embedding_)} fitted samples; got {distances.shape[1]} columns."
+                )
+            if distances.min() < 0:
+                raise ValueError("Precomputed distances must be non-negative.")
+        else:
+            distances = self.metric_.transform(X)
+        return self.transform_distances(distances)
+
+    def transform_distances(self, distances: np.ndarray) -> np.ndarray:
+        """Place new points given their ``(n_new, n_fitted)`` DiDi distances."""
+        return place_points(self.umap_, distances, random_state=self.random_state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        if self._precomputed:
+            tags.input_tags.pairwise = True
+        return tags
+
+
+def place_points(model, distances: np.ndarray, *, random_state: Any = None) -> np.ndarray:
+    """Place new points into a fitted ``umap.UMAP`` given their distances to its points.
+
+    The fitted points stay where they are; see :func:`embed_new_points`.
+    """
+    knn_indices, knn_dists = nearest_columns(distances, model._n_neighbors)
+    return embed_new_points(
+        knn_indices, knn_dists, np.asarray(model.embedding_), a=model._a, b=model._b,
+        random_state=random_state, local_connectivity=model.local_connectivity,
+        repulsion_strength=model.repulsion_strength, learning_rate=model.learning_rate,
+        negative_sample_rate=model.negative_sample_rate,
+        n_epochs=None if model.n_epochs is None else max(1, int(model.n_epochs) // 3),
+    )
+
+
+def check_precomputed(D: Any) -> np.ndarray:
+    """Validate a square, non-negative, finite distance matrix."""
+    D = check_array(D, ensure_all_finite=True, ensure_min_samples=2, input_name="X")
+    if D.shape[0] != D.shape[1]:
+        raise ValueError(
+            f"With estimator='precomputed', fit needs a square distance matrix; got shape {D.shape}."
+        )
+    if D.min() < 0:
+        raise ValueError("Precomputed distances must be non-negative.")
+    return D
