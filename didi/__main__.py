@@ -57,12 +57,19 @@ def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state:
         "fit_seconds": seconds,
         "stage_seconds": dmap.timings_,
         "classifier_rows": int(dmap.n_classifier_rows_),
-        "parameters": {k: v for k, v in dmap.get_params(deep=False).items()
-                       if isinstance(v, (int, float, str, type(None))) and k != "estimator"},
+        "parameters": {
+            k: v
+            for k, v in dmap.get_params(deep=False).items()
+            if isinstance(v, (int, float, str, type(None))) and k != "estimator"
+        },
     }
     (output_dir / "scores.json").write_text(json.dumps(result, indent=2, default=_plain))
-    np.savez_compressed(output_dir / "embedding.npz", embedding=dmap.embedding_, y=y_map,
-                        predicted=dmap.proba_.argmax(axis=1))
+    np.savez_compressed(
+        output_dir / "embedding.npz",
+        embedding=dmap.embedding_,
+        y=y_map,
+        predicted=dmap.proba_.argmax(axis=1),
+    )
     return result
 
 
@@ -75,40 +82,67 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="didi",
         description="Decision maps of classifiers (DeepView): see what a trained "
-                    "classifier does, as a picture.",
+        "classifier does, as a picture.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo",
         help="map an MLP trained on scikit-learn's bundled digits",
         description="Train an MLP on scikit-learn's bundled digits, draw the decision map "
-                    "of held-out digits and print the four quality scores. Writes "
-                    "decision_map.png, scores.json and embedding.npz to --output-dir.",
+        "of held-out digits and print the four quality scores. Writes "
+        "decision_map.png, scores.json and embedding.npz to --output-dir.",
     )
-    demo.add_argument("--output-dir", type=Path, default=Path("didi-output"),
-                      help="folder for the PNG, the JSON scores and the embedding "
-                           "(default: %(default)s)")
-    demo.add_argument("--n-samples", type=int, default=600,
-                      help="held-out digits to map; the rest train the MLP (default: %(default)s)")
-    demo.add_argument("--resolution", type=int, default=100,
-                      help="grid cells per axis of the map (default: %(default)s)")
-    demo.add_argument("--random-state", type=int, default=0,
-                      help="seed for the split, the MLP and the map (default: %(default)s)")
+    demo.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("didi-output"),
+        help="folder for the PNG, the JSON scores and the embedding (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--n-samples",
+        type=int,
+        default=600,
+        help="held-out digits to map; the rest train the MLP (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--resolution",
+        type=int,
+        default=100,
+        help="grid cells per axis of the map (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed for the split, the MLP and the map (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "demo":
-        result = run_demo(args.output_dir, n_samples=args.n_samples,
-                          resolution=args.resolution, random_state=args.random_state)
+        result = run_demo(
+            args.output_dir,
+            n_samples=args.n_samples,
+            resolution=args.resolution,
+            random_state=args.random_state,
+        )
         scores = result["scores"]
-        print(f"Decision map of {result['n_samples']} digits "
-              f"(MLP test accuracy {result['classifier_test_accuracy']:.1%}), "
-              f"fitted in {result['fit_seconds']:.1f} s")
-        labels = {"q_knn_e": "Q_kNN-E", "q_knn": "Q_kNN", "q_data": "Q_data",
-                  "q_not_data": "Q_not_data"}
+        print(
+            f"Decision map of {result['n_samples']} digits "
+            f"(MLP test accuracy {result['classifier_test_accuracy']:.1%}), "
+            f"fitted in {result['fit_seconds']:.1f} s"
+        )
+        labels = {
+            "q_knn_e": "Q_kNN-E",
+            "q_knn": "Q_kNN",
+            "q_data": "Q_data",
+            "q_not_data": "Q_not_data",
+        }
         for key, label in labels.items():
             print(f"  {label:<11} {scores[key]:6.1%}")
-        print(f"Wrote {args.output_dir / 'decision_map.png'}, {args.output_dir / 'scores.json'} "
-              f"and {args.output_dir / 'embedding.npz'}")
+        print(
+            f"Wrote {args.output_dir / 'decision_map.png'}, {args.output_dir / 'scores.json'} "
+            f"and {args.output_dir / 'embedding.npz'}"
+        )
     return 0
 
 

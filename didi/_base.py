@@ -50,8 +50,9 @@ def check_sample_shape(X: np.ndarray, sample_shape: tuple[int, ...]) -> None:
         )
 
 
-def check_in_range(name: str, value: Any, low: float, high: float, *, integer: bool = False,
-                   low_open: bool = False) -> None:
+def check_in_range(
+    name: str, value: Any, low: float, high: float, *, integer: bool = False, low_open: bool = False
+) -> None:
     """Raise a ``ValueError`` naming the parameter when ``value`` is out of range."""
     kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, kind):

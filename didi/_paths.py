@@ -69,7 +69,7 @@ def path_lengths(
         # interior[i, k] = xa[i] + t_k·(xb[i] − xa[i]), built in place.
         interior = np.multiply(step[:, None], t)
         interior += xa[:, None]
-        p_interior = proba(interior.reshape((-1,) + A.shape[1:]))
+        p_interior = proba(interior.reshape((-1, *A.shape[1:])))
         path = np.empty((len(ia), n_steps + 2, p_interior.shape[1]))
         path[:, 0] = proba_A[ia]
         path[:, 1:-1] = p_interior.reshape(len(ia), n_steps, -1)

@@ -98,8 +98,7 @@ def check_probabilities(raw: Any, n_rows: int) -> np.ndarray:
         )
     if not np.all(np.isfinite(proba)):
         raise ValueError(
-            "The classifier returned NaN or infinite probabilities; check the model "
-            "and its inputs."
+            "The classifier returned NaN or infinite probabilities; check the model and its inputs."
         )
     if proba.size and proba.min() < 0:
         raise ValueError(
@@ -144,4 +143,3 @@ def class_names_of(estimator: Any, n_classes: int) -> np.ndarray:
     if classes is not None and len(classes) == n_classes:
         return np.asarray(classes)
     return np.arange(n_classes)
-

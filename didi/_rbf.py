@@ -19,7 +19,9 @@ def normalized_weights(Y: np.ndarray, centers: np.ndarray, a: float, b: float) -
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def fit_coefficients(W: np.ndarray, targets: np.ndarray, prior: np.ndarray, alpha: float) -> np.ndarray:
+def fit_coefficients(
+    W: np.ndarray, targets: np.ndarray, prior: np.ndarray, alpha: float
+) -> np.ndarray:
     """Solve ``min_θ ‖Wθ − X‖² + α'‖θ − θ₀‖²`` exactly.
 
     ``α' = alpha · mean(diag(WᵀW))`` makes ``alpha`` independent of the number of

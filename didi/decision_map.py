@@ -23,7 +23,9 @@ from .quality import SCORE_NAMES, agreement, knn_accuracy, loo_knn_accuracy
 _GRID_CHUNK = 4096
 
 
-def grid_axes(embedding: np.ndarray, resolution: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
+def grid_axes(
+    embedding: np.ndarray, resolution: int, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Cell centres along x and y covering the embedding plus ``margin`` of its extent."""
     low, high = embedding.min(axis=0), embedding.max(axis=0)
     extent = np.where(high > low, high - low, 1.0)
@@ -33,7 +35,7 @@ def grid_axes(embedding: np.ndarray, resolution: int, margin: float) -> tuple[np
 
 def holdout_split(n: int, holdout: float, random_state: Any) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the points π⁻¹ is fitted to and of the held-out points, both sorted."""
-    n_out = int(round(holdout * n))
+    n_out = round(holdout * n)
     if holdout > 0:
         n_out = min(max(n_out, 1), n - 2)
     perm = check_random_state(random_state).permutation(n)
@@ -161,13 +163,28 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     (20, 20)
     """
 
-    def __init__(self, estimator: Any = None, *, lam: float = 0.65, n_steps: int = 5,
-                 n_neighbors: int = 30, min_dist: float = 0.1, spread: float = 1.0,
-                 a: float = 500, b: float = 1, resolution: int = 100, holdout: float = 0.3,
-                 scoring: str = "q_not_data", random_state: Any = None,
-                 base_metric: str = "euclidean", alpha: float = 1e-4, margin: float = 0.05,
-                 batch_size: int | None = None, n_epochs: int | None = None,
-                 umap_kwargs: dict | None = None) -> None:
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        lam: float = 0.65,
+        n_steps: int = 5,
+        n_neighbors: int = 30,
+        min_dist: float = 0.1,
+        spread: float = 1.0,
+        a: float = 500,
+        b: float = 1,
+        resolution: int = 100,
+        holdout: float = 0.3,
+        scoring: str = "q_not_data",
+        random_state: Any = None,
+        base_metric: str = "euclidean",
+        alpha: float = 1e-4,
+        margin: float = 0.05,
+        batch_size: int | None = None,
+        n_epochs: int | None = None,
+        umap_kwargs: dict | None = None,
+    ) -> None:
         self.estimator = estimator
         self.lam = lam
         self.n_steps = n_steps
@@ -226,9 +243,16 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         timings: dict[str, float] = {}
 
         projection = FisherUMAP(
-            self.estimator, lam=self.lam, n_steps=self.n_steps, n_neighbors=self.n_neighbors,
-            min_dist=self.min_dist, spread=self.spread, random_state=self.random_state,
-            base_metric=self.base_metric, batch_size=self.batch_size, n_epochs=self.n_epochs,
+            self.estimator,
+            lam=self.lam,
+            n_steps=self.n_steps,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            spread=self.spread,
+            random_state=self.random_state,
+            base_metric=self.base_metric,
+            batch_size=self.batch_size,
+            n_epochs=self.n_epochs,
             umap_kwargs=self.umap_kwargs,
         )
         projection.fit(X)
@@ -260,8 +284,12 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         timings["grid"], clock = lap(clock)
 
         euclidean_umap = fit_umap(
-            symmetric_base_distances(X, "euclidean"), n_neighbors=self.n_neighbors, min_dist=self.min_dist, spread=self.spread,
-            n_epochs=self.n_epochs, random_state=self.random_state,
+            symmetric_base_distances(X, "euclidean"),
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            spread=self.spread,
+            n_epochs=self.n_epochs,
+            random_state=self.random_state,
             umap_kwargs=self.umap_kwargs,
         )
         scores = {

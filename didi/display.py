@@ -30,8 +30,12 @@ def class_colors(n_classes: int, cmap: Any = None) -> np.ndarray:
     return np.asarray(cmap(positions), dtype=float)[:, :3]
 
 
-def background_image(grid_labels: np.ndarray, grid_entropy: np.ndarray,
-                     colors: np.ndarray, strength: float = _BACKGROUND_STRENGTH) -> np.ndarray:
+def background_image(
+    grid_labels: np.ndarray,
+    grid_entropy: np.ndarray,
+    colors: np.ndarray,
+    strength: float = _BACKGROUND_STRENGTH,
+) -> np.ndarray:
     """RGB image: each cell's class colour, faded to white as its entropy rises.
 
     Certainty is ``1 − entropy/log(n_classes)``, an absolute scale: a uniform
@@ -92,8 +96,9 @@ class DecisionMapDisplay:
     >>> disp.figure_.savefig("iris_map.png")  # doctest: +SKIP
     """
 
-    def __init__(self, *, grid_x, grid_y, grid_labels, grid_entropy, embedding, predicted,
-                 classes, true=None) -> None:
+    def __init__(
+        self, *, grid_x, grid_y, grid_labels, grid_entropy, embedding, predicted, classes, true=None
+    ) -> None:
         self.grid_x = grid_x
         self.grid_y = grid_y
         self.grid_labels = grid_labels
@@ -103,8 +108,15 @@ class DecisionMapDisplay:
         self.classes = classes
         self.true = true
 
-    def plot(self, ax=None, *, cmap: Any = None, point_size: float = 18.0,
-             legend: bool = True, title: str | None = None) -> DecisionMapDisplay:
+    def plot(
+        self,
+        ax=None,
+        *,
+        cmap: Any = None,
+        point_size: float = 18.0,
+        legend: bool = True,
+        title: str | None = None,
+    ) -> DecisionMapDisplay:
         """Draw the map.
 
         Parameters
@@ -134,25 +146,43 @@ class DecisionMapDisplay:
         colors = class_colors(len(self.classes), cmap)
         step_x = (self.grid_x[-1] - self.grid_x[0]) / max(1, len(self.grid_x) - 1)
         step_y = (self.grid_y[-1] - self.grid_y[0]) / max(1, len(self.grid_y) - 1)
-        extent = (self.grid_x[0] - step_x / 2, self.grid_x[-1] + step_x / 2,
-                  self.grid_y[0] - step_y / 2, self.grid_y[-1] + step_y / 2)
+        extent = (
+            self.grid_x[0] - step_x / 2,
+            self.grid_x[-1] + step_x / 2,
+            self.grid_y[0] - step_y / 2,
+            self.grid_y[-1] + step_y / 2,
+        )
         self.image_ = ax.imshow(
             background_image(self.grid_labels, self.grid_entropy, colors),
-            origin="lower", extent=extent, aspect="auto", interpolation="nearest",
+            origin="lower",
+            extent=extent,
+            aspect="auto",
+            interpolation="nearest",
         )
         shown = self.predicted if self.true is None else self.true
         point_colors = np.where((shown >= 0)[:, None], colors[np.clip(shown, 0, None)], 0.5)
         self.scatter_ = ax.scatter(
-            self.embedding[:, 0], self.embedding[:, 1], c=point_colors, s=point_size,
-            edgecolors="black", linewidths=0.4, zorder=2,
+            self.embedding[:, 0],
+            self.embedding[:, 1],
+            c=point_colors,
+            s=point_size,
+            edgecolors="black",
+            linewidths=0.4,
+            zorder=2,
         )
         self.errors_ = None
-        wrong = np.zeros(len(shown), dtype=bool) if self.true is None else self.true != self.predicted
+        wrong = (
+            np.zeros(len(shown), dtype=bool) if self.true is None else self.true != self.predicted
+        )
         if wrong.any():
             self.errors_ = ax.scatter(
-                self.embedding[wrong, 0], self.embedding[wrong, 1],
-                c=colors[self.predicted[wrong]], s=point_size * 2.5, marker="x",
-                linewidths=1.6, zorder=3,
+                self.embedding[wrong, 0],
+                self.embedding[wrong, 1],
+                c=colors[self.predicted[wrong]],
+                s=point_size * 2.5,
+                marker="x",
+                linewidths=1.6,
+                zorder=3,
             )
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
@@ -161,13 +191,28 @@ class DecisionMapDisplay:
         if title is not None:
             ax.set_title(title)
         if legend:
-            handles = [Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(name))
-                       for k, name in enumerate(self.classes)]
+            handles = [
+                Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(name))
+                for k, name in enumerate(self.classes)
+            ]
             if wrong.any():
-                handles.append(Line2D([], [], color="black", marker="x", linestyle="",
-                                      label="misclassified\n(× in predicted colour)"))
-            ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5),
-                      frameon=False, fontsize="small")
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color="black",
+                        marker="x",
+                        linestyle="",
+                        label="misclassified\n(× in predicted colour)",
+                    )
+                )
+            ax.legend(
+                handles=handles,
+                loc="center left",
+                bbox_to_anchor=(1.01, 0.5),
+                frameon=False,
+                fontsize="small",
+            )
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -204,10 +249,14 @@ class DecisionMapDisplay:
                 )
             true = label_indices(true, classes)
         display = cls(
-            grid_x=decision_map.grid_x_, grid_y=decision_map.grid_y_,
-            grid_labels=decision_map.grid_labels_, grid_entropy=decision_map.grid_entropy_,
-            embedding=decision_map.embedding_, predicted=decision_map.proba_.argmax(axis=1),
-            classes=classes, true=true,
+            grid_x=decision_map.grid_x_,
+            grid_y=decision_map.grid_y_,
+            grid_labels=decision_map.grid_labels_,
+            grid_entropy=decision_map.grid_entropy_,
+            embedding=decision_map.embedding_,
+            predicted=decision_map.proba_.argmax(axis=1),
+            classes=classes,
+            true=true,
         )
         return display.plot(ax=ax, **kwargs)
 

@@ -67,8 +67,15 @@ class RBFInverse(BaseEstimator):
     True
     """
 
-    def __init__(self, a: float = 500, b: float = 1, *, alpha: float = 1e-4,
-                 n_centers: int | None = None, random_state: Any = None) -> None:
+    def __init__(
+        self,
+        a: float = 500,
+        b: float = 1,
+        *,
+        alpha: float = 1e-4,
+        n_centers: int | None = None,
+        random_state: Any = None,
+    ) -> None:
         self.a = a
         self.b = b
         self.alpha = alpha
@@ -95,7 +102,9 @@ class RBFInverse(BaseEstimator):
         Y = check_array(Y, dtype=np.float64, input_name="Y")
         X = check_samples(X)
         if len(X) != len(Y):
-            raise ValueError(f"Y and X must have the same number of samples; got {len(Y)} and {len(X)}.")
+            raise ValueError(
+                f"Y and X must have the same number of samples; got {len(Y)} and {len(X)}."
+            )
         if self.n_centers is not None:
             check_in_range("n_centers", self.n_centers, 1, np.inf, integer=True)
         flat = X.reshape(len(X), -1).astype(np.float64, copy=False)
@@ -135,4 +144,4 @@ class RBFInverse(BaseEstimator):
             block = Y[start : start + _CHUNK_ROWS]
             W = normalized_weights(block, self.centers_, self.a_effective_, self.b)
             out[start : start + len(block)] = W @ self.coef_
-        return out.reshape((len(Y),) + self.sample_shape_)
+        return out.reshape((len(Y), *self.sample_shape_))

@@ -35,8 +35,9 @@ def symmetric_base_distances(X: np.ndarray, metric: str) -> np.ndarray:
     return base
 
 
-def combine_distances(path: np.ndarray, base: np.ndarray, lam: float,
-                      path_scale: float, base_scale: float) -> np.ndarray:
+def combine_distances(
+    path: np.ndarray, base: np.ndarray, lam: float, path_scale: float, base_scale: float
+) -> np.ndarray:
     """DiDi distance ``(1 − λ)·D/s_D + λ·E/s_E``."""
     return (1.0 - lam) * (path / path_scale) + lam * (base / base_scale)
 
@@ -123,8 +124,15 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     (20, 20)
     """
 
-    def __init__(self, estimator: Any = None, *, lam: float = 0.65, n_steps: int = 5,
-                 base_metric: str = "euclidean", batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        lam: float = 0.65,
+        n_steps: int = 5,
+        base_metric: str = "euclidean",
+        batch_size: int | None = None,
+    ) -> None:
         self.estimator = estimator
         self.lam = lam
         self.n_steps = n_steps
@@ -135,7 +143,9 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         check_in_range("lam", self.lam, 0.0, 1.0)
         check_in_range("n_steps", self.n_steps, 0, np.inf, integer=True)
         if self.base_metric not in _BASE_METRICS:
-            raise ValueError(f"base_metric must be one of {_BASE_METRICS}; got {self.base_metric!r}.")
+            raise ValueError(
+                f"base_metric must be one of {_BASE_METRICS}; got {self.base_metric!r}."
+            )
 
     def fit(self, X: Any, y: Any = None) -> FisherJSMetric:
         """Keep ``X`` as reference samples and fix the two distance scales.

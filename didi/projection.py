@@ -17,9 +17,17 @@ from ._timing import lap
 from .metric import FisherJSMetric
 
 
-def fit_umap(distances: np.ndarray, *, n_neighbors: int, min_dist: float, spread: float,
-             n_epochs: int | None, random_state: Any, metric: str = "precomputed",
-             umap_kwargs: dict | None = None):
+def fit_umap(
+    distances: np.ndarray,
+    *,
+    n_neighbors: int,
+    min_dist: float,
+    spread: float,
+    n_epochs: int | None,
+    random_state: Any,
+    metric: str = "precomputed",
+    umap_kwargs: dict | None = None,
+):
     """Fit ``umap.UMAP`` with two components, quietly, and return the model.
 
     ``distances`` is a square distance matrix for ``metric="precomputed"`` and the
@@ -34,8 +42,14 @@ def fit_umap(distances: np.ndarray, *, n_neighbors: int, min_dist: float, spread
         # reproducible); saying so avoids its warning about overriding n_jobs.
         kwargs.setdefault("n_jobs", 1)
     model = umap.UMAP(
-        n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, spread=spread,
-        n_epochs=n_epochs, metric=metric, random_state=random_state, **kwargs,
+        n_components=2,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        spread=spread,
+        n_epochs=n_epochs,
+        metric=metric,
+        random_state=random_state,
+        **kwargs,
     )
     with warnings.catch_warnings():
         # "using precomputed metric; inverse_transform will be unavailable": we
@@ -111,11 +125,21 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     ((150, 2), (3, 2))
     """
 
-    def __init__(self, estimator: Any = None, *, lam: float = 0.65, n_steps: int = 5,
-                 n_neighbors: int = 30, min_dist: float = 0.1, spread: float = 1.0,
-                 random_state: Any = None, base_metric: str = "euclidean",
-                 batch_size: int | None = None, n_epochs: int | None = None,
-                 umap_kwargs: dict | None = None) -> None:
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        lam: float = 0.65,
+        n_steps: int = 5,
+        n_neighbors: int = 30,
+        min_dist: float = 0.1,
+        spread: float = 1.0,
+        random_state: Any = None,
+        base_metric: str = "euclidean",
+        batch_size: int | None = None,
+        n_epochs: int | None = None,
+        umap_kwargs: dict | None = None,
+    ) -> None:
         self.estimator = estimator
         self.lam = lam
         self.n_steps = n_steps
@@ -133,8 +157,13 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         return isinstance(self.estimator, str) and self.estimator == "precomputed"
 
     def _make_metric(self) -> FisherJSMetric:
-        return FisherJSMetric(self.estimator, lam=self.lam, n_steps=self.n_steps,
-                              base_metric=self.base_metric, batch_size=self.batch_size)
+        return FisherJSMetric(
+            self.estimator,
+            lam=self.lam,
+            n_steps=self.n_steps,
+            base_metric=self.base_metric,
+            batch_size=self.batch_size,
+        )
 
     def fit(self, X: Any, y: Any = None) -> FisherUMAP:
         """Compute DiDi distances of ``X`` and embed them in 2-D.
@@ -163,8 +192,12 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         distance_seconds, clock = lap(clock)
         self.timings_ = {"distances": distance_seconds}
         self.umap_ = fit_umap(
-            distances, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
-            spread=self.spread, n_epochs=self.n_epochs, random_state=self.random_state,
+            distances,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            spread=self.spread,
+            n_epochs=self.n_epochs,
+            random_state=self.random_state,
             umap_kwargs=self.umap_kwargs,
         )
         self.embedding_ = np.asarray(self.umap_.embedding_, dtype=np.float64)
@@ -221,9 +254,15 @@ def place_points(model, distances: np.ndarray, *, random_state: Any = None) -> n
     """
     knn_indices, knn_dists = nearest_columns(distances, model._n_neighbors)
     return embed_new_points(
-        knn_indices, knn_dists, np.asarray(model.embedding_), a=model._a, b=model._b,
-        random_state=random_state, local_connectivity=model.local_connectivity,
-        repulsion_strength=model.repulsion_strength, learning_rate=model.learning_rate,
+        knn_indices,
+        knn_dists,
+        np.asarray(model.embedding_),
+        a=model._a,
+        b=model._b,
+        random_state=random_state,
+        local_connectivity=model.local_connectivity,
+        repulsion_strength=model.repulsion_strength,
+        learning_rate=model.learning_rate,
         negative_sample_rate=model.negative_sample_rate,
         n_epochs=None if model.n_epochs is None else max(1, int(model.n_epochs) // 3),
     )
@@ -234,7 +273,8 @@ def check_precomputed(D: Any) -> np.ndarray:
     D = check_array(D, ensure_all_finite=True, ensure_min_samples=2, input_name="X")
     if D.shape[0] != D.shape[1]:
         raise ValueError(
-            f"With estimator='precomputed', fit needs a square distance matrix; got shape {D.shape}."
+            "With estimator='precomputed', fit needs a square distance matrix; "
+            f"got shape {D.shape}."
         )
     if D.min() < 0:
         raise ValueError("Precomputed distances must be non-negative.")

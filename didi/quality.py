@@ -25,8 +25,14 @@ KNN_K = 5
 def _majority(neighbor_labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Most frequent label per row; ties go to the smallest label, as in scikit-learn."""
     counts = np.zeros((len(neighbor_labels), n_classes), dtype=np.int64)
-    np.add.at(counts, (np.repeat(np.arange(len(neighbor_labels)), neighbor_labels.shape[1]),
-                       neighbor_labels.ravel()), 1)
+    np.add.at(
+        counts,
+        (
+            np.repeat(np.arange(len(neighbor_labels)), neighbor_labels.shape[1]),
+            neighbor_labels.ravel(),
+        ),
+        1,
+    )
     return counts.argmax(axis=1)
 
 
@@ -53,8 +59,13 @@ def loo_knn_accuracy(embedding: np.ndarray, labels: np.ndarray, k: int = KNN_K) 
     return float(np.mean(predicted == codes))
 
 
-def knn_accuracy(train_embedding: np.ndarray, train_labels: np.ndarray,
-                 test_embedding: np.ndarray, test_labels: np.ndarray, k: int = KNN_K) -> float:
+def knn_accuracy(
+    train_embedding: np.ndarray,
+    train_labels: np.ndarray,
+    test_embedding: np.ndarray,
+    test_labels: np.ndarray,
+    k: int = KNN_K,
+) -> float:
     """Accuracy on test points of a ``k``-NN classifier fitted on the train points."""
     classes, train_codes = np.unique(np.asarray(train_labels), return_inverse=True)
     k = min(k, len(train_codes))
