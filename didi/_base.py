@@ -41,10 +41,16 @@ def check_samples(X: Any, *, min_samples: int = 1) -> np.ndarray:
     )
 
 
-def check_sample_shape(X: np.ndarray, sample_shape: tuple[int, ...]) -> None:
+def check_sample_shape(X: np.ndarray, sample_shape: tuple[int, ...], owner: object) -> None:
     """Refuse samples whose shape differs from the fitted samples' shape."""
-    if tuple(X.shape[1:]) != tuple(sample_shape):
+    if tuple(X.shape[1:]) == tuple(sample_shape):
+        return
+    if X.ndim == 2 and len(sample_shape) == 1:
         raise ValueError(
+            f"X has {X.shape[1]} features, but {type(owner).__name__} is expecting "
+            f"{sample_shape[0]} features as input."
+        )
+    raise ValueError(
             f"X has samples of shape {tuple(X.shape[1:])}, but this estimator was "
             f"fitted on samples of shape {tuple(sample_shape)}."
         )

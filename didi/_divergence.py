@@ -44,11 +44,11 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         left[np.isnan(left)] = 0.0
         right[np.isnan(right)] = 0.0
     left += right
-    divergence = left.sum(axis=-1)
+    divergence = np.asarray(left.sum(axis=-1))
     divergence *= 0.5
     # Rounding can leave a tiny negative value for equal rows, or overshoot ln 2.
     np.clip(divergence, 0.0, np.log(2.0), out=divergence)
-    return np.sqrt(divergence, out=divergence)
+    return np.sqrt(divergence, out=divergence)[()]
 
 
 def normalized_entropy(proba: np.ndarray) -> np.ndarray:

@@ -367,7 +367,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         scoring = self.scoring if scoring is None else scoring
         self._check_scoring(scoring)
         X = check_samples(X)
-        check_sample_shape(X, self.sample_shape_)
+        check_sample_shape(X, self.sample_shape_, self)
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         labels = proba_fn(X).argmax(axis=1)
         fitted_labels = self.proba_.argmax(axis=1)

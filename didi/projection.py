@@ -211,6 +211,10 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Place new samples into the fitted map; the fitted points do not move.
 
+        A sample at distance zero from a fitted sample (the same sample) gets that
+        sample's fitted position, so ``fit(X).transform(X)`` equals
+        ``fit_transform(X)``, as in umap-learn.
+
         Parameters
         ----------
         X : array-like of shape (n_new, n_features) or (n_new, *shape)
@@ -250,10 +254,11 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
 def place_points(model, distances: np.ndarray, *, random_state: Any = None) -> np.ndarray:
     """Place new points into a fitted ``umap.UMAP`` given their distances to its points.
 
-    The fitted points stay where they are; see :func:`embed_new_points`.
+    The fitted points stay where they are; see :func:`embed_new_points`. A point at
+    distance zero from a fitted point is that point, and gets its position.
     """
     knn_indices, knn_dists = nearest_columns(distances, model._n_neighbors)
-    return embed_new_points(
+    placed = embed_new_points(
         knn_indices,
         knn_dists,
         np.asarray(model.embedding_),
@@ -266,6 +271,9 @@ def place_points(model, distances: np.ndarray, *, random_state: Any = None) -> n
         negative_sample_rate=model.negative_sample_rate,
         n_epochs=None if model.n_epochs is None else max(1, int(model.n_epochs) // 3),
     )
+    known = knn_dists[:, 0] == 0
+    placed[known] = model.embedding_[knn_indices[known, 0]]
+    return placed
 
 
 def check_precomputed(D: Any) -> np.ndarray:

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from didi import RBFInverse
+
+
+@pytest.fixture
+def pairs():
+    rng = np.random.default_rng(0)
+    Y = rng.uniform(-5, 5, size=(80, 2))
+    X = np.c_[np.sin(Y[:, 0]), np.cos(Y[:, 1]), Y[:, 0] * Y[:, 1] / 10]
+    return Y, X
+
+
+def theorem_2(Y_query, centers, coef, a, b):
+    """π⁻¹(y) = Σ w_i(y) θ_i / Σ w_j(y), w_i(y) = (1 + a‖ρ_i − y‖^{2b})⁻¹, written out."""
+    out = []
+    for y in Y_query:
+        w = np.array([1.0 / (1.0 + a * np.sum((c - y) ** 2) ** b) for c in centers])
+        out.append(w @ coef / w.sum())
+    return np.array(out)
+
+
+def test_large_a_reproduces_the_training_points(pairs):
+    Y, X = pairs
+    inv = RBFInverse(a=1e6, alpha=1e-10).fit(Y, X)
+    assert np.abs(inv.inverse_transform(Y) - X).max() < 1e-3
+
+
+def test_output_follows_theorem_2(pairs):
+    Y, X = pairs
+    inv = RBFInverse(a=300, b=1.5).fit(Y, X)
+    a_eff = 300 / np.mean(np.ptp(Y, axis=0))
+    assert inv.a_effective_ == pytest.approx(a_eff)
+    query = np.random.default_rng(1).uniform(-6, 6, size=(10, 2))
+    expected = theorem_2(query, Y, inv.coef_, a_eff, 1.5)
+    assert np.allclose(inv.inverse_transform(query), expected)
+
+
+def test_coefficients_solve_the_regularised_least_squares(pairs):
+    Y, X = pairs
+    alpha = 1e-3
+    inv = RBFInverse(a=500, alpha=alpha).fit(Y, X)
+    w = 1.0 / (1.0 + inv.a_effective_ * cdist(Y, Y, "sqeuclidean"))
+    W = w / w.sum(axis=1, keepdims=True)
+    ridge = alpha * np.mean(np.sum(W**2, axis=0))
+    gradient = W.T @ (W @ inv.coef_ - X) + ridge * (inv.coef_ - X)
+    assert np.abs(gradient).max() < 1e-10
+
+
+def test_exact_fit_is_at_least_as_good_as_gradient_descent(pairs):
+    Y, X = pairs
+    inv = RBFInverse(a=500, alpha=1e-8).fit(Y, X)
+    W = 1.0 / (1.0 + inv.a_effective_ * cdist(Y, Y, "sqeuclidean"))
+    W /= W.sum(axis=1, keepdims=True)
+    theta = X.copy()
+    step = 1.0 / np.linalg.norm(W, 2) ** 2
+    for _ in range(2000):
+        theta -= step * W.T @ (W @ theta - X)
+    ours = np.sum((inv.inverse_transform(Y) - X) ** 2)
+    assert ours <= np.sum((W @ theta - X) ** 2) + 1e-9
+
+
+def test_images_come_back_in_their_shape_and_dtype(pairs):
+    Y, _ = pairs
+    images = np.random.default_rng(2).random((80, 3, 4, 4)).astype(np.float32)
+    inv = RBFInverse().fit(Y, images)
+    out = inv.inverse_transform(Y[:5])
+    assert out.shape == (5, 3, 4, 4)
+    assert out.dtype == np.float32
+
+
+def test_a_subset_of_centres(pairs):
+    Y, X = pairs
+    inv = RBFInverse(n_centers=20, random_state=0).fit(Y, X)
+    assert inv.coef_.shape == (20, 3)
+    assert inv.centers_.shape == (20, 2)
+    assert inv.inverse_transform(Y).shape == X.shape
+    again = RBFInverse(n_centers=20, random_state=0).fit(Y, X)
+    assert np.array_equal(inv.centers_, again.centers_)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [({"a": 0}, "a must be in"), ({"b": -1}, "b must be in"), ({"alpha": 0}, "alpha must be in")],
+)
+def test_bad_parameters(pairs, params, message):
+    Y, X = pairs
+    with pytest.raises(ValueError, match=message):
+        RBFInverse(**params).fit(Y, X)
+
+
+def test_mismatched_lengths(pairs):
+    Y, X = pairs
+    with pytest.raises(ValueError, match="same number of samples"):
+        RBFInverse().fit(Y[:10], X)
