@@ -51,9 +51,9 @@ def check_sample_shape(X: np.ndarray, sample_shape: tuple[int, ...], owner: obje
             f"{sample_shape[0]} features as input."
         )
     raise ValueError(
-            f"X has samples of shape {tuple(X.shape[1:])}, but this estimator was "
-            f"fitted on samples of shape {tuple(sample_shape)}."
-        )
+        f"X has samples of shape {tuple(X.shape[1:])}, but this estimator was "
+        f"fitted on samples of shape {tuple(sample_shape)}."
+    )
 
 
 def check_in_range(

@@ -26,7 +26,7 @@ def test_scores_on_an_easy_case(fitted):
 
 
 def test_fitted_attributes(fitted, blobs):
-    X, y, clf = blobs
+    X, _y, clf = blobs
     assert fitted.embedding_.shape == (len(X), 2)
     assert fitted.grid_proba_.shape == (25, 25, 3)
     assert np.allclose(fitted.grid_proba_.sum(axis=-1), 1.0)
@@ -106,7 +106,7 @@ def test_no_holdout(blobs):
 
 
 def test_score_on_new_points(fitted, blobs):
-    X, _, clf = blobs
+    X, _, _clf = blobs
     new = X[:40] + 0.05
     for name in ("q_knn", "q_knn_e", "q_data", "q_not_data"):
         value = fitted.score(new, scoring=name)
@@ -118,7 +118,7 @@ def test_score_on_new_points(fitted, blobs):
 
 
 def test_grid_search_tunes_lam_and_a_and_leaves_the_classifier_alone(blobs):
-    X, y, clf = blobs
+    X, _y, clf = blobs
     coefs = clf.coef_.copy()
     search = GridSearchCV(
         DecisionMap(clf, n_neighbors=10, resolution=8, random_state=0),
@@ -161,7 +161,7 @@ def test_string_labels_and_callable(blobs):
 
 
 def test_images(blobs):
-    X, y, clf = blobs
+    X, _y, clf = blobs
     images = np.c_[X, X[:, :4]].reshape(len(X), 3, 3)
 
     def image_classifier(Z):

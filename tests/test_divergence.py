@@ -38,8 +38,8 @@ def test_metric_axioms_and_bound(pqr):
 def textbook_js(p, q):
     """The definition, term by term: sqrt(½ KL(p‖m) + ½ KL(q‖m)) with 0·log 0 = 0."""
     m = (p + q) / 2
-    kl_pm = sum(pi * np.log(pi / mi) for pi, mi in zip(p, m) if pi > 0)
-    kl_qm = sum(qi * np.log(qi / mi) for qi, mi in zip(q, m) if qi > 0)
+    kl_pm = sum(pi * np.log(pi / mi) for pi, mi in zip(p, m, strict=True) if pi > 0)
+    kl_qm = sum(qi * np.log(qi / mi) for qi, mi in zip(q, m, strict=True) if qi > 0)
     return np.sqrt(max(0.0, 0.5 * kl_pm + 0.5 * kl_qm))
 
 
@@ -51,7 +51,9 @@ def test_matches_the_definition(pqr):
 
 
 def test_disjoint_supports_reach_the_bound():
-    assert js_distance(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(np.sqrt(np.log(2)))
+    assert js_distance(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(
+        np.sqrt(np.log(2))
+    )
 
 
 def test_nearly_equal_distributions_keep_precision():

@@ -32,7 +32,11 @@ def any_width_classifier(X):
         FisherJSMetric(any_width_classifier, n_steps=2),
         FisherUMAP(any_width_classifier, n_steps=1, n_neighbors=5, n_epochs=20, random_state=0),
         DecisionMap(
-            any_width_classifier, n_steps=1, n_neighbors=5, n_epochs=20, resolution=4,
+            any_width_classifier,
+            n_steps=1,
+            n_neighbors=5,
+            n_epochs=20,
+            resolution=4,
             random_state=0,
         ),
     ],

@@ -11,7 +11,11 @@ from .conftest import softmax_classifier
 
 @given(st.integers(0, 40), st.integers(1, 100))
 def test_upper_triangle_blocks_cover_each_pair_once(n, block):
-    pairs = [(int(a), int(b)) for ia, ib in upper_triangle_blocks(n, block) for a, b in zip(ia, ib)]
+    pairs = [
+        (int(a), int(b))
+        for ia, ib in upper_triangle_blocks(n, block)
+        for a, b in zip(ia, ib, strict=True)
+    ]
     expected = [(i, j) for i in range(n) for j in range(i + 1, n)]
     assert sorted(pairs) == expected
     assert len(pairs) == len(set(pairs))
@@ -35,7 +39,7 @@ def test_path_lengths_match_brute_force_and_count_rows():
     ia, ib = rng.integers(0, 7, size=30), rng.integers(0, 5, size=30)
     proba = ProbaFunction(f, batch_size=16)
     out = path_lengths(proba, A, B, f(A), f(B), ia, ib, n_steps=4)
-    expected = [brute_force_length(f, A[i], B[j], 4) for i, j in zip(ia, ib)]
+    expected = [brute_force_length(f, A[i], B[j], 4) for i, j in zip(ia, ib, strict=True)]
     assert np.allclose(out, expected, atol=1e-12)
     # Only the interior points cost classifier rows.
     assert proba.n_rows == 30 * 4
