@@ -152,6 +152,50 @@ def reference_inverse_transform(model, Y_new: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------ output
 
 
+class ForeignLoad:
+    """Measures CPU time used by *other* processes while the ``with`` blocks run.
+
+    The machine may be shared, and on two cores any other busy process distorts the
+    timings (multi-threaded BLAS and numba suffer most). Busy time of the whole
+    machine (``/proc/stat``) minus this process's own CPU time, summed over every
+    ``with`` block, is reported as ``cores``: the average number of cores others kept
+    busy. Near zero means a clean measurement. Unavailable (``nan``) off Linux.
+    """
+
+    def __init__(self) -> None:
+        self.foreign_s = 0.0
+        self.wall_s = 0.0
+
+    @staticmethod
+    def _busy_seconds() -> float:
+        try:
+            with open("/proc/stat") as fh:
+                fields = [float(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return float("nan")
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+        # guest time is already counted in user time
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own_seconds() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def __enter__(self) -> ForeignLoad:
+        self._start = (time.perf_counter(), self._busy_seconds(), self._own_seconds())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall, busy, own = self._start
+        self.wall_s += time.perf_counter() - wall
+        self.foreign_s += max(0.0, (self._busy_seconds() - busy) - (self._own_seconds() - own))
+
+    @property
+    def cores(self) -> float:
+        return self.foreign_s / self.wall_s if self.wall_s > 0 else float("nan")
+
+
 @contextlib.contextmanager
 def blas_threads(threads: int | None):
     """Limit BLAS/OpenMP threads to ``threads`` inside the block (``None``: no limit)."""

@@ -161,8 +161,8 @@ def main(argv=None) -> None:
     rows = [
         [
             r["n_mapped"],
-            f"{r['wall_ours_s']:.3f}",
-            f"{r['wall_reference_s']:.3f}",
+            f"{r['wall_ours_s']:.3f} ({r['wall_ours_min_s']:.3f})",
+            f"{r['wall_reference_s']:.3f} ({r['wall_reference_min_s']:.3f})",
             f"{r['speedup']:.1f}×",
             f"{r['rows_per_pair_ours']:.3f}",
             f"{r['rows_per_pair_reference']:.0f}",
@@ -175,7 +175,7 @@ def main(argv=None) -> None:
     info = machine_info()
     markdown = (
         f"DiDi matrix on digits, MLP (StandardScaler + 64 hidden), λ = {LAM}, n = {N_STEPS}; "
-        f"median wall time of {repeats} run(s), seconds; BLAS threads: "
+        f"wall time in seconds, median (minimum) of {repeats} run(s); BLAS threads: "
         f"{args.threads or 'library default'}. "
         f"{info['nproc']} × {info['cpu']}, Python {info['python']}, "
         f"numpy {info['versions']['numpy']}, scikit-learn {info['versions']['scikit-learn']}; "

@@ -161,8 +161,10 @@ def test_bad_inputs(toy):
     with pytest.raises(ValueError, match="NaN"):
         FisherJSMetric(f).fit(bad)
     metric = FisherJSMetric(f).fit(X)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="X has 5 features, but FisherJSMetric is expecting 4"):
         metric.transform(np.ones((2, 5)))
+    with pytest.raises(ValueError, match=r"samples of shape \(5, 2\)"):
+        metric.transform(np.ones((2, 5, 2)))
 
 
 def test_logits_are_refused_with_advice(toy):
