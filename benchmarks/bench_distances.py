@@ -18,12 +18,13 @@ How
     Both computations receive the same plain callable wrapping ``predict_proba``,
     which counts rows and the seconds spent inside the classifier. A warm-up run of
     both (N = 50) comes first and is excluded. Each N is timed ``--repeats`` times
-    (default 3), ours and the reference alternating, and the median wall time is
-    reported (the minimum is in the JSON), together with classifier rows per pair,
-    the share of wall time inside ``predict_proba`` and the largest absolute
-    difference between the two matrices. ``--threads k`` limits the BLAS threads
-    (threadpoolctl); by default the libraries' own setting is kept. The load average
-    before and after is recorded: the machine may be shared.
+    (default 3), ours and the reference alternating, and the median (minimum) wall
+    time is reported, together with classifier rows per pair, the share of wall
+    time inside ``predict_proba`` and the largest absolute difference between the
+    two matrices. ``--threads k`` limits the BLAS threads (threadpoolctl); by
+    default the libraries' own setting is kept. The machine may be shared: the CPU
+    time other processes used during the timed runs is reported as "others' load"
+    (average busy cores, see ``_common.ForeignLoad``; near 0 means clean figures).
 
 Run from the repository root::
 
@@ -44,6 +45,7 @@ from _common import (
     LAM,
     N_STEPS,
     CountingProba,
+    ForeignLoad,
     blas_threads,
     digits_split,
     machine_info,
@@ -57,18 +59,22 @@ from _common import (
 import didi
 
 
-def time_ours(f: CountingProba, X: np.ndarray):
+def time_ours(f: CountingProba, X: np.ndarray, load: ForeignLoad):
     f.reset()
-    start = time.perf_counter()
-    D = didi.FisherJSMetric(f, lam=LAM, n_steps=N_STEPS).fit_transform(X)
-    return time.perf_counter() - start, f.rows, f.seconds, D
+    with load:
+        start = time.perf_counter()
+        D = didi.FisherJSMetric(f, lam=LAM, n_steps=N_STEPS).fit_transform(X)
+        wall = time.perf_counter() - start
+    return wall, f.rows, f.seconds, D
 
 
-def time_reference(f: CountingProba, X: np.ndarray):
+def time_reference(f: CountingProba, X: np.ndarray, load: ForeignLoad):
     f.reset()
-    start = time.perf_counter()
-    D = reference_distances(f, X, n=N_STEPS, lam=LAM)
-    return time.perf_counter() - start, f.rows, f.seconds, D
+    with load:
+        start = time.perf_counter()
+        D = reference_distances(f, X, n=N_STEPS, lam=LAM)
+        wall = time.perf_counter() - start
+    return wall, f.rows, f.seconds, D
 
 
 def bench_one(n_mapped: int, repeats: int, repeats_reference: int) -> dict:
@@ -76,14 +82,15 @@ def bench_one(n_mapped: int, repeats: int, repeats_reference: int) -> dict:
     clf = make_classifier(X_train, y_train)
     f = CountingProba(clf)
     n_pairs = n_mapped * (n_mapped - 1) // 2
+    load = ForeignLoad()
 
     # Interleaved, so that a change of load on a shared machine hits both alike.
     ours, ref = [], []
     for r in range(max(repeats, repeats_reference)):
         if r < repeats:
-            ours.append(time_ours(f, X))
+            ours.append(time_ours(f, X, load))
         if r < repeats_reference:
-            ref.append(time_reference(f, X))
+            ref.append(time_reference(f, X, load))
     D_ours, D_ref = ours[-1][3], ref[-1][3]
 
     wall_ours = median(r[0] for r in ours)
@@ -111,6 +118,7 @@ def bench_one(n_mapped: int, repeats: int, repeats_reference: int) -> dict:
         "predict_proba_share_reference": median(r[2] / r[0] for r in ref),
         "max_abs_diff": float(np.abs(D_ours - D_ref).max()),
         "max_abs_value": float(D_ref.max()),
+        "foreign_load_cores": load.cores,
     }
 
 
@@ -132,8 +140,8 @@ def main(argv=None) -> None:
     load_before = os.getloadavg()[0]
     X_w, _, Xt_w, yt_w = digits_split(50)
     f_w = CountingProba(make_classifier(Xt_w, yt_w))
-    time_ours(f_w, X_w)
-    time_reference(f_w, X_w)
+    time_ours(f_w, X_w, ForeignLoad())
+    time_reference(f_w, X_w, ForeignLoad())
 
     results = []
     for n in sizes:
@@ -157,6 +165,7 @@ def main(argv=None) -> None:
         "ours: share in predict_proba",
         "ref.: share in predict_proba",
         "max abs diff",
+        "others' load (cores)",
     ]
     rows = [
         [
@@ -169,6 +178,7 @@ def main(argv=None) -> None:
             f"{100 * r['predict_proba_share_ours']:.0f} %",
             f"{100 * r['predict_proba_share_reference']:.0f} %",
             f"{r['max_abs_diff']:.1e}",
+            f"{r['foreign_load_cores']:.2f}",
         ]
         for r in results
     ]

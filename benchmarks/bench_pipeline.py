@@ -28,7 +28,9 @@ How
     ours (``random_state=None``), ours (``random_state=0``) and the reference one
     after the other; medians and minima are reported. ``--threads k`` limits the BLAS threads
     (threadpoolctl); by default the libraries' own setting is kept. The load
-    average before and after is recorded: the machine may be shared.
+    average before and after is recorded, and the CPU time other processes used
+    during the timed runs ("others' load", average busy cores, see
+    ``_common.ForeignLoad``; near 0 means clean figures): the machine may be shared.
 
     The target: the reference pipeline was measured at 6.3 s on a 2-core machine
     (distances 2.6 s, UMAP 0.6 s, inverse 2.5 s, grid 0.4 s), and
@@ -54,6 +56,7 @@ from _common import (
     LAM,
     N_STEPS,
     CountingProba,
+    ForeignLoad,
     blas_threads,
     digits_split,
     machine_info,
@@ -76,11 +79,12 @@ OUR_STAGES = ("distances", "umap", "inverse", "grid", "scores")
 REF_STAGES = ("distances", "umap", "inverse", "grid")
 
 
-def run_ours(f: CountingProba, X, y, random_state, resolution: int) -> dict:
+def run_ours(f: CountingProba, X, y, random_state, resolution: int, load=None) -> dict:
     f.reset()
-    start = time.perf_counter()
-    dmap = didi.DecisionMap(f, random_state=random_state, resolution=resolution).fit(X, y)
-    total = time.perf_counter() - start
+    with load or ForeignLoad():
+        start = time.perf_counter()
+        dmap = didi.DecisionMap(f, random_state=random_state, resolution=resolution).fit(X, y)
+        total = time.perf_counter() - start
     return {
         "total": total,
         **{k: float(dmap.timings_.get(k, 0.0)) for k in OUR_STAGES},
@@ -90,12 +94,34 @@ def run_ours(f: CountingProba, X, y, random_state, resolution: int) -> dict:
     }
 
 
-def run_reference(f: CountingProba, X, y, resolution: int, seed: int) -> dict:
+def run_reference(f: CountingProba, X, y, resolution: int, seed: int, load=None) -> dict:
+    f.reset()
+    with load or ForeignLoad():
+        times, emb, inverse, train, held_out = _reference_pipeline(f, X, resolution, seed)
+    times["predict_proba_s"] = f.seconds
+    times["classifier_rows"] = f.rows
+
+    # Quality of the reference's map, for context (not timed).
+    predicted = f(X).argmax(axis=1)
+    back = f(reference_inverse_transform(inverse, emb)).argmax(axis=1)
+    # Leave-one-out 5-NN: each point's 5 nearest other points vote.
+    _, idx = NearestNeighbors(n_neighbors=6).fit(emb).kneighbors(emb)
+    votes = predicted[idx[:, 1:]]
+    loo = np.array([np.bincount(v, minlength=10).argmax() for v in votes])
+    times["quality"] = {
+        "q_knn": float(np.mean(loo == predicted)),
+        "q_data": float(np.mean(back[train] == predicted[train])),
+        "q_not_data": float(np.mean(back[held_out] == predicted[held_out])),
+    }
+    return times
+
+
+def _reference_pipeline(f: CountingProba, X, resolution: int, seed: int):
+    """The timed part of the reference pipeline: distances, UMAP, inverse, grid."""
     import umap
 
-    f.reset()
-    clock = start = time.perf_counter()
     times = {}
+    clock = start = time.perf_counter()
     D = reference_distances(f, X, n=N_STEPS, lam=LAM)
     times["distances"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -117,30 +143,16 @@ def run_reference(f: CountingProba, X, y, resolution: int, seed: int) -> dict:
     grid_proba = f(reference_inverse_transform(inverse, cells))
     times["grid"] = time.perf_counter() - clock
     times["total"] = time.perf_counter() - start
-    times["predict_proba_s"] = f.seconds
-    times["classifier_rows"] = f.rows
     assert grid_proba.shape == (resolution * resolution, 10)
-
-    # Quality of the reference's map, for context (not timed).
-    predicted = f(X).argmax(axis=1)
-    back = f(reference_inverse_transform(inverse, emb)).argmax(axis=1)
-    # Leave-one-out 5-NN: each point's 5 nearest other points vote.
-    _, idx = NearestNeighbors(n_neighbors=6).fit(emb).kneighbors(emb)
-    votes = predicted[idx[:, 1:]]
-    loo = np.array([np.bincount(v, minlength=10).argmax() for v in votes])
-    times["quality"] = {
-        "q_knn": float(np.mean(loo == predicted)),
-        "q_data": float(np.mean(back[train] == predicted[train])),
-        "q_not_data": float(np.mean(back[held_out] == predicted[held_out])),
-    }
-    return times
+    return times, emb, inverse, train, held_out
 
 
-def summarise(runs: list[dict], stages) -> dict:
+def summarise(runs: list[dict], stages, load: ForeignLoad) -> dict:
     keys = (*stages, "total", "predict_proba_s")
     out = {k: median(r[k] for r in runs) for k in keys}
     out["min"] = {k: min(r[k] for r in runs) for k in keys}
     out["runs"] = runs
+    out["foreign_load_cores"] = load.cores
     out["classifier_rows"] = runs[-1]["classifier_rows"]
     out["quality"] = runs[-1]["quality"]
     return out
@@ -193,10 +205,11 @@ def measure(n_mapped: int, repeats: int, resolution: int, warmup: bool = True) -
         run_reference(f, X, y, resolution, seed=0)
 
     ours_none, ours_seeded, reference = [], [], []
+    loads = {"none": ForeignLoad(), "seeded": ForeignLoad(), "reference": ForeignLoad()}
     for r in range(repeats):
-        ours_none.append(run_ours(f, X, y, None, resolution))
-        ours_seeded.append(run_ours(f, X, y, 0, resolution))
-        reference.append(run_reference(f, X, y, resolution, seed=r))
+        ours_none.append(run_ours(f, X, y, None, resolution, loads["none"]))
+        ours_seeded.append(run_ours(f, X, y, 0, resolution, loads["seeded"]))
+        reference.append(run_reference(f, X, y, resolution, r, loads["reference"]))
         print(
             f"round {r + 1}: ours {ours_none[-1]['total']:.2f} s (seeded "
             f"{ours_seeded[-1]['total']:.2f} s), reference {reference[-1]['total']:.2f} s",
@@ -205,9 +218,9 @@ def measure(n_mapped: int, repeats: int, resolution: int, warmup: bool = True) -
     return {
         "accuracy": accuracy,
         "first": first,
-        "none": summarise(ours_none, OUR_STAGES),
-        "seeded": summarise(ours_seeded, OUR_STAGES),
-        "reference": summarise(reference, REF_STAGES),
+        "none": summarise(ours_none, OUR_STAGES, loads["none"]),
+        "seeded": summarise(ours_seeded, OUR_STAGES, loads["seeded"]),
+        "reference": summarise(reference, REF_STAGES, loads["reference"]),
     }
 
 
@@ -254,6 +267,13 @@ def report(args, measured: dict, n_mapped: int, repeats: int, resolution: int, l
             s_none["classifier_rows"],
             s_seed["classifier_rows"],
             s_ref["classifier_rows"],
+            "—",
+        ]
+    )
+    rows.append(
+        [
+            "others' load (cores)",
+            *(f"{s['foreign_load_cores']:.2f}" for s in (s_none, s_seed, s_ref)),
             "—",
         ]
     )

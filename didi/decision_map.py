@@ -97,7 +97,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         Seed for UMAP, the placement of new points and the hold-out split.
     base_metric : {"euclidean", "cosine"}, default="euclidean"
         Input-space part of the DiDi distance.
-    alpha : float, default=1e-4
+    alpha : float, default=1e-3
         Relative ridge strength of π⁻¹'s fit (see :class:`RBFInverse`).
     margin : float, default=0.05
         Extra space around the embedding covered by the grid, as a fraction of
@@ -179,7 +179,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         scoring: str = "q_not_data",
         random_state: Any = None,
         base_metric: str = "euclidean",
-        alpha: float = 1e-4,
+        alpha: float = 1e-3,
         margin: float = 0.05,
         batch_size: int | None = None,
         n_epochs: int | None = None,

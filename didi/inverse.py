@@ -32,7 +32,7 @@ class RBFInverse(BaseEstimator):
         ``a' = a / mean(max(Y) − min(Y))``, so the default suits any map's scale.
     b : float, default=1
         Exponent of the weights' distance term.
-    alpha : float, default=1e-4
+    alpha : float, default=1e-3
         Relative ridge strength pulling each ``θ_i`` towards its centre's sample.
         Small values reproduce the training points more closely; larger values
         give smoother images between them.
@@ -72,7 +72,7 @@ class RBFInverse(BaseEstimator):
         a: float = 500,
         b: float = 1,
         *,
-        alpha: float = 1e-4,
+        alpha: float = 1e-3,
         n_centers: int | None = None,
         random_state: Any = None,
     ) -> None:
