@@ -194,3 +194,29 @@ def test_label_length_mismatch(blobs):
     X, y, clf = blobs
     with pytest.raises(ValueError, match="labels for"):
         DecisionMap(clf).fit(X, y[:-1])
+
+
+def test_inside_a_pipeline_with_a_pipeline_classifier(digits):
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    X, y = digits
+    clf = make_pipeline(
+        StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0)
+    ).fit(X[200:], y[200:])
+    # Flat rows in, 8×8 images to the map: the classifier receives images and
+    # flattens them again itself.
+    to_images = FunctionTransformer(lambda Z: Z.reshape(len(Z), 8, 8))
+
+    def image_clf(images):
+        return clf.predict_proba(images.reshape(len(images), -1))
+
+    pipe = make_pipeline(
+        to_images, DecisionMap(image_clf, n_neighbors=10, resolution=8, random_state=0)
+    )
+    embedding = pipe.fit_transform(X[:120], y[:120])
+    assert embedding.shape == (120, 2)
+    assert pipe.transform(X[120:130]).shape == (10, 2)
+    assert 0 <= pipe.score(X[120:150]) <= 1
+    assert pipe[-1].inverse_transform(embedding[:2]).shape == (2, 8, 8)
