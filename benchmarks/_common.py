@@ -196,6 +196,40 @@ class ForeignLoad:
         return self.foreign_s / self.wall_s if self.wall_s > 0 else float("nan")
 
 
+def wait_quiet(max_wait_s: float = 120.0, window_s: float = 2.0, threshold: float = 0.1) -> bool:
+    """Wait until other processes keep fewer than ``threshold`` cores busy for a window."""
+    deadline = time.perf_counter() + max_wait_s
+    while time.perf_counter() < deadline:
+        probe = ForeignLoad()
+        with probe:
+            time.sleep(window_s)
+        if not probe.cores > threshold:  # nan (no /proc/stat) counts as quiet
+            return True
+    return False
+
+
+def clean_run(fn, load: ForeignLoad, *, threshold: float = 0.1, retries: int = 3):
+    """Call ``fn()`` and retry when other processes disturbed it.
+
+    A run during which other processes kept more than ``threshold`` cores busy (and
+    used more than 30 ms of CPU) is discarded and, after a quiet moment, repeated,
+    at most ``retries`` times; the last attempt is kept whatever the load. The kept
+    run's load is added to ``load``. Returns ``(result, discarded_attempts)``.
+    """
+    for attempt in range(retries + 1):
+        probe = ForeignLoad()
+        with probe:
+            result = fn()
+        # /proc/stat counts in ticks of 10 ms: a tick or two is no disturbance.
+        disturbed = probe.foreign_s > max(threshold * probe.wall_s, 0.03)
+        if not disturbed or attempt == retries:
+            load.foreign_s += probe.foreign_s
+            load.wall_s += probe.wall_s
+            return result, attempt
+        wait_quiet()
+    raise AssertionError("unreachable")
+
+
 @contextlib.contextmanager
 def blas_threads(threads: int | None):
     """Limit BLAS/OpenMP threads to ``threads`` inside the block (``None``: no limit)."""

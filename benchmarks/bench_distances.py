@@ -22,9 +22,11 @@ How
     time is reported, together with classifier rows per pair, the share of wall
     time inside ``predict_proba`` and the largest absolute difference between the
     two matrices. ``--threads k`` limits the BLAS threads (threadpoolctl); by
-    default the libraries' own setting is kept. The machine may be shared: the CPU
-    time other processes used during the timed runs is reported as "others' load"
-    (average busy cores, see ``_common.ForeignLoad``; near 0 means clean figures).
+    default the libraries' own setting is kept. The machine may be shared: a run
+    during which other processes kept more than 0.1 core busy is discarded and
+    repeated after a quiet moment (at most 3 times), and the CPU time other
+    processes used during the kept runs is reported as "others' load" (average
+    busy cores, see ``_common.ForeignLoad``; near 0 means clean figures).
 
 Run from the repository root::
 
@@ -47,6 +49,7 @@ from _common import (
     CountingProba,
     ForeignLoad,
     blas_threads,
+    clean_run,
     digits_split,
     machine_info,
     make_classifier,
@@ -59,22 +62,18 @@ from _common import (
 import didi
 
 
-def time_ours(f: CountingProba, X: np.ndarray, load: ForeignLoad):
+def time_ours(f: CountingProba, X: np.ndarray):
     f.reset()
-    with load:
-        start = time.perf_counter()
-        D = didi.FisherJSMetric(f, lam=LAM, n_steps=N_STEPS).fit_transform(X)
-        wall = time.perf_counter() - start
-    return wall, f.rows, f.seconds, D
+    start = time.perf_counter()
+    D = didi.FisherJSMetric(f, lam=LAM, n_steps=N_STEPS).fit_transform(X)
+    return time.perf_counter() - start, f.rows, f.seconds, D
 
 
-def time_reference(f: CountingProba, X: np.ndarray, load: ForeignLoad):
+def time_reference(f: CountingProba, X: np.ndarray):
     f.reset()
-    with load:
-        start = time.perf_counter()
-        D = reference_distances(f, X, n=N_STEPS, lam=LAM)
-        wall = time.perf_counter() - start
-    return wall, f.rows, f.seconds, D
+    start = time.perf_counter()
+    D = reference_distances(f, X, n=N_STEPS, lam=LAM)
+    return time.perf_counter() - start, f.rows, f.seconds, D
 
 
 def bench_one(n_mapped: int, repeats: int, repeats_reference: int) -> dict:
@@ -84,13 +83,18 @@ def bench_one(n_mapped: int, repeats: int, repeats_reference: int) -> dict:
     n_pairs = n_mapped * (n_mapped - 1) // 2
     load = ForeignLoad()
 
-    # Interleaved, so that a change of load on a shared machine hits both alike.
-    ours, ref = [], []
+    # Interleaved, so that a change of load on a shared machine hits both alike;
+    # runs disturbed by other processes are retried (see _common.clean_run).
+    ours, ref, discarded = [], [], 0
     for r in range(max(repeats, repeats_reference)):
         if r < repeats:
-            ours.append(time_ours(f, X, load))
+            result, dropped = clean_run(lambda: time_ours(f, X), load)
+            ours.append(result)
+            discarded += dropped
         if r < repeats_reference:
-            ref.append(time_reference(f, X, load))
+            result, dropped = clean_run(lambda: time_reference(f, X), load)
+            ref.append(result)
+            discarded += dropped
     D_ours, D_ref = ours[-1][3], ref[-1][3]
 
     wall_ours = median(r[0] for r in ours)
@@ -119,6 +123,7 @@ def bench_one(n_mapped: int, repeats: int, repeats_reference: int) -> dict:
         "max_abs_diff": float(np.abs(D_ours - D_ref).max()),
         "max_abs_value": float(D_ref.max()),
         "foreign_load_cores": load.cores,
+        "discarded_runs": discarded,
     }
 
 
@@ -140,8 +145,8 @@ def main(argv=None) -> None:
     load_before = os.getloadavg()[0]
     X_w, _, Xt_w, yt_w = digits_split(50)
     f_w = CountingProba(make_classifier(Xt_w, yt_w))
-    time_ours(f_w, X_w, ForeignLoad())
-    time_reference(f_w, X_w, ForeignLoad())
+    time_ours(f_w, X_w)
+    time_reference(f_w, X_w)
 
     results = []
     for n in sizes:

@@ -23,14 +23,16 @@ How
     to both as a plain callable that counts rows and time inside ``predict_proba``.
     ``import umap`` (which compiles numba code) is timed first, then the very first
     ``DecisionMap.fit`` of the process (numba's JIT compilation of the fit
-    included) is reported on its own; then one more warm-up of each variant
-    (skipped with ``--quick``), then ``--repeats`` (default 5) rounds, each timing
-    ours (``random_state=None``), ours (``random_state=0``) and the reference one
-    after the other; medians and minima are reported. ``--threads k`` limits the BLAS threads
+    included) is reported on its own; then one more warm-up of each variant, then
+    ``--repeats`` (default 5) rounds, each timing ours (``random_state=None``),
+    ours (``random_state=0``) and the reference one after the other; medians and
+    minima are reported. ``--threads k`` limits the BLAS threads
     (threadpoolctl); by default the libraries' own setting is kept. The load
     average before and after is recorded, and the CPU time other processes used
     during the timed runs ("others' load", average busy cores, see
     ``_common.ForeignLoad``; near 0 means clean figures): the machine may be shared.
+    A timed run during which others kept more than 0.1 core busy is discarded and
+    repeated after a quiet moment (at most 3 times).
 
     The target: the reference pipeline was measured at 6.3 s on a 2-core machine
     (distances 2.6 s, UMAP 0.6 s, inverse 2.5 s, grid 0.4 s), and
@@ -58,6 +60,7 @@ from _common import (
     CountingProba,
     ForeignLoad,
     blas_threads,
+    clean_run,
     digits_split,
     machine_info,
     make_classifier,
@@ -79,12 +82,11 @@ OUR_STAGES = ("distances", "umap", "inverse", "grid", "scores")
 REF_STAGES = ("distances", "umap", "inverse", "grid")
 
 
-def run_ours(f: CountingProba, X, y, random_state, resolution: int, load=None) -> dict:
+def run_ours(f: CountingProba, X, y, random_state, resolution: int) -> dict:
     f.reset()
-    with load or ForeignLoad():
-        start = time.perf_counter()
-        dmap = didi.DecisionMap(f, random_state=random_state, resolution=resolution).fit(X, y)
-        total = time.perf_counter() - start
+    start = time.perf_counter()
+    dmap = didi.DecisionMap(f, random_state=random_state, resolution=resolution).fit(X, y)
+    total = time.perf_counter() - start
     return {
         "total": total,
         **{k: float(dmap.timings_.get(k, 0.0)) for k in OUR_STAGES},
@@ -94,10 +96,9 @@ def run_ours(f: CountingProba, X, y, random_state, resolution: int, load=None) -
     }
 
 
-def run_reference(f: CountingProba, X, y, resolution: int, seed: int, load=None) -> dict:
+def run_reference(f: CountingProba, X, y, resolution: int, seed: int) -> dict:
     f.reset()
-    with load or ForeignLoad():
-        times, emb, inverse, train, held_out = _reference_pipeline(f, X, resolution, seed)
+    times, emb, inverse, train, held_out = _reference_pipeline(f, X, resolution, seed)
     times["predict_proba_s"] = f.seconds
     times["classifier_rows"] = f.rows
 
@@ -147,12 +148,13 @@ def _reference_pipeline(f: CountingProba, X, resolution: int, seed: int):
     return times, emb, inverse, train, held_out
 
 
-def summarise(runs: list[dict], stages, load: ForeignLoad) -> dict:
+def summarise(runs: list[dict], stages, load: ForeignLoad, discarded: int) -> dict:
     keys = (*stages, "total", "predict_proba_s")
     out = {k: median(r[k] for r in runs) for k in keys}
     out["min"] = {k: min(r[k] for r in runs) for k in keys}
     out["runs"] = runs
     out["foreign_load_cores"] = load.cores
+    out["discarded_runs"] = discarded
     out["classifier_rows"] = runs[-1]["classifier_rows"]
     out["quality"] = runs[-1]["quality"]
     return out
@@ -175,12 +177,12 @@ def main(argv=None) -> None:
 
     load_before = os.getloadavg()[0]
     with blas_threads(args.threads):
-        measured = measure(n_mapped, repeats, resolution, warmup=not args.quick)
+        measured = measure(n_mapped, repeats, resolution)
     load_after = os.getloadavg()[0]
     report(args, measured, n_mapped, repeats, resolution, (load_before, load_after))
 
 
-def measure(n_mapped: int, repeats: int, resolution: int, warmup: bool = True) -> dict:
+def measure(n_mapped: int, repeats: int, resolution: int) -> dict:
     X, y, X_train, y_train = digits_split(n_mapped)
     clf = make_classifier(X_train, y_train)
     accuracy = float(clf.score(X, y))
@@ -199,17 +201,22 @@ def measure(n_mapped: int, repeats: int, resolution: int, warmup: bool = True) -
         f"(+ {import_umap:.2f} s to import umap)",
         flush=True,
     )
-    if warmup:
-        # One more warm-up of every variant, excluded.
-        run_ours(f, X, y, 0, resolution)
-        run_reference(f, X, y, resolution, seed=0)
+    # One more warm-up of every variant, excluded.
+    run_ours(f, X, y, 0, resolution)
+    run_reference(f, X, y, resolution, seed=0)
 
     ours_none, ours_seeded, reference = [], [], []
     loads = {"none": ForeignLoad(), "seeded": ForeignLoad(), "reference": ForeignLoad()}
+    discarded = dict.fromkeys(loads, 0)
     for r in range(repeats):
-        ours_none.append(run_ours(f, X, y, None, resolution, loads["none"]))
-        ours_seeded.append(run_ours(f, X, y, 0, resolution, loads["seeded"]))
-        reference.append(run_reference(f, X, y, resolution, r, loads["reference"]))
+        for key, runs, fn in (
+            ("none", ours_none, lambda: run_ours(f, X, y, None, resolution)),
+            ("seeded", ours_seeded, lambda: run_ours(f, X, y, 0, resolution)),
+            ("reference", reference, lambda r=r: run_reference(f, X, y, resolution, r)),
+        ):
+            result, dropped = clean_run(fn, loads[key])
+            runs.append(result)
+            discarded[key] += dropped
         print(
             f"round {r + 1}: ours {ours_none[-1]['total']:.2f} s (seeded "
             f"{ours_seeded[-1]['total']:.2f} s), reference {reference[-1]['total']:.2f} s",
@@ -218,9 +225,9 @@ def measure(n_mapped: int, repeats: int, resolution: int, warmup: bool = True) -
     return {
         "accuracy": accuracy,
         "first": first,
-        "none": summarise(ours_none, OUR_STAGES, loads["none"]),
-        "seeded": summarise(ours_seeded, OUR_STAGES, loads["seeded"]),
-        "reference": summarise(reference, REF_STAGES, loads["reference"]),
+        "none": summarise(ours_none, OUR_STAGES, loads["none"], discarded["none"]),
+        "seeded": summarise(ours_seeded, OUR_STAGES, loads["seeded"], discarded["seeded"]),
+        "reference": summarise(reference, REF_STAGES, loads["reference"], discarded["reference"]),
     }
 
 

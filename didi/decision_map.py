@@ -33,6 +33,22 @@ def grid_axes(
     return np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
 
 
+def classify_grid(
+    proba_fn, inverse: RBFInverse, grid_x: np.ndarray, grid_y: np.ndarray
+) -> np.ndarray:
+    """Probabilities at π⁻¹ of every cell, shape ``(len(grid_y), len(grid_x), n_classes)``.
+
+    Cells are mapped and classified in bounded chunks, so memory does not grow
+    with the resolution.
+    """
+    cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
+    chunks = [
+        proba_fn(inverse.inverse_transform(cells[start : start + _GRID_CHUNK]))
+        for start in range(0, len(cells), _GRID_CHUNK)
+    ]
+    return np.concatenate(chunks).reshape(len(grid_y), len(grid_x), -1)
+
+
 def holdout_split(n: int, holdout: float, random_state: Any) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the points π⁻¹ is fitted to and of the held-out points, both sorted."""
     n_out = round(holdout * n)
@@ -276,11 +292,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         timings["inverse"], clock = lap(clock)
 
         grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
-        cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
-        grid_proba = np.empty((len(cells), proba.shape[1]))
-        for start in range(0, len(cells), _GRID_CHUNK):
-            block = cells[start : start + _GRID_CHUNK]
-            grid_proba[start : start + len(block)] = proba_fn(inverse.inverse_transform(block))
+        grid_proba = classify_grid(proba_fn, inverse, grid_x, grid_y)
         timings["grid"], clock = lap(clock)
 
         euclidean_umap = fit_umap(
@@ -300,7 +312,6 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         }
         timings["scores"], clock = lap(clock)
 
-        res = self.resolution
         self.projection_ = projection
         self.inverse_ = inverse
         self.euclidean_umap_ = euclidean_umap
@@ -310,7 +321,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self.y_ = y
         self.holdout_indices_ = held_out
         self.grid_x_, self.grid_y_ = grid_x, grid_y
-        self.grid_proba_ = grid_proba.reshape(res, res, -1)
+        self.grid_proba_ = grid_proba
         self.grid_labels_ = self.grid_proba_.argmax(axis=-1)
         self.grid_entropy_ = normalized_entropy(self.grid_proba_)
         self.scores_ = scores
