@@ -263,12 +263,30 @@ def machine_info() -> dict:
         except metadata.PackageNotFoundError:
             versions[dist] = None
     return {
+        "didi_commit": git_commit(),
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": versions,
     }
+
+
+def git_commit() -> str | None:
+    """The repository's commit, with ``-dirty`` when ``didi/`` has uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "didi"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return None
+    return (head + ("-dirty" if dirty else "")) or None
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:

@@ -30,10 +30,11 @@ How
 
 Run from the repository root::
 
-    python benchmarks/bench_distances.py            # full (about 3 minutes on 2 cores)
+    python benchmarks/bench_distances.py            # full (1-2 minutes on 2 cores)
     python benchmarks/bench_distances.py --quick    # smoke test, seconds
 
-Writes ``benchmarks/results/bench_distances{,_quick}.json`` and ``.md``.
+Writes ``benchmarks/results/bench_distances.json`` and ``.md`` (``bench_distances_quick``
+with ``--quick``, suffix ``_threads<k>`` with ``--threads k``).
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     sizes = args.sizes or ([60, 120] if args.quick else [200, 600, 1500])
     repeats = args.repeats or (1 if args.quick else 3)
-    name = "bench_distances_quick" if args.quick else "bench_distances"
+    name = "bench_distances" + ("_quick" if args.quick else "")
+    name += f"_threads{args.threads}" if args.threads else ""
 
     # Warm-up, excluded: imports, scikit-learn's first-call paths, page faults.
     load_before = os.getloadavg()[0]
@@ -192,7 +194,7 @@ def main(argv=None) -> None:
         f"DiDi matrix on digits, MLP (StandardScaler + 64 hidden), λ = {LAM}, n = {N_STEPS}; "
         f"wall time in seconds, median (minimum) of {repeats} run(s); BLAS threads: "
         f"{args.threads or 'library default'}. "
-        f"{info['nproc']} × {info['cpu']}, Python {info['python']}, "
+        f"didi {info['didi_commit']}; {info['nproc']} × {info['cpu']}, Python {info['python']}, "
         f"numpy {info['versions']['numpy']}, scikit-learn {info['versions']['scikit-learn']}; "
         f"load average before/after: {load_before:.2f}/{load_after:.2f}.\n\n"
         + markdown_table(headers, rows)

@@ -43,7 +43,8 @@ Run from the repository root::
     python benchmarks/bench_pipeline.py            # full (about a minute or two)
     python benchmarks/bench_pipeline.py --quick    # smoke test
 
-Writes ``benchmarks/results/bench_pipeline{,_quick}.json`` and ``.md``.
+Writes ``benchmarks/results/bench_pipeline.json`` and ``.md`` (``bench_pipeline_quick``
+with ``--quick``, suffix ``_threads<k>`` with ``--threads k``).
 """
 
 from __future__ import annotations
@@ -232,7 +233,8 @@ def measure(n_mapped: int, repeats: int, resolution: int) -> dict:
 
 
 def report(args, measured: dict, n_mapped: int, repeats: int, resolution: int, load) -> None:
-    name = "bench_pipeline_quick" if args.quick else "bench_pipeline"
+    name = "bench_pipeline" + ("_quick" if args.quick else "")
+    name += f"_threads{args.threads}" if args.threads else ""
     accuracy, first = measured["accuracy"], measured["first"]
     s_none, s_seed, s_ref = measured["none"], measured["seeded"], measured["reference"]
 
@@ -319,7 +321,8 @@ def report(args, measured: dict, n_mapped: int, repeats: int, resolution: int, l
             f"(minimum) of {repeats} round(s) after warm-up. First `DecisionMap.fit` of the "
             f"process (numba JIT): {first['total']:.2f} s, after "
             f"{first['import_umap']:.2f} s to `import umap`. "
-            f"{info['nproc']} × {info['cpu']}, Python {info['python']}, "
+            f"didi {info['didi_commit']}; {info['nproc']} × {info['cpu']}, "
+            f"Python {info['python']}, "
             f"umap-learn {info['versions']['umap-learn']}, "
             f"numba {info['versions']['numba']}; BLAS threads: "
             f"{args.threads or 'library default'}; load average before/after: "
