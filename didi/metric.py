@@ -245,8 +245,3 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             ).reshape(len(rows), n_ref)
         base = base_distances(X, ref, self.base_metric)
         return combine_distances(path, base, self.lam, self.path_scale_, self.base_scale_)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
