@@ -97,3 +97,74 @@ def upper_triangle_blocks(n: int, pairs_per_block: int) -> Iterator[tuple[np.nda
         ib = ia + 1 + offsets
         yield ia, ib
         row = stop
+
+
+def _path_task(
+    estimator, batch_size: int, A, B, proba_A, proba_B, index_a, index_b, n_steps: int
+) -> tuple[np.ndarray, int]:
+    """One block of path lengths in a worker; returns the lengths and the rows used."""
+    proba = ProbaFunction(estimator, batch_size)
+    lengths = path_lengths(proba, A, B, proba_A, proba_B, index_a, index_b, n_steps)
+    return lengths, proba.n_rows
+
+
+def parallel_path_lengths(
+    proba: ProbaFunction,
+    A: np.ndarray,
+    B: np.ndarray,
+    proba_A: np.ndarray,
+    proba_B: np.ndarray,
+    index_a: np.ndarray,
+    index_b: np.ndarray,
+    n_steps: int,
+    *,
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, int]:
+    """:func:`path_lengths` split into blocks run through joblib.
+
+    Blocks go through scikit-learn's ``Parallel``, so ``joblib.parallel_config``
+    chooses where they run (processes, threads, a dask or ray cluster). Each block
+    carries only the end points it needs, not all of ``A`` and ``B``. With
+    one effective job, the pairs are evaluated in this process with ``proba`` itself.
+
+    Returns
+    -------
+    lengths : ndarray of shape (n_pairs,)
+    n_rows : int
+        Classifier rows used, in whichever process they ran.
+    """
+    from joblib import effective_n_jobs
+    from sklearn.utils.parallel import Parallel, delayed
+
+    n_pairs = len(index_a)
+    # joblib resolves n_jobs=None through parallel_config: 1 by default, the
+    # cluster's worker count under a dask backend.
+    n_workers = effective_n_jobs(n_jobs)
+    if n_workers == 1 or n_pairs == 0:
+        before = proba.n_rows
+        lengths = path_lengths(proba, A, B, proba_A, proba_B, index_a, index_b, n_steps)
+        return lengths, proba.n_rows - before
+    # Four blocks per worker balance the load; a block is at least one classifier batch.
+    per_block = max(proba.batch_size // max(1, n_steps), -(-n_pairs // (4 * n_workers)))
+    tasks = []
+    for start in range(0, n_pairs, per_block):
+        ia = index_a[start : start + per_block]
+        ib = index_b[start : start + per_block]
+        ua, ia_local = np.unique(ia, return_inverse=True)
+        ub, ib_local = np.unique(ib, return_inverse=True)
+        tasks.append(
+            delayed(_path_task)(
+                proba.estimator,
+                proba.batch_size,
+                A[ua],
+                B[ub],
+                proba_A[ua],
+                proba_B[ub],
+                ia_local,
+                ib_local,
+                n_steps,
+            )
+        )
+    results = Parallel(n_jobs=n_jobs)(tasks)
+    lengths = np.concatenate([lengths for lengths, _ in results])
+    return lengths, sum(rows for _, rows in results)

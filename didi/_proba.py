@@ -35,6 +35,7 @@ class ProbaFunction:
     """
 
     def __init__(self, estimator: Any, batch_size: int) -> None:
+        self.estimator = estimator
         if hasattr(estimator, "predict_proba"):
             self._predict = estimator.predict_proba
         elif callable(estimator):

@@ -5,15 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._base import PrefitClassifierMixin, check_in_range, check_sample_shape, check_samples
-from ._paths import path_lengths, upper_triangle_blocks
+from ._bounds import BoundWeights, bound_terms, bound_weights, exact_candidates, paired_lower_bounds
+from ._cache import PathLengthStore, cached_probabilities
+from ._knn import CandidateLists, bound_ordered_knn
+from ._paths import parallel_path_lengths, upper_triangle_blocks
 from ._proba import resolve_proba_function
+from ._resources import check_dense_memory, progress_bar
+from ._scales import TYPICAL_PATH_SCALE, rms_base_distance
 
 _BASE_METRICS = ("euclidean", "cosine")
+_SCALES = ("typical", "max")
+_CANDIDATES = ("auto", "exact", "nndescent")
+
+#: Largest number of samples for which ``candidates="auto"`` ranks all pairs by
+#: their bound (exact); beyond it, nearest-neighbour descent finds the candidates.
+EXACT_CANDIDATES_MAX_SAMPLES = 10_000
+
+
+def knn_graph(indices: np.ndarray, distances: np.ndarray, n_columns: int, *, with_self: bool):
+    """CSR distance graph, one row per query, in ``KNeighborsTransformer``'s convention.
+
+    Each row holds its neighbours sorted by distance; with ``with_self`` the row's
+    own sample comes first with an explicit 0.
+    """
+    n, k = indices.shape
+    if with_self:
+        indices = np.hstack([np.arange(n)[:, None], indices])
+        distances = np.hstack([np.zeros((n, 1)), distances])
+        k += 1
+    return scipy.sparse.csr_matrix(
+        (distances.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n_columns)
+    )
 
 
 def base_distances(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
@@ -28,6 +56,27 @@ def base_distances(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
         B.reshape(len(B), -1).astype(np.float64, copy=False),
         metric=metric,
     )
+
+
+def paired_base_distances(
+    A: np.ndarray, index_a: np.ndarray, B: np.ndarray, index_b: np.ndarray, metric: str
+) -> np.ndarray:
+    """Base distances of the pairs ``(A[index_a[i]], B[index_b[i]])``, from differences."""
+    out = np.empty(len(index_a))
+    width = int(np.prod(A.shape[1:], dtype=np.int64))
+    block = max(1, (1 << 21) // max(1, width))
+    for start in range(0, len(index_a), block):
+        a = A[index_a[start : start + block]].reshape(-1, width).astype(np.float64)
+        b = B[index_b[start : start + block]].reshape(-1, width).astype(np.float64)
+        if metric == "euclidean":
+            a -= b
+            values = np.sqrt(np.einsum("ij,ij->i", a, a))
+        else:
+            norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
+            values = 1.0 - np.einsum("ij,ij->i", a, b) / np.where(norms > 0, norms, 1.0)
+            np.maximum(values, 0.0, out=values)
+        out[start : start + len(a)] = values
+    return out
 
 
 def symmetric_base_distances(X: np.ndarray, metric: str) -> np.ndarray:
@@ -63,13 +112,26 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     ``d(x, x') = (1 − λ)·D(x, x')/s_D + λ·E(x, x')/s_E``
 
     where ``D`` is the Jensen-Shannon length of the path sampled at ``n_steps``
-    interior points, ``E`` the ``base_metric`` distance, and ``s_D``, ``s_E`` the
-    largest ``D`` and ``E`` among the fitted samples (the reference implementation's
-    normalisation). The scales are fixed by :meth:`fit` and reused by
-    :meth:`transform`, so distances of new samples are on the same scale.
+    interior points and ``E`` the ``base_metric`` distance. The scales ``s_D`` and
+    ``s_E`` are fixed by :meth:`fit` and reused by :meth:`transform` (see ``scale``).
 
-    The output is a distance matrix usable by any estimator that takes
-    ``metric="precomputed"``.
+    Two outputs, as scikit-learn's ``KNeighborsTransformer`` and
+    ``pairwise_distances`` give, both usable with ``metric="precomputed"``:
+
+    * ``n_neighbors=None``: the dense ``(n, n)`` matrix. Cost ``n + n(n−1)/2·n_steps``
+      classifier rows and ``O(n²)`` memory; refused with a :class:`MemoryError`
+      when it would not fit.
+    * ``n_neighbors=k``: the sparse graph of each sample's ``k`` nearest neighbours
+      (plus itself at distance 0). A free lower bound,
+      ``d ≥ (1 − λ)·d_JS(f(x), f(x'))/s_D + λ·E/s_E``, ranks candidates without
+      calling the classifier; paths are evaluated in increasing order of bound until
+      the ``k``-th distance is below the next bound. The graph is **exact** (the same
+      neighbours and distances as the dense matrix, up to ties) when the candidates
+      are ranked exactly (``candidates="exact"``, the default up to 10,000 samples).
+      With ``candidates="nndescent"`` the first candidates come from approximate
+      nearest-neighbour descent under the bound, sub-quadratic in ``n``: the graph is
+      then exact for every sample whose true neighbours were among its candidates,
+      which the benchmarks measure as recall (0.99 and above there).
 
     Parameters
     ----------
@@ -86,6 +148,30 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         points: the Jensen-Shannon distance of the two predictions.
     base_metric : {"euclidean", "cosine"}, default="euclidean"
         Input-space distance ``E``; cosine suits text embeddings.
+    n_neighbors : int, default=None
+        ``None`` for the dense matrix; ``k`` for the exact k-nearest-neighbour graph.
+    scale : {"typical", "max"}, default="typical"
+        How ``s_D`` and ``s_E`` are fixed. ``"typical"``: ``s_D = sqrt(ln 2)`` (one
+        full change of prediction) and ``s_E`` the root mean square base distance
+        over all pairs of samples, exact in ``O(n)``; both modes then give the same
+        distance for the same pair. ``"max"``: the reference implementation's
+        maxima over all pairs of fitted samples, which needs every pair (dense only).
+    candidates : {"auto", "exact", "nndescent"}, default="auto"
+        How the k-NN search ranks its first candidates: ``"exact"`` bounds every
+        pair (``O(n²)`` arithmetic, no classifier call), ``"nndescent"`` uses
+        pynndescent on the bound; ``"auto"`` is exact up to 10,000 samples.
+    n_jobs : int, default=None
+        Parallel jobs for path evaluation, through joblib (``None``: one, unless
+        set by ``joblib.parallel_config``, whose backend may be a dask or ray
+        cluster). Results do not depend on it.
+    memory : str, joblib.Memory or None, default=None
+        Where to keep the classifier's probabilities of the samples and every
+        evaluated path length, so that a later fit on the same samples and
+        classifier (with another ``lam``, say) pays only for pairs it has not seen.
+    verbose : bool, default=False
+        Show progress bars on the long stages.
+    random_state : int, RandomState or None, default=None
+        Seed of the nearest-neighbour descent.
     batch_size : int, default=None
         Largest number of rows per classifier call; ``None`` picks about 16 MB of
         input per call (at most 8192 rows).
@@ -97,15 +183,24 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     proba_fit_ : ndarray of shape (n_samples, n_classes)
         The classifier's probabilities of the reference samples.
     path_scale_ : float
-        ``s_D``, the largest path length among the reference samples.
+        ``s_D``.
     base_scale_ : float
-        ``s_E``, the largest base distance among the reference samples.
+        ``s_E``.
+    n_neighbors_ : int or None
+        Neighbours per sample in the graph (capped at ``n_samples − 1``), or
+        ``None`` for the dense matrix.
     sample_shape_ : tuple of int
         Shape of one sample.
     n_features_in_ : int
         Number of values in one sample.
     n_classifier_rows_ : int
         Rows passed to the classifier by :meth:`fit`.
+    n_path_pairs_ : int
+        Pairs whose path length :meth:`fit` needed (from the classifier or from
+        ``memory``).
+    knn_search_ : dict
+        For the k-NN graph: ``rounds``, ``widened`` (samples whose candidate list
+        had to grow), ``candidates`` (``"exact"`` or ``"nndescent"``).
 
     See Also
     --------
@@ -124,9 +219,11 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     >>> from didi import FisherJSMetric
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = LogisticRegression(max_iter=500).fit(X, y)
-    >>> D = FisherJSMetric(clf).fit_transform(X[:20])
-    >>> D.shape
+    >>> FisherJSMetric(clf).fit_transform(X[:20]).shape
     (20, 20)
+    >>> graph = FisherJSMetric(clf, n_neighbors=5).fit_transform(X)
+    >>> graph.shape, graph.nnz
+    ((150, 150), 900)
     """
 
     def __init__(
@@ -136,21 +233,46 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         lam: float = 0.65,
         n_steps: int = 5,
         base_metric: str = "euclidean",
+        n_neighbors: int | None = None,
+        scale: str = "typical",
+        candidates: str = "auto",
+        n_jobs: int | None = None,
+        memory: Any = None,
+        verbose: bool = False,
+        random_state: Any = None,
         batch_size: int | None = None,
     ) -> None:
         self.estimator = estimator
         self.lam = lam
         self.n_steps = n_steps
         self.base_metric = base_metric
+        self.n_neighbors = n_neighbors
+        self.scale = scale
+        self.candidates = candidates
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
+        self.random_state = random_state
         self.batch_size = batch_size
 
     def _check_params(self) -> None:
         check_in_range("lam", self.lam, 0.0, 1.0)
         check_in_range("n_steps", self.n_steps, 0, np.inf, integer=True)
-        if self.base_metric not in _BASE_METRICS:
-            raise ValueError(
-                f"base_metric must be one of {_BASE_METRICS}; got {self.base_metric!r}."
-            )
+        for name, value, allowed in (
+            ("base_metric", self.base_metric, _BASE_METRICS),
+            ("scale", self.scale, _SCALES),
+            ("candidates", self.candidates, _CANDIDATES),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
+        if self.n_neighbors is not None:
+            check_in_range("n_neighbors", self.n_neighbors, 1, np.inf, integer=True)
+            if self.scale == "max":
+                raise ValueError(
+                    "scale='max' divides by maxima over every pair, which a k-NN graph "
+                    "never evaluates: use scale='typical' with n_neighbors, or "
+                    "n_neighbors=None for the dense matrix."
+                )
 
     def fit(self, X: Any, y: Any = None) -> FisherJSMetric:
         """Keep ``X`` as reference samples and fix the two distance scales.
@@ -169,8 +291,8 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self.fit_transform(X)
         return self
 
-    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit and return the symmetric ``(n_samples, n_samples)`` distance matrix.
+    def fit_transform(self, X: Any, y: Any = None):
+        """Fit and return the distances among the samples of ``X``.
 
         Parameters
         ----------
@@ -181,35 +303,154 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_samples)
-            DiDi distances, zero on the diagonal.
+        ndarray of shape (n_samples, n_samples) or sparse matrix
+            The dense symmetric matrix (zero diagonal) for ``n_neighbors=None``;
+            otherwise a CSR graph whose row ``i`` holds ``i`` itself (explicit 0)
+            and its ``n_neighbors`` nearest samples, sorted by distance.
         """
         self._check_params()
         X = check_samples(X, min_samples=2)
-        path, base, proba_fn, proba_X = self._dense_parts(X)
+        memory = check_memory(self.memory)
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        proba_X, rows = cached_probabilities(memory, proba_fn, X)
+        self._rows = rows
+        store = PathLengthStore(memory, self.estimator, X, self.n_steps)
+        self._pairs = 0
+
+        def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            found, values = store.lookup(ia, ib)
+            new = ~found
+            lengths, rows = parallel_path_lengths(
+                proba_fn,
+                X,
+                X,
+                proba_X,
+                proba_X,
+                ia[new],
+                ib[new],
+                self.n_steps,
+                n_jobs=self.n_jobs,
+            )
+            values[new] = lengths
+            store.add(ia[new], ib[new], lengths)
+            self._rows += rows
+            self._pairs += len(ia)
+            return values
+
+        if self.n_neighbors is None:
+            check_dense_memory(len(X), type(self).__name__)
+            path, base = self._dense_parts(X, paths)
+            if self.scale == "max":
+                scales = _positive_scale(path.max()), _positive_scale(base.max())
+            else:
+                scales = self._typical_scales(X)
+            result = combine_distances(path, base, self.lam, *scales)
+            search = None
+            k = None
+        else:
+            scales = self._typical_scales(X)
+            k = min(int(self.n_neighbors), len(X) - 1)
+            indices, dist, search = self._knn_fit(X, proba_X, paths, scales, k)
+            result = knn_graph(indices, dist, len(X), with_self=True)
         self.X_fit_ = X
         self.proba_fit_ = proba_X
         self.sample_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = int(np.prod(self.sample_shape_))
-        self.path_scale_ = _positive_scale(path.max())
-        self.base_scale_ = _positive_scale(base.max())
-        self.n_classifier_rows_ = proba_fn.n_rows
-        return combine_distances(path, base, self.lam, self.path_scale_, self.base_scale_)
+        self.path_scale_, self.base_scale_ = scales
+        self.n_neighbors_ = k
+        self.knn_search_ = search
+        self.n_classifier_rows_ = self._rows
+        self.n_path_pairs_ = self._pairs
+        del self._rows, self._pairs
+        return result
 
-    def _dense_parts(self, X: np.ndarray):
+    def _typical_scales(self, X: np.ndarray) -> tuple[float, float]:
+        return TYPICAL_PATH_SCALE, _positive_scale(rms_base_distance(X, self.base_metric))
+
+    def _dense_parts(self, X: np.ndarray, paths) -> tuple[np.ndarray, np.ndarray]:
         """Raw path lengths and base distances between all pairs of ``X``."""
-        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
-        proba_X = proba_fn(X)
         n = len(X)
         path = np.zeros((n, n))
-        pairs_per_block = max(n, 4 * proba_fn.batch_size // max(1, self.n_steps))
-        for ia, ib in upper_triangle_blocks(n, pairs_per_block):
-            path[ia, ib] = path_lengths(proba_fn, X, X, proba_X, proba_X, ia, ib, self.n_steps)
+        batch = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:]).batch_size
+        pairs_per_block = max(n, 4 * batch // max(1, self.n_steps))
+        with progress_bar(n * (n - 1) // 2, "path lengths", self.verbose) as bar:
+            for ia, ib in upper_triangle_blocks(n, pairs_per_block):
+                path[ia, ib] = paths(ia, ib)
+                bar.update(len(ia))
         path += path.T
-        base = symmetric_base_distances(X, self.base_metric)
-        return path, base, proba_fn, proba_X
+        return path, symmetric_base_distances(X, self.base_metric)
 
-    def transform(self, X: Any) -> np.ndarray:
+    def _weights(self, reference) -> BoundWeights:
+        return bound_weights(
+            self.lam, self.path_scale_, self.base_scale_, self.base_metric, reference
+        )
+
+    def _knn_fit(self, X, proba_X, paths, scales, k):
+        """Exact k-NN search among the samples of ``X``."""
+        terms = bound_terms(X, proba_X, self.base_metric, _centre(X))
+        weights = bound_weights(self.lam, *scales, self.base_metric, terms)
+        n = len(X)
+        use_exact = self.candidates == "exact" or (
+            self.candidates == "auto" and n <= EXACT_CANDIDATES_MAX_SAMPLES
+        )
+        width = min(2 * k, n - 1)
+        if use_exact:
+            candidates = CandidateLists(
+                *exact_candidates(terms, np.arange(n), terms, weights, width, exclude_self=True)
+            )
+        else:
+            candidates = self._descent_candidates(terms, weights, width)
+
+        def extend(rows: np.ndarray, new_width: int) -> CandidateLists:
+            return CandidateLists(
+                *exact_candidates(terms, rows, terms, weights, new_width, exclude_self=True)
+            )
+
+        def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            base = paired_base_distances(X, ia, X, ib, self.base_metric)
+            return combine_distances(paths(ia, ib), base, self.lam, *scales)
+
+        with progress_bar(n, "k-NN search", self.verbose) as bar:
+            done = [0]
+
+            def progress(n_done: int, total: int) -> None:
+                bar.update(n_done - done[0])
+                done[0] = n_done
+
+            result = bound_ordered_knn(
+                k,
+                candidates,
+                evaluate,
+                extend,
+                n_references=n,
+                symmetric=True,
+                progress=progress,
+            )
+        search = {
+            "candidates": "exact" if use_exact else "nndescent",
+            "rounds": result.n_rounds,
+            "widened": result.n_widened,
+        }
+        return result.indices, result.distances, search
+
+    def _descent_candidates(self, terms, weights, width) -> CandidateLists:
+        from ._nndescent import nndescent_candidates
+
+        indices = nndescent_candidates(
+            terms, weights, width, random_state=self.random_state, n_jobs=self.n_jobs
+        )
+        n = len(indices)
+        bounds = paired_lower_bounds(
+            terms, np.repeat(np.arange(n), width), terms, indices.ravel(), weights
+        ).reshape(n, width)
+        order = np.lexsort((indices, bounds), axis=1)
+        indices = np.take_along_axis(indices, order, axis=1)
+        bounds = np.take_along_axis(bounds, order, axis=1)
+        # The list is approximate: the largest bound in it is the only safe
+        # estimate of what lies beyond (a row that needs more is searched exactly).
+        return CandidateLists(indices, bounds, bounds[:, -1].copy())
+
+    def transform(self, X: Any):
         """Distances from new samples to the reference samples.
 
         Parameters
@@ -219,8 +460,11 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_new, n_samples)
-            DiDi distances, on the scales fixed by :meth:`fit`.
+        ndarray of shape (n_new, n_samples) or sparse matrix
+            DiDi distances on the scales fixed by :meth:`fit`: all of them
+            (dense), or each new sample's ``n_neighbors + 1`` nearest reference
+            samples as a CSR graph (``KNeighborsTransformer``'s convention, since a
+            new sample may be one of the reference samples).
         """
         check_is_fitted(self, "X_fit_")
         X = check_samples(X)
@@ -233,15 +477,67 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
                 f"The classifier returned {proba_X.shape[1]} classes for X but "
                 f"{self.proba_fit_.shape[1]} at fit time."
             )
+        scales = self.path_scale_, self.base_scale_
+
+        def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            path, _ = parallel_path_lengths(
+                proba_fn,
+                X,
+                ref,
+                proba_X,
+                self.proba_fit_,
+                ia,
+                ib,
+                self.n_steps,
+                n_jobs=self.n_jobs,
+            )
+            base = paired_base_distances(X, ia, ref, ib, self.base_metric)
+            return combine_distances(path, base, self.lam, *scales)
+
         n_ref = len(ref)
-        path = np.empty((len(X), n_ref))
-        rows_per_block = max(1, 4 * proba_fn.batch_size // max(1, self.n_steps * n_ref))
-        for start in range(0, len(X), rows_per_block):
-            rows = np.arange(start, min(start + rows_per_block, len(X)))
-            ia = np.repeat(rows, n_ref)
-            ib = np.tile(np.arange(n_ref), len(rows))
-            path[rows] = path_lengths(
-                proba_fn, X, ref, proba_X, self.proba_fit_, ia, ib, self.n_steps
-            ).reshape(len(rows), n_ref)
-        base = base_distances(X, ref, self.base_metric)
-        return combine_distances(path, base, self.lam, self.path_scale_, self.base_scale_)
+        if self.n_neighbors_ is None:
+            out = np.empty((len(X), n_ref))
+            rows_per_block = max(1, 4 * proba_fn.batch_size // max(1, self.n_steps * n_ref))
+            for start in range(0, len(X), rows_per_block):
+                rows = np.arange(start, min(start + rows_per_block, len(X)))
+                ia = np.repeat(rows, n_ref)
+                ib = np.tile(np.arange(n_ref), len(rows))
+                path, _ = parallel_path_lengths(
+                    proba_fn,
+                    X,
+                    ref,
+                    proba_X,
+                    self.proba_fit_,
+                    ia,
+                    ib,
+                    self.n_steps,
+                    n_jobs=self.n_jobs,
+                )
+                out[rows] = path.reshape(len(rows), n_ref)
+            base = base_distances(X, ref, self.base_metric)
+            return combine_distances(out, base, self.lam, *scales)
+
+        centre = _centre(ref)
+        reference = bound_terms(ref, self.proba_fit_, self.base_metric, centre)
+        query = bound_terms(X, proba_X, self.base_metric, centre)
+        weights = self._weights(reference)
+        k = min(self.n_neighbors_ + 1, n_ref)
+
+        def extend(rows: np.ndarray, width: int) -> CandidateLists:
+            return CandidateLists(
+                *exact_candidates(query, rows, reference, weights, width, exclude_self=False)
+            )
+
+        result = bound_ordered_knn(
+            k,
+            extend(np.arange(len(X)), min(2 * k, n_ref)),
+            evaluate,
+            extend,
+            n_references=n_ref,
+            symmetric=False,
+        )
+        return knn_graph(result.indices, result.distances, n_ref, with_self=False)
+
+
+def _centre(X: np.ndarray) -> np.ndarray:
+    return X.reshape(len(X), -1).mean(axis=0, dtype=np.float64)

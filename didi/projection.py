@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -16,9 +17,20 @@ from ._placement import embed_new_points, nearest_columns
 from ._timing import lap
 from .metric import FisherJSMetric
 
+MODES = ("auto", "knn", "dense")
+
+
+def resolve_mode(mode: str, n_samples: int, n_neighbors: int, scale: str) -> str:
+    """``"knn"`` or ``"dense"`` for ``mode="auto"``, as documented in :class:`FisherUMAP`."""
+    if mode != "auto":
+        return mode
+    if scale == "max" or n_samples <= 3 * n_neighbors:
+        return "dense"
+    return "knn"
+
 
 def fit_umap(
-    distances: np.ndarray,
+    distances,
     *,
     n_neighbors: int,
     min_dist: float,
@@ -30,13 +42,23 @@ def fit_umap(
 ):
     """Fit ``umap.UMAP`` with two components, quietly, and return the model.
 
-    ``distances`` is a square distance matrix for ``metric="precomputed"`` and the
-    (flattened) samples otherwise.
+    ``distances`` is a square distance matrix or a sparse k-NN distance graph for
+    ``metric="precomputed"``, and the (flattened) samples otherwise. A graph's
+    rows must each hold the sample itself and at least ``n_neighbors − 1`` others;
+    umap-learn then reads each sample's nearest entries, which is all it reads of a
+    dense matrix too.
     """
     import umap  # imported here: umap-learn's import compiles numba code, ~1 s
 
-    n_neighbors = min(int(n_neighbors), len(distances) - 1)
+    n_samples = distances.shape[0]
+    n_neighbors = min(int(n_neighbors), n_samples - 1)
     kwargs = dict(umap_kwargs or {})
+    if scipy.sparse.issparse(distances):
+        indices, dists = knn_from_graph(distances, n_neighbors)
+        kwargs["precomputed_knn"] = (indices, dists)
+        # umap-learn checks that a sparse precomputed matrix is symmetric in
+        # structure; the k-NN lists above are what it uses.
+        distances = distances.maximum(distances.T).tocsr()
     if random_state is not None:
         # umap-learn runs single-threaded when seeded (its parallel SGD is not
         # reproducible); saying so avoids its warning about overriding n_jobs.
@@ -56,6 +78,7 @@ def fit_umap(
         # provide our own transform and inverse.
         warnings.filterwarnings("ignore", message=".*precomputed metric.*")
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         model.fit(distances)
     return model
 
@@ -73,9 +96,9 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     estimator : object, callable or "precomputed"
         A fitted classifier with ``predict_proba`` or a callable
         ``f(X) -> probabilities``; never refitted. ``"precomputed"`` means that
-        :meth:`fit` receives a square DiDi distance matrix (e.g. from
-        :meth:`FisherJSMetric.fit_transform`) and :meth:`transform` the
-        ``(n_new, n_fitted)`` distances of new samples (from
+        :meth:`fit` receives a square DiDi distance matrix or a sparse k-NN graph
+        (from :meth:`FisherJSMetric.fit_transform`) and :meth:`transform` the
+        distances of new samples to the fitted ones (from
         :meth:`FisherJSMetric.transform`).
     lam : float, default=0.65
         Weight of the input-space distance, see :class:`FisherJSMetric`.
@@ -92,6 +115,21 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         reproducible (umap-learn then runs its optimisation on one thread).
     base_metric : {"euclidean", "cosine"}, default="euclidean"
         Input-space distance, see :class:`FisherJSMetric`.
+    mode : {"auto", "knn", "dense"}, default="auto"
+        ``"knn"`` computes only each sample's exact ``n_neighbors − 1`` nearest
+        neighbours (:class:`FisherJSMetric` with ``n_neighbors``), which is all that
+        UMAP reads: the same embedding as ``"dense"`` for a small fraction of the
+        classifier calls, with memory linear in ``n_samples``. ``"dense"`` computes
+        every pair. ``"auto"`` is ``"knn"`` unless ``scale="max"`` (which needs every
+        pair) or there are at most ``3 × n_neighbors`` samples.
+    scale : {"typical", "max"}, default="typical"
+        How the two parts of the distance are scaled, see :class:`FisherJSMetric`.
+    n_jobs : int, default=None
+        Parallel jobs for path evaluation (see :class:`FisherJSMetric`).
+    memory : str, joblib.Memory or None, default=None
+        Cache of classifier work between fits (see :class:`FisherJSMetric`).
+    verbose : bool, default=False
+        Show progress bars.
     batch_size : int, default=None
         Largest number of rows per classifier call.
     n_epochs : int, default=None
@@ -136,6 +174,11 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         spread: float = 1.0,
         random_state: Any = None,
         base_metric: str = "euclidean",
+        mode: str = "auto",
+        scale: str = "typical",
+        n_jobs: int | None = None,
+        memory: Any = None,
+        verbose: bool = False,
         batch_size: int | None = None,
         n_epochs: int | None = None,
         umap_kwargs: dict | None = None,
@@ -148,6 +191,11 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self.spread = spread
         self.random_state = random_state
         self.base_metric = base_metric
+        self.mode = mode
+        self.scale = scale
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.umap_kwargs = umap_kwargs
@@ -156,12 +204,22 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     def _precomputed(self) -> bool:
         return isinstance(self.estimator, str) and self.estimator == "precomputed"
 
-    def _make_metric(self) -> FisherJSMetric:
+    def _make_metric(self, n_samples: int) -> FisherJSMetric:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}; got {self.mode!r}.")
+        knn = resolve_mode(self.mode, n_samples, self.n_neighbors, self.scale) == "knn"
         return FisherJSMetric(
             self.estimator,
             lam=self.lam,
             n_steps=self.n_steps,
             base_metric=self.base_metric,
+            # UMAP counts each sample among its own neighbours.
+            n_neighbors=self.n_neighbors - 1 if knn else None,
+            scale=self.scale,
+            n_jobs=self.n_jobs,
+            memory=self.memory,
+            verbose=self.verbose,
+            random_state=self.random_state,
             batch_size=self.batch_size,
         )
 
@@ -186,7 +244,8 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             self.metric_ = None
             self.n_features_in_ = distances.shape[1]
         else:
-            self.metric_ = self._make_metric()
+            n_samples = len(X) if hasattr(X, "__len__") else None
+            self.metric_ = self._make_metric(n_samples or 0)
             distances = self.metric_.fit_transform(X)
             self.n_features_in_ = self.metric_.n_features_in_
         distance_seconds, clock = lap(clock)
@@ -227,20 +286,21 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "embedding_")
         if self._precomputed:
-            distances = check_array(X, ensure_all_finite=True, input_name="X")
+            distances = check_array(X, accept_sparse="csr", ensure_all_finite=True, input_name="X")
             if distances.shape[1] != len(self.embedding_):
                 raise ValueError(
                     f"With estimator='precomputed', transform needs distances to the "
                     f"{len(self.embedding_)} fitted samples; got {distances.shape[1]} columns."
                 )
-            if distances.min() < 0:
+            values = distances.data if scipy.sparse.issparse(distances) else distances
+            if values.size and values.min() < 0:
                 raise ValueError("Precomputed distances must be non-negative.")
         else:
             distances = self.metric_.transform(X)
         return self.transform_distances(distances)
 
-    def transform_distances(self, distances: np.ndarray) -> np.ndarray:
-        """Place new points given their ``(n_new, n_fitted)`` DiDi distances."""
+    def transform_distances(self, distances) -> np.ndarray:
+        """Place new points given their DiDi distances to the fitted points (dense or graph)."""
         return place_points(self.umap_, distances, random_state=self.random_state)
 
     def __sklearn_tags__(self):
@@ -251,13 +311,47 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def place_points(model, distances: np.ndarray, *, random_state: Any = None) -> np.ndarray:
+def knn_from_graph(graph, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` smallest stored entries of a sparse distance graph, ascending.
+
+    Raises a ``ValueError`` when a row stores fewer than ``k`` entries.
+    """
+    graph = scipy.sparse.csr_matrix(graph)
+    counts = np.diff(graph.indptr)
+    if counts.min(initial=k) < k:
+        raise ValueError(
+            f"Every row of a precomputed k-NN graph needs at least {k} stored distances "
+            f"(the sample itself and its neighbours); a row has {counts.min()}. Build the "
+            "graph with more neighbours, e.g. FisherJSMetric(n_neighbors=n_neighbors - 1)."
+        )
+    if np.all(counts == counts[0]):
+        width = int(counts[0])
+        data = graph.data.reshape(-1, width)
+        cols = graph.indices.reshape(-1, width)
+        order = np.lexsort((cols, data), axis=1)[:, :k]
+        return np.take_along_axis(cols, order, 1), np.take_along_axis(data, order, 1)
+    indices = np.empty((graph.shape[0], k), dtype=np.int64)
+    dists = np.empty((graph.shape[0], k))
+    for row in range(graph.shape[0]):
+        lo, hi = graph.indptr[row], graph.indptr[row + 1]
+        order = np.lexsort((graph.indices[lo:hi], graph.data[lo:hi]))[:k]
+        indices[row] = graph.indices[lo:hi][order]
+        dists[row] = graph.data[lo:hi][order]
+    return indices, dists
+
+
+def place_points(model, distances, *, random_state: Any = None) -> np.ndarray:
     """Place new points into a fitted ``umap.UMAP`` given their distances to its points.
 
-    The fitted points stay where they are; see :func:`embed_new_points`. A point at
-    distance zero from a fitted point is that point, and gets its position.
+    ``distances`` is the dense ``(n_new, n_fitted)`` matrix or a sparse graph with
+    each new point's nearest fitted points. The fitted points stay where they are;
+    see :func:`embed_new_points`. A point at distance zero from a fitted point is
+    that point, and gets its position.
     """
-    knn_indices, knn_dists = nearest_columns(distances, model._n_neighbors)
+    if scipy.sparse.issparse(distances):
+        knn_indices, knn_dists = knn_from_graph(distances, model._n_neighbors)
+    else:
+        knn_indices, knn_dists = nearest_columns(distances, model._n_neighbors)
     placed = embed_new_points(
         knn_indices,
         knn_dists,
@@ -276,14 +370,17 @@ def place_points(model, distances: np.ndarray, *, random_state: Any = None) -> n
     return placed
 
 
-def check_precomputed(D: Any) -> np.ndarray:
-    """Validate a square, non-negative, finite distance matrix."""
-    D = check_array(D, ensure_all_finite=True, ensure_min_samples=2, input_name="X")
+def check_precomputed(D: Any):
+    """Validate a square, non-negative, finite distance matrix or sparse graph."""
+    D = check_array(
+        D, accept_sparse="csr", ensure_all_finite=True, ensure_min_samples=2, input_name="X"
+    )
     if D.shape[0] != D.shape[1]:
         raise ValueError(
-            "With estimator='precomputed', fit needs a square distance matrix; "
+            "With estimator='precomputed', fit needs a square distance matrix or graph; "
             f"got shape {D.shape}."
         )
-    if D.min() < 0:
+    values = D.data if scipy.sparse.issparse(D) else D
+    if values.size and values.min() < 0:
         raise ValueError("Precomputed distances must be non-negative.")
     return D

@@ -7,11 +7,13 @@ from didi import FisherJSMetric
 from .conftest import softmax_classifier
 
 
-def brute_force_didi(f, X, lam, n_steps, Y=None, scales=None, metric="euclidean"):
-    """The DiDi distance written out pair by pair, with the reference's normalisation.
+def brute_force_didi(f, X, lam, n_steps, Y=None, scales="max", metric="euclidean"):
+    """The DiDi distance written out pair by pair.
 
     Every path point is classified afresh (2(n+1) rows per pair, as the reference
-    implementation does), independently of the package's code.
+    implementation does), independently of the package's code. ``scales`` is
+    ``"max"`` (the reference's maxima over the pairs of ``X``), ``"typical"``
+    (sqrt(ln 2) and the root mean square of E over pairs i ≠ j of ``X``) or a pair.
     """
     ref = X if Y is None else Y
     flat = lambda Z: Z.reshape(len(Z), -1)  # noqa: E731
@@ -22,8 +24,12 @@ def brute_force_didi(f, X, lam, n_steps, Y=None, scales=None, metric="euclidean"
             probs = f(points)
             D[i, j] = sum(jensenshannon(probs[k], probs[k + 1]) for k in range(n_steps + 1))
     E = cdist(flat(ref), flat(X), metric=metric)
-    if scales is None:
+    if scales == "max":
         scales = D.max(), E.max()
+    elif scales == "typical":
+        E_fit = cdist(flat(X), flat(X), metric=metric)
+        off_diagonal = E_fit[~np.eye(len(X), dtype=bool)]
+        scales = np.sqrt(np.log(2)), np.sqrt(np.mean(off_diagonal**2))
     return (1 - lam) * D / scales[0] + lam * E / scales[1], scales
 
 
@@ -36,16 +42,29 @@ def toy():
 
 @pytest.mark.parametrize("lam", [0.0, 0.3, 0.65, 1.0])
 @pytest.mark.parametrize("n_steps", [0, 1, 5])
-def test_fit_transform_equals_the_formula(toy, lam, n_steps):
+@pytest.mark.parametrize("scale", ["typical", "max"])
+def test_fit_transform_equals_the_formula(toy, lam, n_steps, scale):
     f, X = toy
-    D = FisherJSMetric(f, lam=lam, n_steps=n_steps, batch_size=7).fit_transform(X)
-    expected, _ = brute_force_didi(f, X, lam, n_steps)
+    D = FisherJSMetric(f, lam=lam, n_steps=n_steps, scale=scale, batch_size=7).fit_transform(X)
+    expected, _ = brute_force_didi(f, X, lam, n_steps, scales=scale)
     assert np.allclose(D, expected, atol=1e-10)
+
+
+def test_typical_scales_do_not_depend_on_other_samples(toy):
+    """A pair's distance under scale="typical" needs no other pair's path."""
+    f, X = toy
+    metric = FisherJSMetric(f).fit(X)
+    assert metric.path_scale_ == pytest.approx(np.sqrt(np.log(2)))
+    _, (_, rms) = brute_force_didi(f, X, 0.65, 5, scales="typical")
+    assert metric.base_scale_ == pytest.approx(rms, rel=1e-12)
+    cosine = FisherJSMetric(f, base_metric="cosine").fit(X)
+    _, (_, rms_cosine) = brute_force_didi(f, X, 0.65, 5, scales="typical", metric="cosine")
+    assert cosine.base_scale_ == pytest.approx(rms_cosine, rel=1e-10)
 
 
 def test_matrix_properties(toy):
     f, X = toy
-    D = FisherJSMetric(f).fit_transform(X)
+    D = FisherJSMetric(f, scale="max").fit_transform(X)
     assert D.shape == (12, 12)
     assert np.array_equal(D, D.T)
     assert np.all(np.diag(D) == 0)
@@ -59,7 +78,7 @@ def test_transform_uses_the_scales_fixed_at_fit(toy):
     f, X = toy
     rng = np.random.default_rng(5)
     X_new = rng.normal(size=(5, 4)) * 3  # far away: larger raw distances than at fit
-    metric = FisherJSMetric(f, n_steps=3).fit(X)
+    metric = FisherJSMetric(f, n_steps=3, scale="max").fit(X)
     _, scales = brute_force_didi(f, X, 0.65, 3)
     expected, _ = brute_force_didi(f, X, 0.65, 3, Y=X_new, scales=scales)
     out = metric.transform(X_new)
@@ -78,7 +97,7 @@ def test_transform_of_fitted_points_reproduces_the_matrix(toy):
 
 def test_lam_one_is_the_scaled_euclidean_distance(toy):
     f, X = toy
-    D = FisherJSMetric(f, lam=1.0).fit_transform(X)
+    D = FisherJSMetric(f, lam=1.0, scale="max").fit_transform(X)
     E = cdist(X, X)
     assert np.allclose(D, E / E.max())
 
@@ -86,7 +105,7 @@ def test_lam_one_is_the_scaled_euclidean_distance(toy):
 def test_cosine_base_metric(toy):
     f, X = toy
     D = FisherJSMetric(f, lam=0.4, n_steps=2, base_metric="cosine").fit_transform(X)
-    expected, _ = brute_force_didi(f, X, 0.4, 2, metric="cosine")
+    expected, _ = brute_force_didi(f, X, 0.4, 2, metric="cosine", scales="typical")
     assert np.allclose(D, expected, atol=1e-10)
 
 
@@ -131,7 +150,7 @@ def test_float32_inputs_reach_the_classifier_as_float32(toy):
 def test_sklearn_classifier_and_estimator_with_classes(digits, digits_mlp):
     X, _ = digits
     D = FisherJSMetric(digits_mlp, n_steps=2).fit_transform(X[:30])
-    expected, _ = brute_force_didi(digits_mlp.predict_proba, X[:30], 0.65, 2)
+    expected, _ = brute_force_didi(digits_mlp.predict_proba, X[:30], 0.65, 2, scales="typical")
     assert np.allclose(D, expected, atol=1e-10)
 
 
@@ -143,6 +162,10 @@ def test_sklearn_classifier_and_estimator_with_classes(digits, digits_mlp):
         ({"n_steps": -1}, "n_steps must be in"),
         ({"n_steps": 2.5}, "n_steps must be an integer"),
         ({"base_metric": "manhattan"}, "base_metric must be one of"),
+        ({"scale": "median"}, "scale must be one of"),
+        ({"candidates": "kd_tree"}, "candidates must be one of"),
+        ({"n_neighbors": 0}, "n_neighbors must be in"),
+        ({"n_neighbors": 3, "scale": "max"}, "scale='max' divides by maxima"),
         ({"batch_size": 0}, "batch_size must be a positive integer"),
     ],
 )

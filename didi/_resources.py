@@ -1,0 +1,57 @@
+"""Memory and progress: refusing work that cannot fit, reporting work that takes long."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+#: Float64 matrices of ``n × n`` alive at once in a dense DiDi computation and the
+#: UMAP fit that follows it (path lengths, base distances, their combination, and
+#: umap-learn's working copy).
+DENSE_MATRICES = 4
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations, or ``None`` where unknown."""
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_dense_memory(n_samples: int, owner: str) -> None:
+    """Refuse a dense ``n × n`` computation that would not fit in memory."""
+    needed = DENSE_MATRICES * 8 * n_samples**2
+    available = available_memory()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"{owner}: a dense distance computation for {n_samples} samples needs about "
+            f"{needed / 2**30:.1f} GiB, but only {available / 2**30:.1f} GiB is available. "
+            "Compute the exact k-nearest-neighbour graph instead, whose memory grows "
+            "linearly: mode='knn' (FisherUMAP, DecisionMap) or n_neighbors=k "
+            "(FisherJSMetric)."
+        )
+
+
+@contextmanager
+def progress_bar(total: int, description: str, enabled: bool):
+    """A tqdm bar when ``enabled``; otherwise an object whose ``update`` does nothing."""
+    if not enabled:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=description, leave=False) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
