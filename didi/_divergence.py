@@ -41,8 +41,10 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         np.log1p(right, out=right)
         right *= q
         # A zero probability makes its term 0·(−inf) or 0/0 = nan; 0·log 0 = 0.
-        left[np.isnan(left)] = 0.0
-        right[np.isnan(right)] = 0.0
+        # A probability below ~1e-16 of the other rounds r to ∓1 and its term to
+        # p·(−inf), where the true p·log(2p/(p+q)) is smaller than 1e-14: also 0.
+        left[~np.isfinite(left)] = 0.0
+        right[~np.isfinite(right)] = 0.0
     left += right
     divergence = np.asarray(left.sum(axis=-1))
     divergence *= 0.5

@@ -13,7 +13,9 @@ def distributions(n_classes):
     weights = arrays(
         np.float64,
         n_classes,
-        elements=st.one_of(st.just(0.0), st.floats(1e-12, 1.0)),
+        # Tiny values next to large ones: a ratio below 1e-16 rounds inside the
+        # log1p form and must still give the definition's value.
+        elements=st.one_of(st.just(0.0), st.floats(1e-300, 1e-12), st.floats(1e-12, 1.0)),
     ).filter(lambda w: w.sum() > 0)
     return weights.map(lambda w: w / w.sum())
 
@@ -54,6 +56,17 @@ def test_disjoint_supports_reach_the_bound():
     assert js_distance(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(
         np.sqrt(np.log(2))
     )
+
+
+def test_confident_opposite_predictions_are_far_apart():
+    """A probability 1e-18 next to 1 once made a term −inf, clipped to a distance of 0."""
+    p = np.array([1.0 - 1e-18, 1e-18])
+    q = np.array([1e-18, 1.0 - 1e-18])
+    assert js_distance(p, q) == pytest.approx(jensenshannon(p, q), abs=1e-12)
+    assert js_distance(p, q) == pytest.approx(JS_MAX, abs=1e-12)
+    p = np.array([0.9997, 3e-4 - 5.9e-14, 5.9e-14])
+    q = np.array([2.7e-5, 0.999973 - 1.4e-18, 1.4e-18])
+    assert js_distance(p, q) == pytest.approx(textbook_js(p, q), abs=1e-12)
 
 
 def test_nearly_equal_distributions_keep_precision():
