@@ -19,11 +19,24 @@ def normalized_weights(Y: np.ndarray, centers: np.ndarray, a: float, b: float) -
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def fit_coefficients(
-    W: np.ndarray, targets: np.ndarray, prior: np.ndarray, alpha: float
-) -> np.ndarray:
-    """Solve ``min_θ ‖Wθ − X‖² + α'‖θ − θ₀‖²`` exactly.
+#: Training points whose weights are held at once while fitting (bounds memory to
+#: ``_FIT_CHUNK × n_centers`` instead of ``n_points × n_centers``).
+_FIT_CHUNK = 2048
 
+
+def fit_coefficients(
+    Y: np.ndarray,
+    centers: np.ndarray,
+    a: float,
+    b: float,
+    targets: np.ndarray,
+    prior: np.ndarray,
+    alpha: float,
+) -> np.ndarray:
+    """Solve ``min_θ ‖Wθ − X‖² + α'‖θ − θ₀‖²`` exactly, ``W`` the normalised weights.
+
+    ``WᵀW`` and ``WᵀX`` are accumulated over chunks of training points, so memory is
+    ``O(n_centers² + n_centers·n_values)`` whatever the number of points.
     ``α' = alpha · mean(diag(WᵀW))`` makes ``alpha`` independent of the number of
     points and centres. The prior ``θ₀`` (the centres' own samples) keeps
     coefficients of nearly coincident centres near their data instead of letting
@@ -31,8 +44,12 @@ def fit_coefficients(
 
     Parameters
     ----------
-    W : ndarray of shape (n_points, n_centers)
-        Normalised weights of the training points.
+    Y : ndarray of shape (n_points, 2)
+        Positions of the training points.
+    centers : ndarray of shape (n_centers, 2)
+        Positions of the centres.
+    a, b : float
+        Weight parameters, see :func:`normalized_weights`.
     targets : ndarray of shape (n_points, n_values)
         Flattened training samples.
     prior : ndarray of shape (n_centers, n_values)
@@ -44,8 +61,13 @@ def fit_coefficients(
     -------
     ndarray of shape (n_centers, n_values)
     """
-    gram = W.T @ W
+    gram = np.zeros((len(centers), len(centers)))
+    rhs = np.zeros((len(centers), targets.shape[1]))
+    for start in range(0, len(Y), _FIT_CHUNK):
+        W = normalized_weights(Y[start : start + _FIT_CHUNK], centers, a, b)
+        gram += W.T @ W
+        rhs += W.T @ targets[start : start + _FIT_CHUNK]
     ridge = alpha * float(np.mean(np.diag(gram)))
     gram[np.diag_indices_from(gram)] += ridge
-    rhs = W.T @ targets + ridge * prior
+    rhs += ridge * prior
     return scipy.linalg.solve(gram, rhs, assume_a="pos", overwrite_a=True, overwrite_b=True)

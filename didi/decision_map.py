@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._base import PrefitClassifierMixin, check_in_range, check_sample_shape, check_samples
 from ._divergence import normalized_entropy
 from ._proba import class_names_of, resolve_proba_function
+from ._resources import progress_bar
 from ._timing import lap
 from .inverse import RBFInverse
 from .metric import base_distances, symmetric_base_distances
@@ -21,6 +22,14 @@ from .quality import SCORE_NAMES, agreement, knn_accuracy, loo_knn_accuracy
 
 #: Grid cells mapped through π⁻¹ and classified at once (bounds memory).
 _GRID_CHUNK = 4096
+
+#: Centres of π⁻¹ with ``n_centers="auto"``.
+AUTO_MAX_CENTERS = 3000
+
+#: Largest number of samples whose Euclidean UMAP (for ``q_knn_e``) is fitted on
+#: the exact distance matrix; umap-learn itself switches to approximate
+#: neighbours at this size.
+EXACT_EUCLIDEAN_MAX_SAMPLES = 4096
 
 
 def grid_axes(
@@ -34,7 +43,12 @@ def grid_axes(
 
 
 def classify_grid(
-    proba_fn, inverse: RBFInverse, grid_x: np.ndarray, grid_y: np.ndarray
+    proba_fn,
+    inverse: RBFInverse,
+    grid_x: np.ndarray,
+    grid_y: np.ndarray,
+    *,
+    verbose: bool = False,
 ) -> np.ndarray:
     """Probabilities at π⁻¹ of every cell, shape ``(len(grid_y), len(grid_x), n_classes)``.
 
@@ -42,10 +56,12 @@ def classify_grid(
     with the resolution.
     """
     cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
-    chunks = [
-        proba_fn(inverse.inverse_transform(cells[start : start + _GRID_CHUNK]))
-        for start in range(0, len(cells), _GRID_CHUNK)
-    ]
+    chunks = []
+    with progress_bar(len(cells), "grid", verbose) as bar:
+        for start in range(0, len(cells), _GRID_CHUNK):
+            block = cells[start : start + _GRID_CHUNK]
+            chunks.append(proba_fn(inverse.inverse_transform(block)))
+            bar.update(len(block))
     return np.concatenate(chunks).reshape(len(grid_y), len(grid_x), -1)
 
 
@@ -113,11 +129,37 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         Seed for UMAP, the placement of new points and the hold-out split.
     base_metric : {"euclidean", "cosine"}, default="euclidean"
         Input-space part of the DiDi distance.
+    mode : {"auto", "knn", "dense"}, default="auto"
+        Which distances are computed (see :class:`FisherUMAP`): ``"knn"`` only each
+        sample's exact nearest neighbours, which give UMAP the same input as the
+        dense matrix at a small fraction of the classifier calls and with memory
+        linear in ``n_samples``; ``"dense"`` every pair, refused with a
+        :class:`MemoryError` when it would not fit. ``"auto"`` is ``"knn"`` for
+        more than ``3 × n_neighbors`` samples (unless ``scale="max"``).
+    scale : {"typical", "max"}, default="typical"
+        How the two parts of the DiDi distance are scaled (see
+        :class:`FisherJSMetric`); ``"max"`` reproduces the reference
+        implementation and needs ``mode="dense"``.
+    n_centers : int or "auto", default="auto"
+        Centres of π⁻¹ (see :class:`RBFInverse`): ``"auto"`` uses every sample up
+        to 3,000 and a random 3,000 beyond, which bounds its memory and fit time.
     alpha : float, default=1e-3
         Relative ridge strength of π⁻¹'s fit (see :class:`RBFInverse`).
     margin : float, default=0.05
         Extra space around the embedding covered by the grid, as a fraction of
         its extent on each side.
+    n_jobs : int, default=None
+        Parallel jobs for path evaluation, through joblib; a dask or ray backend
+        set with ``joblib.parallel_config`` spreads them over a cluster.
+    memory : str, joblib.Memory or None, default=None
+        Where to cache work between fits: the projection (distances and UMAP), the
+        Euclidean UMAP behind ``q_knn_e``, the classifier's probabilities and every
+        path length. A grid search over ``a``, ``b``, ``alpha`` or ``resolution``
+        then recomputes only π⁻¹ and the grid; one over ``lam`` only the paths it
+        has not evaluated yet. With ``random_state=None`` a cached (random)
+        embedding is reused as it is.
+    verbose : bool, default=False
+        Show progress bars on the long stages.
     batch_size : int, default=None
         Largest number of rows per classifier call.
     n_epochs : int, default=None
@@ -153,13 +195,15 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     inverse_ : RBFInverse
         The fitted inverse π⁻¹ used for the grid.
     euclidean_umap_ : umap.UMAP
-        The Euclidean UMAP behind ``q_knn_e`` (fitted on the exact Euclidean
-        distance matrix, which gives umap-learn the same neighbours as
-        ``metric="euclidean"`` without its slow per-pair metric calls).
+        The Euclidean UMAP behind ``q_knn_e``. Up to 4,096 samples it is fitted on
+        the exact Euclidean distance matrix (the same neighbours as umap-learn's
+        ``metric="euclidean"`` without its slow per-pair metric calls); beyond,
+        on the samples with umap-learn's own approximate neighbour search.
     timings_ : dict
         Seconds spent in each stage of :meth:`fit`.
     n_classifier_rows_ : int
-        Rows passed to the classifier during :meth:`fit`.
+        Rows passed to the classifier during :meth:`fit` (work found in
+        ``memory`` costs none).
 
     See Also
     --------
@@ -195,8 +239,14 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         scoring: str = "q_not_data",
         random_state: Any = None,
         base_metric: str = "euclidean",
+        mode: str = "auto",
+        scale: str = "typical",
+        n_centers: int | str = "auto",
         alpha: float = 1e-3,
         margin: float = 0.05,
+        n_jobs: int | None = None,
+        memory: Any = None,
+        verbose: bool = False,
         batch_size: int | None = None,
         n_epochs: int | None = None,
         umap_kwargs: dict | None = None,
@@ -214,8 +264,14 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self.scoring = scoring
         self.random_state = random_state
         self.base_metric = base_metric
+        self.mode = mode
+        self.scale = scale
+        self.n_centers = n_centers
         self.alpha = alpha
         self.margin = margin
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.umap_kwargs = umap_kwargs
@@ -225,6 +281,8 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         check_in_range("holdout", self.holdout, 0.0, 0.9)
         check_in_range("margin", self.margin, 0.0, np.inf)
         check_in_range("a", self.a, 0.0, np.inf, low_open=True)
+        if self.n_centers != "auto":
+            check_in_range("n_centers", self.n_centers, 1, np.inf, integer=True)
         self._check_scoring(self.scoring)
 
     @staticmethod
@@ -232,8 +290,15 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         if scoring not in SCORE_NAMES:
             raise ValueError(f"scoring must be one of {SCORE_NAMES}; got {scoring!r}.")
 
-    def _make_inverse(self) -> RBFInverse:
-        return RBFInverse(a=self.a, b=self.b, alpha=self.alpha)
+    def _make_inverse(self, n_samples: int) -> RBFInverse:
+        n_centers = AUTO_MAX_CENTERS if self.n_centers == "auto" else self.n_centers
+        return RBFInverse(
+            a=self.a,
+            b=self.b,
+            alpha=self.alpha,
+            n_centers=n_centers if n_centers < n_samples else None,
+            random_state=self.random_state,
+        )
 
     def fit(self, X: Any, y: Any = None) -> DecisionMap:
         """Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
@@ -257,6 +322,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             if len(y) != len(X):
                 raise ValueError(f"y has {len(y)} labels for {len(X)} samples.")
         timings: dict[str, float] = {}
+        memory = check_memory(self.memory)
 
         projection = FisherUMAP(
             self.estimator,
@@ -267,14 +333,28 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             spread=self.spread,
             random_state=self.random_state,
             base_metric=self.base_metric,
+            mode=self.mode,
+            scale=self.scale,
+            n_jobs=self.n_jobs,
+            memory=self.memory,
+            verbose=self.verbose,
             batch_size=self.batch_size,
             n_epochs=self.n_epochs,
             umap_kwargs=self.umap_kwargs,
         )
-        projection.fit(X)
-        distances = projection.metric_
-        timings.update(projection.timings_)
         clock = time.perf_counter()
+        fit_projection = memory.cache(_fit_projection, ignore=["projection"])
+        key = _projection_key(projection)
+        projection_cached = memory.location is not None and fit_projection.check_call_in_cache(
+            projection, key, X
+        )
+        projection = fit_projection(projection, key, X)
+        if projection_cached:
+            timings["cached projection"], clock = lap(clock)
+        else:
+            timings.update(projection.timings_)
+            clock = time.perf_counter()
+        distances = projection.metric_
 
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         embedding = projection.embedding_
@@ -283,20 +363,20 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
 
         # π⁻¹ for the scores: fitted without the held-out points, as in the paper.
         train, held_out = holdout_split(len(X), self.holdout, self.random_state)
-        scoring_inverse = self._make_inverse().fit(embedding[train], X[train])
+        scoring_inverse = self._make_inverse(len(train)).fit(embedding[train], X[train])
         back = proba_fn(scoring_inverse.inverse_transform(embedding)).argmax(axis=1)
         if len(held_out):
-            inverse = self._make_inverse().fit(embedding, X)
+            inverse = self._make_inverse(len(X)).fit(embedding, X)
         else:
             inverse = scoring_inverse
         timings["inverse"], clock = lap(clock)
 
         grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
-        grid_proba = classify_grid(proba_fn, inverse, grid_x, grid_y)
+        grid_proba = classify_grid(proba_fn, inverse, grid_x, grid_y, verbose=self.verbose)
         timings["grid"], clock = lap(clock)
 
-        euclidean_umap = fit_umap(
-            symmetric_base_distances(X, "euclidean"),
+        euclidean_umap = memory.cache(fit_euclidean_umap)(
+            X,
             n_neighbors=self.n_neighbors,
             min_dist=self.min_dist,
             spread=self.spread,
@@ -326,7 +406,8 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self.grid_entropy_ = normalized_entropy(self.grid_proba_)
         self.scores_ = scores
         self.timings_ = timings
-        self.n_classifier_rows_ = distances.n_classifier_rows_ + proba_fn.n_rows
+        distance_rows = 0 if projection_cached else distances.n_classifier_rows_
+        self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
         self.sample_shape_ = distances.sample_shape_
         self.n_features_in_ = distances.n_features_in_
         return self
@@ -383,8 +464,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         labels = proba_fn(X).argmax(axis=1)
         fitted_labels = self.proba_.argmax(axis=1)
         if scoring == "q_knn_e":
-            distances = base_distances(X, self.projection_.metric_.X_fit_, "euclidean")
-            placed = place_points(self.euclidean_umap_, distances, random_state=self.random_state)
+            placed = self._place_euclidean(X)
             return knn_accuracy(self.euclidean_umap_.embedding_, fitted_labels, placed, labels)
         placed = self.transform(X)
         if scoring == "q_knn":
@@ -392,8 +472,53 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         back = proba_fn(self.inverse_transform(placed)).argmax(axis=1)
         return agreement(back, labels)
 
+    def _place_euclidean(self, X: np.ndarray) -> np.ndarray:
+        """Place samples into the Euclidean UMAP behind ``q_knn_e``."""
+        model = self.euclidean_umap_
+        if model.metric != "precomputed":
+            return np.asarray(model.transform(X.reshape(len(X), -1)), dtype=np.float64)
+        distances = base_distances(X, self.projection_.metric_.X_fit_, "euclidean")
+        return place_points(model, distances, random_state=self.random_state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         tags.target_tags.required = False
         return tags
+
+
+def _projection_key(projection: FisherUMAP) -> dict:
+    """What determines a projection's result: its parameters but not how it runs."""
+    params = projection.get_params(deep=False)
+    for name in ("memory", "verbose", "n_jobs", "batch_size"):
+        params.pop(name)
+    return params
+
+
+def _fit_projection(projection: FisherUMAP, key: dict, X: np.ndarray) -> FisherUMAP:
+    """Fit ``projection``; cached by ``memory`` under ``key`` and ``X``."""
+    return projection.fit(X)
+
+
+def fit_euclidean_umap(
+    X: np.ndarray,
+    *,
+    n_neighbors: int,
+    min_dist: float,
+    spread: float,
+    n_epochs: int | None,
+    random_state: Any,
+    umap_kwargs: dict | None,
+):
+    """The plain Euclidean UMAP of the samples, for ``q_knn_e``."""
+    kwargs = dict(
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        spread=spread,
+        n_epochs=n_epochs,
+        random_state=random_state,
+        umap_kwargs=umap_kwargs,
+    )
+    if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
+        return fit_umap(symmetric_base_distances(X, "euclidean"), **kwargs)
+    return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)

@@ -37,8 +37,9 @@ class RBFInverse(BaseEstimator):
         Small values reproduce the training points more closely; larger values
         give smoother images between them.
     n_centers : int, default=None
-        Use a random subset of this many training points as centres (memory and
-        time ``O(n·n_centers)``); ``None`` uses every training point.
+        Use a random subset of this many training points as centres: memory
+        ``O(n_centers²)`` and time ``O(n·n_centers²)``; ``None`` uses every
+        training point.
     random_state : int, RandomState or None, default=None
         Seed for choosing the centres when ``n_centers`` is set.
 
@@ -116,8 +117,9 @@ class RBFInverse(BaseEstimator):
         value_range = float(np.mean(np.ptp(Y, axis=0)))
         self.a_effective_ = self.a / value_range if value_range > 0 else float(self.a)
         self.centers_ = Y[center_idx]
-        W = normalized_weights(Y, self.centers_, self.a_effective_, self.b)
-        self.coef_ = fit_coefficients(W, flat, flat[center_idx], self.alpha)
+        self.coef_ = fit_coefficients(
+            Y, self.centers_, self.a_effective_, self.b, flat, flat[center_idx], self.alpha
+        )
         self.sample_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = Y.shape[1]
         self._dtype = X.dtype

@@ -79,6 +79,29 @@ def paired_base_distances(
     return out
 
 
+def identical_pairs(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Keys ``i·len(B) + j`` of the pairs whose samples ``A[i]`` and ``B[j]`` are equal.
+
+    Equal samples are at distance 0 by definition; their path lengths, computed
+    from predictions that may differ in the last bit between classifier batches,
+    need not be. Sorted; found by sorting the rows' bytes, ``O(n log n)``.
+    """
+    width = int(np.prod(A.shape[1:], dtype=np.int64))
+    rows = np.concatenate([A.reshape(len(A), width), B.reshape(len(B), width)])
+    rows = np.ascontiguousarray(rows, dtype=np.float64) + 0.0  # -0.0 equals 0.0
+    _, group, counts = np.unique(
+        rows.view(np.dtype((np.void, 8 * width))).ravel(), return_inverse=True, return_counts=True
+    )
+    order = np.argsort(group.ravel(), kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    keys = []
+    for members in np.flatnonzero(counts > 1):
+        found = order[starts[members] : starts[members + 1]]
+        left, right = found[found < len(A)], found[found >= len(A)] - len(A)
+        keys.append((left[:, None] * len(B) + right[None, :]).ravel())
+    return np.sort(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+
+
 def symmetric_base_distances(X: np.ndarray, metric: str) -> np.ndarray:
     """Base distances among the samples of ``X``: exactly symmetric, zero diagonal."""
     base = base_distances(X, X, metric)
@@ -316,6 +339,7 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self._rows = rows
         store = PathLengthStore(memory, self.estimator, X, self.n_steps)
         self._pairs = 0
+        same = identical_pairs(X, X)
 
         def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             found, values = store.lookup(ia, ib)
@@ -335,6 +359,7 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             store.add(ia[new], ib[new], lengths)
             self._rows += rows
             self._pairs += len(ia)
+            values[np.isin(ia * len(X) + ib, same)] = 0.0
             return values
 
         if self.n_neighbors is None:
@@ -478,23 +503,17 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
                 f"{self.proba_fit_.shape[1]} at fit time."
             )
         scales = self.path_scale_, self.base_scale_
-
-        def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-            path, _ = parallel_path_lengths(
-                proba_fn,
-                X,
-                ref,
-                proba_X,
-                self.proba_fit_,
-                ia,
-                ib,
-                self.n_steps,
-                n_jobs=self.n_jobs,
-            )
-            base = paired_base_distances(X, ia, ref, ib, self.base_metric)
-            return combine_distances(path, base, self.lam, *scales)
-
         n_ref = len(ref)
+        same = identical_pairs(X, ref)
+
+        def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            path, _ = parallel_path_lengths(
+                proba_fn, X, ref, proba_X, self.proba_fit_, ia, ib, self.n_steps,
+                n_jobs=self.n_jobs,
+            )  # fmt: skip
+            path[np.isin(ia * n_ref + ib, same)] = 0.0
+            return path
+
         if self.n_neighbors_ is None:
             out = np.empty((len(X), n_ref))
             rows_per_block = max(1, 4 * proba_fn.batch_size // max(1, self.n_steps * n_ref))
@@ -502,20 +521,13 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
                 rows = np.arange(start, min(start + rows_per_block, len(X)))
                 ia = np.repeat(rows, n_ref)
                 ib = np.tile(np.arange(n_ref), len(rows))
-                path, _ = parallel_path_lengths(
-                    proba_fn,
-                    X,
-                    ref,
-                    proba_X,
-                    self.proba_fit_,
-                    ia,
-                    ib,
-                    self.n_steps,
-                    n_jobs=self.n_jobs,
-                )
-                out[rows] = path.reshape(len(rows), n_ref)
+                out[rows] = paths(ia, ib).reshape(len(rows), n_ref)
             base = base_distances(X, ref, self.base_metric)
             return combine_distances(out, base, self.lam, *scales)
+
+        def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            base = paired_base_distances(X, ia, ref, ib, self.base_metric)
+            return combine_distances(paths(ia, ib), base, self.lam, *scales)
 
         centre = _centre(ref)
         reference = bound_terms(ref, self.proba_fit_, self.base_metric, centre)
