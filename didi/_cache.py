@@ -96,3 +96,12 @@ class PathLengthStore:
         keys, first = np.unique(keys, return_index=True)
         self.keys, self.values = keys, values[first]
         _atomic_save(self.file, lambda handle: np.savez(handle, keys=self.keys, values=self.values))
+
+
+def resolve_memory(memory: Any) -> joblib.Memory:
+    """``memory`` as a ``joblib.Memory``: ``None``, a folder (str or path) or a Memory."""
+    from sklearn.utils.validation import check_memory
+
+    if isinstance(memory, os.PathLike):
+        memory = os.fspath(memory)
+    return check_memory(memory)

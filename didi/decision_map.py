@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import PrefitClassifierMixin, check_in_range, check_sample_shape, check_samples
+from ._cache import resolve_memory
 from ._divergence import normalized_entropy
 from ._proba import class_names_of, resolve_proba_function
 from ._resources import progress_bar
@@ -322,7 +323,7 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             if len(y) != len(X):
                 raise ValueError(f"y has {len(y)} labels for {len(X)} samples.")
         timings: dict[str, float] = {}
-        memory = check_memory(self.memory)
+        memory = resolve_memory(self.memory)
 
         projection = FisherUMAP(
             self.estimator,

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 import scipy.sparse
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import PrefitClassifierMixin, check_in_range, check_sample_shape, check_samples
 from ._bounds import BoundWeights, bound_terms, bound_weights, exact_candidates, paired_lower_bounds
-from ._cache import PathLengthStore, cached_probabilities
+from ._cache import PathLengthStore, cached_probabilities, resolve_memory
 from ._knn import CandidateLists, bound_ordered_knn
 from ._paths import parallel_path_lengths, upper_triangle_blocks
 from ._proba import resolve_proba_function
 from ._resources import check_dense_memory, progress_bar
 from ._scales import TYPICAL_PATH_SCALE, rms_base_distance
+from ._timing import lap
 
 _BASE_METRICS = ("euclidean", "cosine")
 _SCALES = ("typical", "max")
@@ -212,6 +214,9 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     n_neighbors_ : int or None
         Neighbours per sample in the graph (capped at ``n_samples − 1``), or
         ``None`` for the dense matrix.
+    knn_indices_, knn_distances_ : ndarray of shape (n_samples, n_neighbors_) or None
+        Each sample's nearest other samples and their distances, nearest first
+        (the graph's content; ``None`` for the dense matrix).
     sample_shape_ : tuple of int
         Shape of one sample.
     n_features_in_ : int
@@ -222,8 +227,10 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         Pairs whose path length :meth:`fit` needed (from the classifier or from
         ``memory``).
     knn_search_ : dict
-        For the k-NN graph: ``rounds``, ``widened`` (samples whose candidate list
-        had to grow), ``candidates`` (``"exact"`` or ``"nndescent"``).
+        For the k-NN graph (``None`` for the dense matrix): ``candidates``
+        (``"exact"`` or ``"nndescent"``), ``rounds`` of evaluation, ``widened``
+        (samples whose candidate list had to grow), and the seconds spent ranking
+        candidates and searching (``candidate_seconds``, ``search_seconds``).
 
     See Also
     --------
@@ -333,7 +340,7 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         """
         self._check_params()
         X = check_samples(X, min_samples=2)
-        memory = check_memory(self.memory)
+        memory = resolve_memory(self.memory)
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         proba_X, rows = cached_probabilities(memory, proba_fn, X)
         self._rows = rows
@@ -370,7 +377,7 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             else:
                 scales = self._typical_scales(X)
             result = combine_distances(path, base, self.lam, *scales)
-            search = None
+            search = indices = dist = None
             k = None
         else:
             scales = self._typical_scales(X)
@@ -383,6 +390,7 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = int(np.prod(self.sample_shape_))
         self.path_scale_, self.base_scale_ = scales
         self.n_neighbors_ = k
+        self.knn_indices_, self.knn_distances_ = indices, dist
         self.knn_search_ = search
         self.n_classifier_rows_ = self._rows
         self.n_path_pairs_ = self._pairs
@@ -419,12 +427,15 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             self.candidates == "auto" and n <= EXACT_CANDIDATES_MAX_SAMPLES
         )
         width = min(2 * k, n - 1)
+        clock = time.perf_counter()
         if use_exact:
             candidates = CandidateLists(
                 *exact_candidates(terms, np.arange(n), terms, weights, width, exclude_self=True)
             )
         else:
             candidates = self._descent_candidates(terms, weights, width)
+
+        candidate_seconds, clock = lap(clock)
 
         def extend(rows: np.ndarray, new_width: int) -> CandidateLists:
             return CandidateLists(
@@ -455,6 +466,8 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             "candidates": "exact" if use_exact else "nndescent",
             "rounds": result.n_rounds,
             "widened": result.n_widened,
+            "candidate_seconds": candidate_seconds,
+            "search_seconds": lap(clock)[0],
         }
         return result.indices, result.distances, search
 

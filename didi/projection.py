@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PrefitClassifierMixin, check_in_range
+from ._base import PrefitClassifierMixin, check_in_range, check_samples
 from ._placement import embed_new_points, nearest_columns
 from ._timing import lap
 from .metric import FisherJSMetric
@@ -244,8 +244,8 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             self.metric_ = None
             self.n_features_in_ = distances.shape[1]
         else:
-            n_samples = len(X) if hasattr(X, "__len__") else None
-            self.metric_ = self._make_metric(n_samples or 0)
+            X = check_samples(X, min_samples=2)
+            self.metric_ = self._make_metric(len(X))
             distances = self.metric_.fit_transform(X)
             self.n_features_in_ = self.metric_.n_features_in_
         distance_seconds, clock = lap(clock)

@@ -80,7 +80,7 @@ def test_search_with_a_useless_bound_still_finds_the_neighbours():
 
 def test_a_tight_bound_saves_evaluations():
     points = np.c_[np.random.default_rng(2).normal(size=500), np.zeros(500)]
-    result, seen, _ = plane_search(points, 5)  # on a line the bound is exact
+    _, seen, _ = plane_search(points, 5)  # on a line the bound is exact
     assert len(seen) < 500 * 8
 
 
@@ -165,7 +165,8 @@ def test_nndescent_candidates_reach_full_recall(digits, digits_mlp):
     metric = FisherJSMetric(digits_mlp, n_neighbors=k, candidates="nndescent", random_state=0)
     indices, _ = graph_rows(metric.fit_transform(X))
     expected = dense_neighbours(dense, k)
-    recall = np.mean([len(np.intersect1d(a, b)) / k for a, b in zip(indices[:, 1:], expected)])
+    pairs = zip(indices[:, 1:], expected, strict=True)
+    recall = np.mean([len(np.intersect1d(a, b)) / k for a, b in pairs])
     assert recall >= 0.99
     assert metric.knn_search_["candidates"] == "nndescent"
 
