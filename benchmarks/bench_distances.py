@@ -5,7 +5,7 @@ What is measured
     the full N×N DiDi matrix (λ = 0.65, n = 5 interior points, Euclidean base
     distance, each part divided by its maximum) computed two ways in the same run:
 
-    * ours: ``didi.FisherJSMetric(f).fit_transform(X)``;
+    * ours: ``didi.FisherJSMetric(f, scale="max").fit_transform(X)``;
     * reference: :func:`_common.reference_distances`, written independently of
       ``didi`` the way the DeepView reference implementation works: one classifier
       call per row of pairs ``(i, j > i)``, evaluating both ends of every path
@@ -66,7 +66,8 @@ import didi
 def time_ours(f: CountingProba, X: np.ndarray):
     f.reset()
     start = time.perf_counter()
-    D = didi.FisherJSMetric(f, lam=LAM, n_steps=N_STEPS).fit_transform(X)
+    # scale="max": the reference's normalisation, so the two matrices can be compared.
+    D = didi.FisherJSMetric(f, lam=LAM, n_steps=N_STEPS, scale="max").fit_transform(X)
     return time.perf_counter() - start, f.rows, f.seconds, D
 
 

@@ -129,8 +129,10 @@ def bound_ordered_knn(
         Queries and references are the same samples: a pair serves both ends and a
         sample is never its own candidate.
     step : int, default=None
-        Candidates visited per query after the first round (which visits ``k``);
-        ``None`` uses ``max(1, k // 4)``.
+        Candidates visited per query in the second round (the first visits ``k``);
+        ``None`` uses ``max(1, k // 4)``. A query that is still searching doubles
+        its step every round after, so a query whose neighbours lie far down its
+        list needs a logarithmic number of rounds, at most twice the evaluations.
     progress : callable, default=None
         ``progress(n_done, n_queries)`` after each round.
 
@@ -144,13 +146,14 @@ def bound_ordered_knn(
     pointer = np.zeros(n_queries, dtype=np.int64)
     evaluated = np.empty(0, dtype=np.int64)
     active = np.arange(n_queries)
-    width = k
+    width = np.full(n_queries, k, dtype=np.int64)
     step = max(1, k // 4) if step is None else step
     n_rounds = n_widened = 0
     while len(active):
         n_cand = candidates.indices.shape[1]
-        cols = pointer[active, None] + np.arange(width)
-        inside = cols < n_cand
+        offsets = np.arange(width[active].max())
+        cols = pointer[active, None] + offsets
+        inside = (cols < n_cand) & (offsets < width[active, None])
         query = np.broadcast_to(active[:, None], cols.shape)[inside]
         ref = candidates.indices[query, cols[inside]]
         query, ref = query[ref >= 0], ref[ref >= 0]
@@ -174,9 +177,9 @@ def bound_ordered_knn(
             else:
                 rows, cols_new, dists = first, second, dist
             merge_nearest(best_idx, best_dist, rows, cols_new, dists)
-        pointer[active] = np.minimum(pointer[active] + width, n_cand)
+        pointer[active] = np.minimum(pointer[active] + width[active], n_cand)
+        width[active] = step if n_rounds == 0 else 2 * width[active]
         n_rounds += 1
-        width = step
 
         at = np.minimum(pointer[active], n_cand - 1)
         ended = (pointer[active] >= n_cand) | (candidates.indices[active, at] < 0)

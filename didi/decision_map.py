@@ -17,7 +17,7 @@ from ._proba import class_names_of, resolve_proba_function
 from ._resources import progress_bar
 from ._timing import lap
 from .inverse import RBFInverse
-from .metric import base_distances, symmetric_base_distances
+from .metric import knn_graph, paired_base_distances
 from .projection import FisherUMAP, fit_umap, place_points
 from .quality import SCORE_NAMES, agreement, knn_accuracy, loo_knn_accuracy
 
@@ -28,9 +28,9 @@ _GRID_CHUNK = 4096
 AUTO_MAX_CENTERS = 3000
 
 #: Largest number of samples whose Euclidean UMAP (for ``q_knn_e``) is fitted on
-#: the exact distance matrix; umap-learn itself switches to approximate
-#: neighbours at this size.
-EXACT_EUCLIDEAN_MAX_SAMPLES = 4096
+#: exact nearest neighbours (brute force, ``O(n²·d)`` arithmetic in bounded
+#: memory); beyond, umap-learn's own approximate neighbour search is used.
+EXACT_EUCLIDEAN_MAX_SAMPLES = 20_000
 
 
 def grid_axes(
@@ -196,10 +196,11 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     inverse_ : RBFInverse
         The fitted inverse π⁻¹ used for the grid.
     euclidean_umap_ : umap.UMAP
-        The Euclidean UMAP behind ``q_knn_e``. Up to 4,096 samples it is fitted on
-        the exact Euclidean distance matrix (the same neighbours as umap-learn's
-        ``metric="euclidean"`` without its slow per-pair metric calls); beyond,
-        on the samples with umap-learn's own approximate neighbour search.
+        The Euclidean UMAP behind ``q_knn_e``. Up to 20,000 samples it is fitted on
+        the exact Euclidean nearest neighbours (what umap-learn's
+        ``metric="euclidean"`` computes for small data, without its slow per-pair
+        metric calls); beyond, on the samples with umap-learn's own approximate
+        neighbour search.
     timings_ : dict
         Seconds spent in each stage of :meth:`fit`.
     n_classifier_rows_ : int
@@ -478,8 +479,8 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         model = self.euclidean_umap_
         if model.metric != "precomputed":
             return np.asarray(model.transform(X.reshape(len(X), -1)), dtype=np.float64)
-        distances = base_distances(X, self.projection_.metric_.X_fit_, "euclidean")
-        return place_points(model, distances, random_state=self.random_state)
+        graph = euclidean_neighbour_graph(X, self.projection_.metric_.X_fit_, model._n_neighbors)
+        return place_points(model, graph, random_state=self.random_state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -521,5 +522,26 @@ def fit_euclidean_umap(
         umap_kwargs=umap_kwargs,
     )
     if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
-        return fit_umap(symmetric_base_distances(X, "euclidean"), **kwargs)
+        k = min(n_neighbors, len(X))
+        return fit_umap(euclidean_neighbour_graph(X, X, k), **kwargs)
     return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)
+
+
+def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
+    """Each sample of ``A``'s ``k`` nearest samples of ``B``, as a CSR distance graph.
+
+    scikit-learn's brute-force search finds the neighbours in bounded memory; their
+    distances are then recomputed from differences, so that a sample's distance to
+    itself is exactly 0 (the product formula leaves about 1e-8·‖x‖), as UMAP expects.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    flat_b = B.reshape(len(B), -1)
+    search = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(flat_b)
+    indices = search.kneighbors(A.reshape(len(A), -1), return_distance=False)
+    rows = np.repeat(np.arange(len(A)), k)
+    dists = paired_base_distances(A, rows, B, indices.ravel(), "euclidean").reshape(len(A), k)
+    order = np.lexsort((indices, dists), axis=1)
+    indices = np.take_along_axis(indices, order, axis=1)
+    dists = np.take_along_axis(dists, order, axis=1)
+    return knn_graph(indices, dists, len(B), with_self=False)
