@@ -343,9 +343,9 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         memory = resolve_memory(self.memory)
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         proba_X, rows = cached_probabilities(memory, proba_fn, X)
-        self._rows = rows
+        # Counted here, not on self: an interrupted fit leaves no partial state.
+        counts = {"rows": rows, "pairs": 0}
         store = PathLengthStore(memory, self.estimator, X, self.n_steps)
-        self._pairs = 0
         same = identical_pairs(X, X)
 
         def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
@@ -364,8 +364,8 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             )
             values[new] = lengths
             store.add(ia[new], ib[new], lengths)
-            self._rows += rows
-            self._pairs += len(ia)
+            counts["rows"] += rows
+            counts["pairs"] += len(ia)
             values[np.isin(ia * len(X) + ib, same)] = 0.0
             return values
 
@@ -392,9 +392,8 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         self.n_neighbors_ = k
         self.knn_indices_, self.knn_distances_ = indices, dist
         self.knn_search_ = search
-        self.n_classifier_rows_ = self._rows
-        self.n_path_pairs_ = self._pairs
-        del self._rows, self._pairs
+        self.n_classifier_rows_ = counts["rows"]
+        self.n_path_pairs_ = counts["pairs"]
         return result
 
     def _typical_scales(self, X: np.ndarray) -> tuple[float, float]:
