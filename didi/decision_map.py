@@ -536,9 +536,11 @@ def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
     """
     from sklearn.neighbors import NearestNeighbors
 
-    flat_b = B.reshape(len(B), -1)
+    # float64: float32 products misorder neighbours whose distances differ by 1e-4.
+    flat_b = B.reshape(len(B), -1).astype(np.float64, copy=False)
     search = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(flat_b)
-    indices = search.kneighbors(A.reshape(len(A), -1), return_distance=False)
+    flat_a = A.reshape(len(A), -1).astype(np.float64, copy=False)
+    indices = search.kneighbors(flat_a, return_distance=False)
     rows = np.repeat(np.arange(len(A)), k)
     dists = paired_base_distances(A, rows, B, indices.ravel(), "euclidean").reshape(len(A), k)
     order = np.lexsort((indices, dists), axis=1)
