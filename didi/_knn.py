@@ -17,31 +17,68 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, lengths)])``, vectorised."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    return np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
+
+
 @dataclass
 class CandidateLists:
-    """Candidates of each query, in increasing order of lower bound.
+    """Candidates of each query, in increasing order of lower bound, stored ragged.
+
+    Row ``i``'s candidates are ``indices[start[i] : start[i] + length[i]]``: a row
+    that needs a longer list grows alone, so memory follows the lists' actual
+    lengths.
 
     Attributes
     ----------
-    indices : ndarray of int, shape (n_queries, n_candidates)
-        Reference indices; ``-1`` pads rows with fewer candidates.
-    bounds : ndarray of shape (n_queries, n_candidates)
-        Their lower bounds (``inf`` where padded).
+    indices, bounds : ndarray of shape (total,)
+        Reference indices and their lower bounds, row after row.
+    start, length : ndarray of int, shape (n_queries,)
+        Where each row's list starts and how long it is.
     next_bound : ndarray of shape (n_queries,)
         A lower bound of every reference not in the row (``inf`` when none is left).
     """
 
     indices: np.ndarray
     bounds: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
     next_bound: np.ndarray
 
-    def widen(self, width: int) -> None:
-        """Pad every row to ``width`` candidates."""
-        extra = width - self.indices.shape[1]
-        if extra > 0:
-            n = len(self.indices)
-            self.indices = np.hstack([self.indices, np.full((n, extra), -1, dtype=np.int64)])
-            self.bounds = np.hstack([self.bounds, np.full((n, extra), np.inf)])
+    @classmethod
+    def from_rows(
+        cls, indices: np.ndarray, bounds: np.ndarray, next_bound: np.ndarray
+    ) -> CandidateLists:
+        """From rectangular ``(n_queries, width)`` lists; ``-1`` pads a row's end."""
+        valid = indices >= 0
+        length = valid.sum(axis=1).astype(np.int64)
+        start = np.cumsum(length) - length
+        return cls(indices[valid].astype(np.int64), bounds[valid], start, length, next_bound.copy())
+
+    def replace(self, rows: np.ndarray, fresh: CandidateLists) -> None:
+        """Give ``rows`` the lists of ``fresh`` (one per row, in order)."""
+        length = self.length.copy()
+        length[rows] = fresh.length
+        start = np.cumsum(length) - length
+        indices = np.empty(int(length.sum()), dtype=np.int64)
+        bounds = np.empty(len(indices))
+        kept = np.ones(len(length), dtype=bool)
+        kept[rows] = False
+        kept = np.flatnonzero(kept)
+        for source, source_rows, target_rows in ((self, kept, kept), (fresh, None, rows)):
+            lengths = source.length if source_rows is None else source.length[source_rows]
+            starts = source.start if source_rows is None else source.start[source_rows]
+            src = _ranges(starts, lengths)
+            dst = _ranges(start[target_rows], lengths)
+            indices[dst] = source.indices[src]
+            bounds[dst] = source.bounds[src]
+        self.next_bound[rows] = fresh.next_bound
+        self.indices, self.bounds, self.start, self.length = indices, bounds, start, length
 
 
 @dataclass
@@ -99,7 +136,7 @@ def bound_ordered_knn(
     k: int,
     candidates: CandidateLists,
     evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    extend: Callable[[np.ndarray, int], CandidateLists],
+    extend: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]],
     *,
     n_references: int,
     symmetric: bool,
@@ -120,9 +157,10 @@ def bound_ordered_knn(
         ``evaluate(query_indices, reference_indices) -> distances`` for pairs. In
         symmetric mode the pairs come with ``query < reference``.
     extend : callable
-        ``extend(rows, width) -> CandidateLists`` with *exact* bound-ordered lists of
-        ``width`` candidates for the given query rows; called for rows whose list
-        ran out before their neighbours were certified.
+        ``extend(rows, width) -> (indices, bounds, next_bound)``: *exact*
+        bound-ordered lists of ``width`` candidates for the given query rows, as
+        rectangular arrays; called for rows whose list ran out before their
+        neighbours were certified, with four times their previous length.
     n_references : int
         Number of references.
     symmetric : bool
@@ -140,7 +178,7 @@ def bound_ordered_knn(
     -------
     KnnResult
     """
-    n_queries = len(candidates.indices)
+    n_queries = len(candidates.length)
     best_idx = np.full((n_queries, k), -1, dtype=np.int64)
     best_dist = np.full((n_queries, k), np.inf)
     pointer = np.zeros(n_queries, dtype=np.int64)
@@ -148,15 +186,15 @@ def bound_ordered_knn(
     active = np.arange(n_queries)
     width = np.full(n_queries, k, dtype=np.int64)
     step = max(1, k // 4) if step is None else step
+    available = n_references - 1 if symmetric else n_references
     n_rounds = n_widened = 0
     while len(active):
-        n_cand = candidates.indices.shape[1]
+        row_length = candidates.length[active]
         offsets = np.arange(width[active].max())
         cols = pointer[active, None] + offsets
-        inside = (cols < n_cand) & (offsets < width[active, None])
+        inside = (offsets < width[active, None]) & (cols < row_length[:, None])
         query = np.broadcast_to(active[:, None], cols.shape)[inside]
-        ref = candidates.indices[query, cols[inside]]
-        query, ref = query[ref >= 0], ref[ref >= 0]
+        ref = candidates.indices[(candidates.start[active, None] + cols)[inside]]
         if symmetric:
             low, high = np.minimum(query, ref), np.maximum(query, ref)
             keys = low * n_references + high
@@ -177,25 +215,26 @@ def bound_ordered_knn(
             else:
                 rows, cols_new, dists = first, second, dist
             merge_nearest(best_idx, best_dist, rows, cols_new, dists)
-        pointer[active] = np.minimum(pointer[active] + width[active], n_cand)
+        pointer[active] = np.minimum(pointer[active] + width[active], row_length)
         width[active] = step if n_rounds == 0 else 2 * width[active]
         n_rounds += 1
 
-        at = np.minimum(pointer[active], n_cand - 1)
-        ended = (pointer[active] >= n_cand) | (candidates.indices[active, at] < 0)
-        next_bound = np.where(ended, candidates.next_bound[active], candidates.bounds[active, at])
+        at = pointer[active]
+        ended = at >= row_length
+        bounds = np.append(candidates.bounds, np.inf)
+        next_bound = np.where(
+            ended,
+            candidates.next_bound[active],
+            bounds[np.where(ended, len(bounds) - 1, candidates.start[active] + at)],
+        )
         done = best_dist[active, k - 1] <= next_bound
-        exhausted = ~done & ended
-        if exhausted.any():
-            rows = active[exhausted]
-            new_width = min(2 * max(n_cand, k), n_references)
-            fresh = extend(rows, new_width)
-            candidates.widen(fresh.indices.shape[1])
-            candidates.indices[rows] = -1
-            candidates.bounds[rows] = np.inf
-            candidates.indices[rows, : fresh.indices.shape[1]] = fresh.indices
-            candidates.bounds[rows, : fresh.indices.shape[1]] = fresh.bounds
-            candidates.next_bound[rows] = fresh.next_bound
+        exhausted = active[~done & ended]
+        # Each exhausted row gets an exact list four times as long as before; rows
+        # are grouped by that length so that no rectangular block is wider than needed.
+        targets = np.minimum(4 * np.maximum(candidates.length[exhausted], k), available)
+        for target in np.unique(targets):
+            rows = exhausted[targets == target]
+            candidates.replace(rows, CandidateLists.from_rows(*extend(rows, int(target))))
             # The new list is exact and may differ from the old one: walk it again;
             # pairs already evaluated cost nothing.
             pointer[rows] = 0

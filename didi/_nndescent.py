@@ -21,12 +21,11 @@ from ._bounds import BoundTerms, BoundWeights
 def _bound_metric(x, y, n_base, base_weight, path_weight, cosine):
     """The bound between rows ``[flattened sample, probabilities]``."""
     squared = 0.0
-    dot = 0.0
     for i in range(n_base):
         diff = x[i] - y[i]
         squared += diff * diff
-        dot += x[i] * y[i]
-    base = max(1.0 - dot, 0.0) if cosine else np.sqrt(squared)
+    # Cosine distance of unit vectors is ½‖u − v‖².
+    base = 0.5 * squared if cosine else np.sqrt(squared)
     divergence = 0.0
     for i in range(n_base, x.shape[0]):
         p = x[i]
@@ -46,13 +45,16 @@ def nndescent_candidates(
     *,
     random_state: Any = None,
     n_jobs: int | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Approximate ``n_candidates`` nearest other samples of every sample under the bound.
 
     Returns
     -------
-    ndarray of int, shape (n_samples, n_candidates)
+    indices : ndarray of int, shape (n_samples, n_candidates)
         Candidate indices, not sorted; each row excludes the sample itself.
+    next_bound : ndarray of shape (n_samples,)
+        A lower bound of the DiDi distance to every sample outside the row, valid
+        where the descent found the row's true nearest under its metric.
     """
     from pynndescent import NNDescent
 
@@ -73,7 +75,12 @@ def nndescent_candidates(
         low_memory=True,
         compressed=True,
     )
-    indices, _ = index.neighbor_graph
+    indices, distances = index.neighbor_graph
+    # Anything outside a row's list is, if the descent found the true nearest
+    # under the bound, at least as far as the list's farthest entry: the row's
+    # certificate (less a hair for the numpy bound's own rounding margins).
+    next_bound = np.nanmax(np.where(np.isfinite(distances), distances, np.nan), axis=1)
+    next_bound = np.nan_to_num(next_bound, nan=0.0) * (1.0 - 1e-9)
     n = len(indices)
     out = np.empty((n, n_candidates), dtype=np.int64)
     for row, found in enumerate(indices):
@@ -85,5 +92,6 @@ def nndescent_candidates(
         if len(found) < n_candidates:
             extra = np.setdiff1d(np.arange(n), np.append(found, row))
             found = np.concatenate([found, extra[: n_candidates - len(found)]])
+            next_bound[row] = 0.0  # padded: nothing certain about the rest
         out[row] = found[:n_candidates]
-    return out
+    return out, next_bound

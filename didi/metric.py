@@ -436,7 +436,7 @@ class FisherJSMetric(
         width = min(2 * k, n - 1)
         clock = time.perf_counter()
         if use_exact:
-            candidates = CandidateLists(
+            candidates = CandidateLists.from_rows(
                 *exact_candidates(terms, np.arange(n), terms, weights, width, exclude_self=True)
             )
         else:
@@ -444,10 +444,8 @@ class FisherJSMetric(
 
         candidate_seconds, clock = lap(clock)
 
-        def extend(rows: np.ndarray, new_width: int) -> CandidateLists:
-            return CandidateLists(
-                *exact_candidates(terms, rows, terms, weights, new_width, exclude_self=True)
-            )
+        def extend(rows: np.ndarray, new_width: int):
+            return exact_candidates(terms, rows, terms, weights, new_width, exclude_self=True)
 
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             base = paired_base_distances(X, ia, X, ib, self.base_metric)
@@ -481,7 +479,7 @@ class FisherJSMetric(
     def _descent_candidates(self, terms, weights, width) -> CandidateLists:
         from ._nndescent import nndescent_candidates
 
-        indices = nndescent_candidates(
+        indices, next_bound = nndescent_candidates(
             terms, weights, width, random_state=self.random_state, n_jobs=self.n_jobs
         )
         n = len(indices)
@@ -491,9 +489,8 @@ class FisherJSMetric(
         order = np.lexsort((indices, bounds), axis=1)
         indices = np.take_along_axis(indices, order, axis=1)
         bounds = np.take_along_axis(bounds, order, axis=1)
-        # The list is approximate: the largest bound in it is the only safe
-        # estimate of what lies beyond (a row that needs more is searched exactly).
-        return CandidateLists(indices, bounds, bounds[:, -1].copy())
+        # A row that needs more than its list is searched exactly.
+        return CandidateLists.from_rows(indices, bounds, next_bound)
 
     @property
     def _n_features_out(self) -> int:
@@ -560,14 +557,12 @@ class FisherJSMetric(
         weights = self._weights(reference)
         k = min(self.n_neighbors_ + 1, n_ref)
 
-        def extend(rows: np.ndarray, width: int) -> CandidateLists:
-            return CandidateLists(
-                *exact_candidates(query, rows, reference, weights, width, exclude_self=False)
-            )
+        def extend(rows: np.ndarray, width: int):
+            return exact_candidates(query, rows, reference, weights, width, exclude_self=False)
 
         result = bound_ordered_knn(
             k,
-            extend(np.arange(len(X)), min(2 * k, n_ref)),
+            CandidateLists.from_rows(*extend(np.arange(len(X)), min(2 * k, n_ref))),
             evaluate,
             extend,
             n_references=n_ref,

@@ -220,3 +220,21 @@ def test_inside_a_pipeline_with_a_pipeline_classifier(digits):
     assert pipe.transform(X[120:130]).shape == (10, 2)
     assert 0 <= pipe.score(X[120:150]) <= 1
     assert pipe[-1].inverse_transform(embedding[:2]).shape == (2, 8, 8)
+
+
+def test_euclidean_umap_is_umap_on_the_exact_euclidean_matrix(digits, digits_mlp):
+    """q_knn_e's UMAP reads exact neighbours: the same layout as on the full matrix."""
+    import umap
+    from scipy.spatial.distance import cdist
+
+    # Noise breaks the ties of integer pixels, which either side may order its own way.
+    X = (digits[0][:200] + np.random.default_rng(0).normal(scale=0.01, size=(200, 64))).astype(
+        np.float32
+    )
+    dmap = DecisionMap(digits_mlp, n_neighbors=12, resolution=5, random_state=0).fit(X)
+    reference = umap.UMAP(n_neighbors=12, metric="precomputed", random_state=0, n_jobs=1).fit(
+        cdist(X.astype(np.float64), X.astype(np.float64))
+    )
+    np.testing.assert_allclose(dmap.euclidean_umap_.embedding_, reference.embedding_, atol=1e-4)
+    expected = loo_knn_accuracy(reference.embedding_, digits_mlp.predict(X))
+    assert dmap.scores_["q_knn_e"] == expected

@@ -44,10 +44,15 @@ def plane_search(points, k, first_coordinate_bound=True):
         width = min(width, n - 1)
         values = np.take_along_axis(sub, order, 1)
         next_bound = values[:, width] if width < n - 1 else np.full(len(rows), np.inf)
-        return CandidateLists(order[:, :width], values[:, :width], next_bound.copy())
+        return order[:, :width], values[:, :width], next_bound.copy()
 
     result = bound_ordered_knn(
-        k, lists(np.arange(n), k), evaluate, lists, n_references=n, symmetric=True
+        k,
+        CandidateLists.from_rows(*lists(np.arange(n), k)),
+        evaluate,
+        lists,
+        n_references=n,
+        symmetric=True,
     )
     return result, np.concatenate(seen), exact
 
