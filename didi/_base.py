@@ -68,3 +68,13 @@ def check_in_range(
     if below or value > high:
         left = "(" if low_open else "["
         raise ValueError(f"{name} must be in {left}{low}, {high}]; got {value!r}.")
+
+
+def check_enough_samples(n_samples: int, n_neighbors: int, owner: object) -> None:
+    """Refuse fewer samples than ``n_neighbors + 1`` with the two ways out."""
+    if n_samples < n_neighbors + 1:
+        raise ValueError(
+            f"{type(owner).__name__}: n_neighbors={n_neighbors} needs at least "
+            f"{n_neighbors + 1} samples (each sample and its neighbours); got {n_samples}. "
+            "Lower n_neighbors or pass more samples."
+        )

@@ -64,7 +64,16 @@ class ProbaFunction:
         return out
 
     def _call_once(self, X: np.ndarray) -> np.ndarray:
-        raw = self._predict(X)
+        try:
+            raw = self._predict(X)
+        except Exception as exc:
+            # Same exception type for the caller to catch, with where it happened.
+            if hasattr(exc, "add_note"):
+                exc.add_note(
+                    f"Raised by the classifier on a batch of {len(X)} samples of shape "
+                    f"{X.shape[1:]} and dtype {X.dtype}, after {self.n_calls} successful calls."
+                )
+            raise
         self.n_rows += len(X)
         self.n_calls += 1
         proba = check_probabilities(raw, len(X))
@@ -96,6 +105,12 @@ def check_probabilities(raw: Any, n_rows: int) -> np.ndarray:
         raise ValueError(
             f"The classifier returned an array of shape {proba.shape} for {n_rows} "
             f"inputs; expected ({n_rows}, n_classes)."
+        )
+    if proba.shape[1] < 2:
+        raise ValueError(
+            f"The classifier returned {proba.shape[1]} class column(s); a decision map "
+            "needs at least 2 classes. A classifier fitted on a single class predicts it "
+            "everywhere: there is no decision to show."
         )
     if not np.all(np.isfinite(proba)):
         raise ValueError(

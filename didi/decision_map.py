@@ -6,11 +6,17 @@ import time
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PrefitClassifierMixin, check_in_range, check_sample_shape, check_samples
+from ._base import (
+    PrefitClassifierMixin,
+    check_enough_samples,
+    check_in_range,
+    check_sample_shape,
+    check_samples,
+)
 from ._cache import resolve_memory
 from ._divergence import normalized_entropy
 from ._proba import class_names_of, resolve_proba_function
@@ -75,7 +81,9 @@ def holdout_split(n: int, holdout: float, random_state: Any) -> tuple[np.ndarray
     return np.sort(perm[n_out:]), np.sort(perm[:n_out])
 
 
-class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
+class DecisionMap(
+    PrefitClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """A classifier's decision function drawn as a map behind a 2-D scatter plot.
 
     DeepView (Schulz, Hinder & Hammer, IJCAI 2020) in four steps:
@@ -319,6 +327,8 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         """
         self._check_params()
         X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
+        check_in_range("n_neighbors", self.n_neighbors, 2, np.inf, integer=True)
+        check_enough_samples(len(X), self.n_neighbors, self)
         if y is not None:
             y = column_or_1d(y, warn=True)
             if len(y) != len(X):
@@ -422,6 +432,11 @@ class DecisionMap(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         """Place new samples into the map, shape ``(n_new, 2)``; fitted points stay."""
         check_is_fitted(self, "embedding_")
         return self.projection_.transform(X)
+
+    @property
+    def _n_features_out(self) -> int:
+        # Names for get_feature_names_out: "decisionmap0", "decisionmap1".
+        return 2
 
     def inverse_transform(self, Y: Any) -> np.ndarray:
         """Synthesise input-space samples ``π⁻¹(Y)`` for 2-D positions ``Y``."""

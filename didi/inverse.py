@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import check_in_range, check_samples
+from ._base import check_in_range
 from ._rbf import fit_coefficients, normalized_weights
 
 #: Rows of 2-D points mapped at once by ``inverse_transform`` (bounds memory).
 _CHUNK_ROWS = 4096
 
 
-class RBFInverse(BaseEstimator):
+class RBFInverse(RegressorMixin, BaseEstimator):
     """Inverse projection π⁻¹: a radial-basis network from 2-D to input space.
 
     ``π⁻¹(y) = Σ_i w_i(y)·θ_i / Σ_j w_j(y)``, ``w_i(y) = (1 + a'·‖y_i − y‖^{2b})⁻¹``,
@@ -52,9 +52,16 @@ class RBFInverse(BaseEstimator):
     a_effective_ : float
         ``a'``, the sharpness actually used.
     sample_shape_ : tuple of int
-        Shape of one input-space sample.
+        Shape of one input-space sample (``()`` for a 1-D target).
     n_features_in_ : int
-        Always 2, the dimension of the embedding.
+        Dimension of the embedding (2 for a map).
+
+    Notes
+    -----
+    As a scikit-learn estimator this is a multi-output regressor from the
+    embedding to the input space: ``fit(Y, X)`` takes the positions where
+    scikit-learn takes ``X`` and the samples where it takes ``y``, and
+    :meth:`predict` is :meth:`inverse_transform`.
 
     Examples
     --------
@@ -101,7 +108,19 @@ class RBFInverse(BaseEstimator):
         check_in_range("b", self.b, 0.0, np.inf, low_open=True)
         check_in_range("alpha", self.alpha, 0.0, np.inf, low_open=True)
         Y = check_array(Y, dtype=np.float64, input_name="Y")
-        X = check_samples(X)
+        if X is None:
+            raise ValueError(
+                "X: Expected array-like (array or non-string sequence), got None; "
+                "pass the samples found at the positions Y."
+            )
+        X = check_array(
+            X,
+            allow_nd=True,
+            ensure_2d=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=True,
+            input_name="X",
+        )
         if len(X) != len(Y):
             raise ValueError(
                 f"Y and X must have the same number of samples; got {len(Y)} and {len(X)}."
@@ -125,6 +144,15 @@ class RBFInverse(BaseEstimator):
         self._dtype = X.dtype
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, Y: Any) -> np.ndarray:
+        """The same as :meth:`inverse_transform`, for scikit-learn's regressor API."""
+        return self.inverse_transform(Y)
+
     def inverse_transform(self, Y: Any) -> np.ndarray:
         """Map 2-D points to input space.
 
@@ -139,8 +167,11 @@ class RBFInverse(BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         Y = check_array(Y, dtype=np.float64, input_name="Y")
-        if Y.shape[1] != self.centers_.shape[1]:
-            raise ValueError(f"Y must have {self.centers_.shape[1]} columns; got {Y.shape[1]}.")
+        if Y.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"Y has {Y.shape[1]} features, but RBFInverse is expecting "
+                f"{self.n_features_in_} features as input."
+            )
         out = np.empty((len(Y), self.coef_.shape[1]), dtype=self._dtype)
         for start in range(0, len(Y), _CHUNK_ROWS):
             block = Y[start : start + _CHUNK_ROWS]

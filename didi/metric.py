@@ -8,10 +8,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 from scipy.spatial.distance import cdist
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PrefitClassifierMixin, check_in_range, check_sample_shape, check_samples
+from ._base import (
+    PrefitClassifierMixin,
+    check_enough_samples,
+    check_in_range,
+    check_sample_shape,
+    check_samples,
+)
 from ._bounds import BoundWeights, bound_terms, bound_weights, exact_candidates, paired_lower_bounds
 from ._cache import PathLengthStore, cached_probabilities, resolve_memory
 from ._knn import CandidateLists, bound_ordered_knn
@@ -127,7 +133,9 @@ def _positive_scale(value: float) -> float:
     return float(value) if value > 0 else 1.0
 
 
-class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
+class FisherJSMetric(
+    PrefitClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Discriminative (Fisher / Jensen-Shannon) distances from any ``predict_proba``.
 
     The DiDi distance between samples ``x`` and ``x'`` mixes how much the
@@ -212,8 +220,7 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     base_scale_ : float
         ``s_E``.
     n_neighbors_ : int or None
-        Neighbours per sample in the graph (capped at ``n_samples − 1``), or
-        ``None`` for the dense matrix.
+        Neighbours per sample in the graph, or ``None`` for the dense matrix.
     knn_indices_, knn_distances_ : ndarray of shape (n_samples, n_neighbors_) or None
         Each sample's nearest other samples and their distances, nearest first
         (the graph's content; ``None`` for the dense matrix).
@@ -381,7 +388,8 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
             k = None
         else:
             scales = self._typical_scales(X)
-            k = min(int(self.n_neighbors), len(X) - 1)
+            check_enough_samples(len(X), self.n_neighbors, self)
+            k = int(self.n_neighbors)
             indices, dist, search = self._knn_fit(X, proba_X, paths, scales, k)
             result = knn_graph(indices, dist, len(X), with_self=True)
         self.X_fit_ = X
@@ -483,6 +491,11 @@ class FisherJSMetric(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         bounds = np.take_along_axis(bounds, order, axis=1)
         # A row that needs more than its list is searched exactly.
         return CandidateLists.from_rows(indices, bounds, next_bound)
+
+    @property
+    def _n_features_out(self) -> int:
+        # One output column per reference sample: "fisherjsmetric0", ...
+        return len(self.X_fit_)
 
     def transform(self, X: Any):
         """Distances from new samples to the reference samples.

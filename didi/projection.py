@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PrefitClassifierMixin, check_in_range, check_samples
+from ._base import PrefitClassifierMixin, check_enough_samples, check_in_range, check_samples
 from ._placement import embed_new_points, nearest_columns
 from ._timing import lap
 from .metric import FisherJSMetric
@@ -83,7 +83,9 @@ def fit_umap(
     return model
 
 
-class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
+class FisherUMAP(
+    PrefitClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Two-dimensional UMAP embedding of samples under the DiDi distance.
 
     :meth:`fit` computes the DiDi distances of the samples with
@@ -105,7 +107,8 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
     n_steps : int, default=5
         Interior points per path, see :class:`FisherJSMetric`.
     n_neighbors : int, default=30
-        UMAP's neighbourhood size (capped at ``n_samples - 1``).
+        UMAP's neighbourhood size, counting each sample itself; :meth:`fit` needs
+        more samples than this.
     min_dist : float, default=0.1
         UMAP's minimum distance between embedded points.
     spread : float, default=1.0
@@ -241,13 +244,21 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         clock = time.perf_counter()
         if self._precomputed:
             distances = check_precomputed(X)
+            check_enough_samples(distances.shape[0], self.n_neighbors, self)
             self.metric_ = None
             self.n_features_in_ = distances.shape[1]
         else:
             X = check_samples(X, min_samples=2)
+            check_enough_samples(len(X), self.n_neighbors, self)
             self.metric_ = self._make_metric(len(X))
             distances = self.metric_.fit_transform(X)
             self.n_features_in_ = self.metric_.n_features_in_
+        values = distances.data if scipy.sparse.issparse(distances) else distances
+        if values.size == 0 or values.max() == 0:
+            raise ValueError(
+                "All samples are at distance 0 from one another (identical samples, or "
+                "identical predictions with lam=0): there is nothing to lay out."
+            )
         distance_seconds, clock = lap(clock)
         self.timings_ = {"distances": distance_seconds}
         self.umap_ = fit_umap(
@@ -298,6 +309,11 @@ class FisherUMAP(PrefitClassifierMixin, TransformerMixin, BaseEstimator):
         else:
             distances = self.metric_.transform(X)
         return self.transform_distances(distances)
+
+    @property
+    def _n_features_out(self) -> int:
+        # Names for get_feature_names_out: "fisherumap0", "fisherumap1".
+        return 2
 
     def transform_distances(self, distances) -> np.ndarray:
         """Place new points given their DiDi distances to the fitted points (dense or graph)."""
