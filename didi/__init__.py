@@ -9,6 +9,7 @@ from .decision_map import DecisionMap
 from .display import DecisionMapDisplay
 from .inverse import RBFInverse
 from .metric import FisherJSMetric
+from .probe import ProbeDisplay
 from .projection import FisherUMAP
 from .quality import quality_scorer, quality_scorers
 
@@ -17,6 +18,7 @@ __all__ = [
     "DecisionMapDisplay",
     "FisherJSMetric",
     "FisherUMAP",
+    "ProbeDisplay",
     "RBFInverse",
     "quality_scorer",
     "quality_scorers",

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import Bunch, check_array, check_random_state, column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
@@ -432,6 +432,52 @@ class DecisionMap(
         """Place new samples into the map, shape ``(n_new, 2)``; fitted points stay."""
         check_is_fitted(self, "embedding_")
         return self.projection_.transform(X)
+
+    def probe(self, positions: Any) -> Bunch:
+        """What the map says at any 2-D positions: π⁻¹ there, and the classifier's verdict.
+
+        Parameters
+        ----------
+        positions : array-like of shape (n_positions, 2)
+            Positions in the map's coordinates (those of ``embedding_``).
+
+        Returns
+        -------
+        Bunch
+            ``positions`` (n_positions, 2); ``samples``, the synthesised inputs
+            π⁻¹(positions) in the samples' shape and dtype; ``proba`` (n_positions,
+            n_classes), the classifier's probabilities of those samples; ``labels``,
+            the predicted classes (from ``classes_``); ``certainty``,
+            ``1 − entropy/log(n_classes)`` in ``[0, 1]``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from didi import DecisionMap
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+        >>> dmap = DecisionMap(clf, n_neighbors=10, resolution=10, random_state=0).fit(X, y)
+        >>> found = dmap.probe(dmap.embedding_[:2])
+        >>> found.samples.shape, found.labels.shape
+        ((2, 4), (2,))
+        """
+        check_is_fitted(self, "embedding_")
+        positions = check_array(positions, dtype=np.float64, input_name="positions")
+        if positions.shape[1] != 2:
+            raise ValueError(
+                f"positions must have 2 columns (x, y in the map); got {positions.shape[1]}."
+            )
+        samples = self.inverse_transform(positions)
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, samples.shape[1:])
+        proba = proba_fn(samples)
+        return Bunch(
+            positions=positions,
+            samples=samples,
+            proba=proba,
+            labels=self.classes_[proba.argmax(axis=1)],
+            certainty=1.0 - normalized_entropy(proba),
+        )
 
     @property
     def _n_features_out(self) -> int:
