@@ -217,6 +217,44 @@ class DecisionMapDisplay:
         self.figure_ = ax.figure
         return self
 
+    def explore(
+        self,
+        decision_map,
+        *,
+        image_shape: tuple[int, ...] | None = None,
+        data_viz: Any = None,
+        pick_radius: float = 6.0,
+    ):
+        """Make the drawn map clickable (with an interactive matplotlib backend).
+
+        Clicking a data point shows that sample with its true and predicted label in
+        a panel beside the map; clicking the background shows π⁻¹ there with the
+        classifier's label and certainty. Works in a desktop window and in Jupyter
+        with ipympl (``%matplotlib widget``); harmless with a non-interactive backend.
+
+        Parameters
+        ----------
+        decision_map : DecisionMap
+            The fitted map this display shows.
+        image_shape : tuple of int, default=None
+            Shape to reshape flat samples to, to show them as images.
+        data_viz : callable, default=None
+            ``data_viz(ax, sample)`` for samples that are not images (a bar chart of
+            the values by default).
+        pick_radius : float, default=6
+            Pixels within which a click selects a data point.
+
+        Returns
+        -------
+        MapExplorer
+            Keep a reference to it: matplotlib holds event handlers weakly.
+        """
+        from .explore import MapExplorer
+
+        return MapExplorer(
+            self, decision_map, image_shape=image_shape, data_viz=data_viz, pick_radius=pick_radius
+        )
+
     @classmethod
     def from_estimator(cls, decision_map, *, y=None, ax=None, **kwargs) -> DecisionMapDisplay:
         """Draw a fitted :class:`~didi.DecisionMap`.

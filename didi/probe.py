@@ -49,6 +49,28 @@ def bar_chart(ax, sample: np.ndarray) -> None:
     ax.set_xticks([])
 
 
+def draw_sample(
+    ax,
+    sample: np.ndarray,
+    image_shape: tuple[int, ...] | None = None,
+    data_viz: Callable | None = None,
+    cmap_images: str = "gray_r",
+) -> None:
+    """Draw one sample: as an image when it is one, else with ``data_viz`` (bars by default)."""
+    image = None
+    if data_viz is None or image_shape is not None:
+        image = as_image(sample, image_shape)
+    if image is None:
+        (data_viz or bar_chart)(ax, sample)
+        return
+    if image.ndim == 2:
+        ax.imshow(image, cmap=cmap_images, interpolation="nearest")
+    else:
+        ax.imshow(_colour_range(image), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 class ProbeDisplay:
     """A decision map with numbered probe positions and the samples π⁻¹ puts there.
 
@@ -147,27 +169,13 @@ class ProbeDisplay:
         self.sample_axes_ = []
         for k in range(n):
             ax = figure.add_subplot(grid[1, k])
-            self._draw_sample(ax, self.probe.samples[k], cmap_images)
+            draw_sample(ax, self.probe.samples[k], self.image_shape, self.data_viz, cmap_images)
             ax.set_title(
                 f"{k}: {self.probe.labels[k]} ({self.probe.certainty[k]:.0%})", fontsize="small"
             )
             self.sample_axes_.append(ax)
         self.figure_ = figure
         return self
-
-    def _draw_sample(self, ax, sample: np.ndarray, cmap_images: str) -> None:
-        image = None
-        if self.data_viz is None or self.image_shape is not None:
-            image = as_image(sample, self.image_shape)
-        if image is None:
-            (self.data_viz or bar_chart)(ax, sample)
-            return
-        if image.ndim == 2:
-            ax.imshow(image, cmap=cmap_images, interpolation="nearest")
-        else:
-            ax.imshow(_colour_range(image), interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
 
     @classmethod
     def from_estimator(

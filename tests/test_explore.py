@@ -1,0 +1,76 @@
+"""Clicking a drawn map: the sample behind a point, or π⁻¹ anywhere else."""
+
+import gc
+
+import numpy as np
+import pytest
+from matplotlib.backend_bases import MouseEvent
+
+from didi import DecisionMap, DecisionMapDisplay
+
+
+@pytest.fixture(scope="module")
+def fitted(digits, digits_mlp):
+    X, y = digits
+    return DecisionMap(digits_mlp, resolution=15, random_state=0).fit(X[:150], y[:150]), X[:150]
+
+
+def click(display, position, button=1):
+    canvas = display.figure_.canvas
+    canvas.draw()
+    x, y = display.ax_.transData.transform(position)
+    canvas.callbacks.process(
+        "button_press_event", MouseEvent("button_press_event", canvas, x, y, button)
+    )
+
+
+def test_clicking_a_point_shows_its_sample(fitted):
+    dmap, X = fitted
+    display = DecisionMapDisplay.from_estimator(dmap)
+    explorer = display.explore(dmap, image_shape=(8, 8))
+    click(display, dmap.embedding_[7])
+    shown = explorer.last_
+    assert shown.kind == "sample"
+    np.testing.assert_array_equal(dmap.embedding_[shown.index], dmap.embedding_[7])
+    np.testing.assert_array_equal(shown.sample, X[shown.index])
+    predicted = dmap.classes_[dmap.proba_[shown.index].argmax()]
+    assert (
+        shown.title == f"sample {shown.index}: true {dmap.y_[shown.index]}, predicted {predicted}"
+    )
+    np.testing.assert_array_equal(
+        explorer.panel_ax_.images[0].get_array(), X[shown.index].reshape(8, 8)
+    )
+
+
+def test_clicking_the_background_shows_the_inverse_there(fitted):
+    dmap, _ = fitted
+    display = DecisionMapDisplay.from_estimator(dmap)
+    explorer = display.explore(dmap, image_shape=(8, 8))
+    corner = np.array([dmap.grid_x_[1], dmap.grid_y_[1]])  # the grid's margin, no point there
+    click(display, corner)
+    shown = explorer.last_
+    assert shown.kind == "probe"
+    np.testing.assert_allclose(shown.position, corner)
+    found = dmap.probe(shown.position[None, :])
+    np.testing.assert_array_equal(shown.sample, found.samples[0])
+    assert shown.title == f"π⁻¹ here: {found.labels[0]} ({found.certainty[0]:.0%})"
+
+
+def test_clicks_elsewhere_are_ignored_and_handlers_survive(fitted):
+    dmap, _ = fitted
+    display = DecisionMapDisplay.from_estimator(dmap)
+    display.explore(dmap)  # no reference kept: the figure keeps the explorer
+    gc.collect()
+    canvas = display.figure_.canvas
+    canvas.draw()
+    canvas.callbacks.process(
+        "button_press_event", MouseEvent("button_press_event", canvas, 1, 1, 1)
+    )
+    explorer = display.figure_._didi_explorer
+    assert explorer.last_ is None
+    click(display, dmap.embedding_[0])
+    assert explorer.last_.kind == "sample"
+    explorer.disconnect()
+    explorer.last_ = None
+    click(display, dmap.embedding_[0])
+    assert explorer.last_ is None
