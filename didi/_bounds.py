@@ -21,7 +21,9 @@ import numpy as np
 #: squared value loses about 1e-15 to cancellation, its square root about 3e-8.
 _JS_MARGIN = 1e-7
 
-#: Relative safety margin on Euclidean distances from ``‖a‖² + ‖b‖² − 2a·b``.
+#: Smallest relative safety margin on Euclidean distances from ``‖a‖² + ‖b‖² − 2a·b``;
+#: the rounding of the dot product grows with the dimension ``d`` as ``d·eps``, so
+#: the margin is ``max(1e-7, 2·sqrt(d·eps))`` times the larger of the two norms.
 _EUCLIDEAN_MARGIN = 1e-7
 
 #: Elements ``(rows × references × classes)`` per block of bounds (about 32 MB).
@@ -57,8 +59,11 @@ class BoundWeights:
     path: float
     base: float
     metric: str
-    #: Absolute margin subtracted from base distances (0 for cosine).
-    base_margin: float
+    #: Relative margin subtracted from product-form base distances, times the
+    #: larger of the two samples' norms (Euclidean; absolute 1e-12 for cosine).
+    margin_factor: float
+    #: Largest norm among the reference samples.
+    reference_norm: float
 
 
 def _neg_entropy_terms(mixed: np.ndarray) -> np.ndarray:
@@ -90,12 +95,16 @@ def bound_terms(X: np.ndarray, proba: np.ndarray, metric: str, centre: np.ndarra
 def bound_weights(
     lam: float, path_scale: float, base_scale: float, metric: str, reference: BoundTerms
 ) -> BoundWeights:
-    """Weights of the bound, with a base-distance margin for the reference's norms."""
-    margin = 0.0
-    if metric == "euclidean" and len(reference.sq_norms):
-        margin = _EUCLIDEAN_MARGIN * float(np.sqrt(reference.sq_norms.max()))
+    """Weights of the bound, with the rounding margin for the samples' dimension."""
+    dimension = reference.flat.shape[1]
+    factor = max(_EUCLIDEAN_MARGIN, 2.0 * float(np.sqrt(dimension * np.finfo(np.float64).eps)))
+    norm = float(np.sqrt(reference.sq_norms.max())) if len(reference.sq_norms) else 0.0
     return BoundWeights(
-        path=(1.0 - lam) / path_scale, base=lam / base_scale, metric=metric, base_margin=margin
+        path=(1.0 - lam) / path_scale,
+        base=lam / base_scale,
+        metric=metric,
+        margin_factor=factor,
+        reference_norm=norm,
     )
 
 
@@ -120,13 +129,11 @@ def lower_bound_block(
         base = query.sq_norms[rows, None] + reference.sq_norms[None, :] - 2.0 * product
         np.maximum(base, 0.0, out=base)
         np.sqrt(base, out=base)
-        base -= weights.base_margin
+        norms = np.maximum(np.sqrt(query.sq_norms[rows]), weights.reference_norm)
+        base -= (weights.margin_factor * norms)[:, None]
     else:
+        # Unit rows (zero samples are refused under cosine before this point).
         base = 1.0 - product
-        # Zero rows have distance 0 to everything under SciPy's convention only
-        # to themselves; their bound is simply 0.
-        base[query.sq_norms[rows] == 0] = 0.0
-        base[:, reference.sq_norms == 0] = 0.0
         base -= 1e-12
     np.maximum(base, 0.0, out=base)
     path = js_block(query.proba[rows], query.entropy[rows], reference.proba, reference.entropy)
@@ -205,7 +212,10 @@ def paired_lower_bounds(
             base = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         else:
             base = 1.0 - np.einsum("ij,ij->i", query.flat[iq], reference.flat[ir])
-        base -= weights.base_margin + 1e-12
+        # From differences, not products: only the last bits can be off.
+        base *= 1.0 - 1e-12
+        if weights.metric != "euclidean":
+            base -= 1e-12
         np.maximum(base, 0.0, out=base)
         p, q = query.proba[iq], reference.proba[ir]
         divergence = -_neg_entropy_terms(0.5 * (p + q)).sum(axis=1)

@@ -34,8 +34,8 @@ def rms_base_distance(X: np.ndarray, metric: str) -> float:
     * Euclidean: ``Σ_{i≠j} ‖x_i − x_j‖² = 2n·Σ_i ‖x_i − x̄‖²``.
     * Cosine (``1 − u_i·u_j`` on unit rows): expanding the square leaves
       ``Σ_{i,j} u_i·u_j = ‖Σ_i u_i‖²`` and ``Σ_{i,j} (u_i·u_j)² = ‖UᵀU‖²_F``, the
-      smaller Gram matrix of the two. Zero rows count as unit-less zeros, as
-      SciPy's cosine distance treats them.
+      smaller Gram matrix of the two. All-zero samples, for which the cosine
+      distance is undefined, are refused before this is called.
 
     Parameters
     ----------

@@ -17,7 +17,7 @@ from ._base import (
     check_sample_shape,
     check_samples,
 )
-from ._cache import resolve_memory
+from ._cache import cache_key, resolve_memory
 from ._divergence import normalized_entropy
 from ._proba import class_names_of, resolve_proba_function
 from ._resources import progress_bar
@@ -160,13 +160,14 @@ class DecisionMap(
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib; a dask or ray backend
         set with ``joblib.parallel_config`` spreads them over a cluster.
-    memory : str, joblib.Memory or None, default=None
+    memory : str, path, joblib.Memory or None, default=None
         Where to cache work between fits: the projection (distances and UMAP), the
-        Euclidean UMAP behind ``q_knn_e``, the classifier's probabilities and every
-        path length. A grid search over ``a``, ``b``, ``alpha`` or ``resolution``
-        then recomputes only π⁻¹ and the grid; one over ``lam`` only the paths it
-        has not evaluated yet. With ``random_state=None`` a cached (random)
-        embedding is reused as it is.
+        Euclidean UMAP behind ``q_knn_e`` and every path length. A grid search over
+        ``a``, ``b``, ``alpha`` or ``resolution`` then recomputes only π⁻¹ and the
+        grid; one over ``lam`` only the paths it has not evaluated yet. The
+        classifier is recognised by its pickle and by its probabilities of the
+        samples, which each fit computes (``n_samples`` rows). With
+        ``random_state=None`` a cached (random) embedding is reused as it is.
     verbose : bool, default=False
         Show progress bars on the long stages.
     batch_size : int, default=None
@@ -355,12 +356,17 @@ class DecisionMap(
             umap_kwargs=self.umap_kwargs,
         )
         clock = time.perf_counter()
-        fit_projection = memory.cache(_fit_projection, ignore=["projection"])
-        key = _projection_key(projection)
-        projection_cached = memory.location is not None and fit_projection.check_call_in_cache(
-            projection, key, X
-        )
-        projection = fit_projection(projection, key, X)
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        projection_cached = False
+        if memory.location is None:
+            projection.fit(X)
+        else:
+            # The classifier is recognised by its pickle and by its probabilities of
+            # the samples (a plain function's pickle is only its name).
+            key = _projection_key(projection, cache_key(self.estimator, X, proba_fn(X)))
+            fit_projection = memory.cache(_fit_projection, ignore=["projection"])
+            projection_cached = fit_projection.check_call_in_cache(projection, key, X)
+            projection = fit_projection(projection, key, X)
         if projection_cached:
             timings["cached projection"], clock = lap(clock)
         else:
@@ -368,7 +374,6 @@ class DecisionMap(
             clock = time.perf_counter()
         distances = projection.metric_
 
-        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         embedding = projection.embedding_
         proba = distances.proba_fit_
         predicted = proba.argmax(axis=1)
@@ -550,11 +555,13 @@ class DecisionMap(
         return tags
 
 
-def _projection_key(projection: FisherUMAP) -> dict:
-    """What determines a projection's result: its parameters but not how it runs."""
+def _projection_key(projection: FisherUMAP, classifier_and_data: str) -> dict:
+    """What determines a projection's result: its parameters (not how it runs), and a
+    hash of the classifier and the samples in place of the classifier itself."""
     params = projection.get_params(deep=False)
-    for name in ("memory", "verbose", "n_jobs", "batch_size"):
+    for name in ("estimator", "memory", "verbose", "n_jobs", "batch_size"):
         params.pop(name)
+    params["classifier_and_data"] = classifier_and_data
     return params
 
 

@@ -19,7 +19,7 @@ from ._base import (
     check_samples,
 )
 from ._bounds import BoundWeights, bound_terms, bound_weights, exact_candidates, paired_lower_bounds
-from ._cache import PathLengthStore, cached_probabilities, resolve_memory
+from ._cache import PathLengthStore, resolve_memory
 from ._knn import CandidateLists, bound_ordered_knn
 from ._paths import parallel_path_lengths, upper_triangle_blocks
 from ._proba import resolve_proba_function
@@ -87,27 +87,32 @@ def paired_base_distances(
     return out
 
 
-def identical_pairs(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Keys ``i·len(B) + j`` of the pairs whose samples ``A[i]`` and ``B[j]`` are equal.
+def equal_sample_groups(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids of the samples of ``A`` and ``B``: equal ids exactly for equal samples.
 
     Equal samples are at distance 0 by definition; their path lengths, computed
     from predictions that may differ in the last bit between classifier batches,
-    need not be. Sorted; found by sorting the rows' bytes, ``O(n log n)``.
+    need not be. Found by sorting the rows' bytes: ``O(n log n)`` time and ``O(n)``
+    memory, however many samples repeat.
     """
     width = int(np.prod(A.shape[1:], dtype=np.int64))
     rows = np.concatenate([A.reshape(len(A), width), B.reshape(len(B), width)])
     rows = np.ascontiguousarray(rows, dtype=np.float64) + 0.0  # -0.0 equals 0.0
-    _, group, counts = np.unique(
-        rows.view(np.dtype((np.void, 8 * width))).ravel(), return_inverse=True, return_counts=True
-    )
-    order = np.argsort(group.ravel(), kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    keys = []
-    for members in np.flatnonzero(counts > 1):
-        found = order[starts[members] : starts[members + 1]]
-        left, right = found[found < len(A)], found[found >= len(A)] - len(A)
-        keys.append((left[:, None] * len(B) + right[None, :]).ravel())
-    return np.sort(np.concatenate(keys)) if keys else np.empty(0, dtype=np.int64)
+    _, group = np.unique(rows.view(np.dtype((np.void, 8 * width))).ravel(), return_inverse=True)
+    group = group.ravel()
+    return group[: len(A)], group[len(A) :]
+
+
+def check_cosine_rows(X: np.ndarray) -> None:
+    """Refuse all-zero samples under the cosine distance, which has no value for them."""
+    flat = X.reshape(len(X), -1)
+    zero = np.flatnonzero(~flat.any(axis=1))
+    if len(zero):
+        raise ValueError(
+            f"base_metric='cosine' is undefined for all-zero samples; samples {zero[:5].tolist()}"
+            f"{' and more' if len(zero) > 5 else ''} are all zero. Remove them or use "
+            "base_metric='euclidean'."
+        )
 
 
 def symmetric_base_distances(X: np.ndarray, metric: str) -> np.ndarray:
@@ -196,11 +201,14 @@ class FisherJSMetric(
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib (``None``: one, unless
         set by ``joblib.parallel_config``, whose backend may be a dask or ray
-        cluster). Results do not depend on it.
-    memory : str, joblib.Memory or None, default=None
-        Where to keep the classifier's probabilities of the samples and every
-        evaluated path length, so that a later fit on the same samples and
-        classifier (with another ``lam``, say) pays only for pairs it has not seen.
+        cluster). Results do not depend on it. The nearest-neighbour descent
+        (``candidates="nndescent"``) runs on numba's threads: ``n_jobs`` of them,
+        all cores for ``None``.
+    memory : str, path, joblib.Memory or None, default=None
+        Where to keep every evaluated path length, so that a later fit on the same
+        samples and classifier (with another ``lam``, say) pays only for the
+        samples' own probabilities and the pairs it has not seen. The classifier
+        is recognised by its pickle and by its probabilities of the samples.
     verbose : bool, default=False
         Show progress bars on the long stages.
     random_state : int, RandomState or None, default=None
@@ -347,13 +355,20 @@ class FisherJSMetric(
         """
         self._check_params()
         X = check_samples(X, min_samples=2)
+        if self.n_neighbors is not None:
+            check_enough_samples(len(X), self.n_neighbors, self)
+        if self.base_metric == "cosine":
+            check_cosine_rows(X)
         memory = resolve_memory(self.memory)
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
-        proba_X, rows = cached_probabilities(memory, proba_fn, X)
+        proba_X = proba_fn(X)
         # Counted here, not on self: an interrupted fit leaves no partial state.
-        counts = {"rows": rows, "pairs": 0}
-        store = PathLengthStore(memory, self.estimator, X, self.n_steps)
-        same = identical_pairs(X, X)
+        counts = {"rows": proba_fn.n_rows, "pairs": 0}
+        # The probabilities are part of the key: a classifier whose pickle does not
+        # change with its model (a plain function reading global weights) is still
+        # told apart.
+        store = PathLengthStore(memory, self.estimator, X, proba_X, self.n_steps)
+        group, _ = equal_sample_groups(X, X[:0])
 
         def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             found, values = store.lookup(ia, ib)
@@ -373,9 +388,28 @@ class FisherJSMetric(
             store.add(ia[new], ib[new], lengths)
             counts["rows"] += rows
             counts["pairs"] += len(ia)
-            values[np.isin(ia * len(X) + ib, same)] = 0.0
+            values[group[ia] == group[ib]] = 0.0
             return values
 
+        try:
+            scales, result, indices, dist, search, k = self._fit_distances(X, proba_X, paths)
+        finally:
+            # Whatever was evaluated is kept, also when the fit is interrupted.
+            store.flush()
+        self.X_fit_ = X
+        self.proba_fit_ = proba_X
+        self.sample_shape_ = tuple(X.shape[1:])
+        self.n_features_in_ = int(np.prod(self.sample_shape_))
+        self.path_scale_, self.base_scale_ = scales
+        self.n_neighbors_ = k
+        self.knn_indices_, self.knn_distances_ = indices, dist
+        self.knn_search_ = search
+        self.n_classifier_rows_ = counts["rows"]
+        self.n_path_pairs_ = counts["pairs"]
+        return result
+
+    def _fit_distances(self, X: np.ndarray, proba_X: np.ndarray, paths):
+        """The dense matrix or the k-NN graph, with the scales and search figures."""
         if self.n_neighbors is None:
             check_dense_memory(len(X), type(self).__name__)
             path, base = self._dense_parts(X, paths)
@@ -388,21 +422,10 @@ class FisherJSMetric(
             k = None
         else:
             scales = self._typical_scales(X)
-            check_enough_samples(len(X), self.n_neighbors, self)
             k = int(self.n_neighbors)
             indices, dist, search = self._knn_fit(X, proba_X, paths, scales, k)
             result = knn_graph(indices, dist, len(X), with_self=True)
-        self.X_fit_ = X
-        self.proba_fit_ = proba_X
-        self.sample_shape_ = tuple(X.shape[1:])
-        self.n_features_in_ = int(np.prod(self.sample_shape_))
-        self.path_scale_, self.base_scale_ = scales
-        self.n_neighbors_ = k
-        self.knn_indices_, self.knn_distances_ = indices, dist
-        self.knn_search_ = search
-        self.n_classifier_rows_ = counts["rows"]
-        self.n_path_pairs_ = counts["pairs"]
-        return result
+        return scales, result, indices, dist, search, k
 
     def _typical_scales(self, X: np.ndarray) -> tuple[float, float]:
         return TYPICAL_PATH_SCALE, _positive_scale(rms_base_distance(X, self.base_metric))
@@ -526,14 +549,16 @@ class FisherJSMetric(
             )
         scales = self.path_scale_, self.base_scale_
         n_ref = len(ref)
-        same = identical_pairs(X, ref)
+        if self.base_metric == "cosine":
+            check_cosine_rows(X)
+        group_new, group_ref = equal_sample_groups(X, ref)
 
         def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             path, _ = parallel_path_lengths(
                 proba_fn, X, ref, proba_X, self.proba_fit_, ia, ib, self.n_steps,
                 n_jobs=self.n_jobs,
             )  # fmt: skip
-            path[np.isin(ia * n_ref + ib, same)] = 0.0
+            path[group_new[ia] == group_ref[ib]] = 0.0
             return path
 
         if self.n_neighbors_ is None:

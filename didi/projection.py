@@ -242,26 +242,27 @@ class FisherUMAP(
         """
         check_in_range("n_neighbors", self.n_neighbors, 2, np.inf, integer=True)
         clock = time.perf_counter()
+        # Everything is built locally and kept only once UMAP has succeeded: a
+        # failed refit must not leave a new metric beside an old embedding.
         if self._precomputed:
             distances = check_precomputed(X)
             check_enough_samples(distances.shape[0], self.n_neighbors, self)
-            self.metric_ = None
-            self.n_features_in_ = distances.shape[1]
+            metric, n_features = None, distances.shape[1]
         else:
             X = check_samples(X, min_samples=2)
             check_enough_samples(len(X), self.n_neighbors, self)
-            self.metric_ = self._make_metric(len(X))
-            distances = self.metric_.fit_transform(X)
-            self.n_features_in_ = self.metric_.n_features_in_
+            metric = self._make_metric(len(X))
+            distances = metric.fit_transform(X)
+            n_features = metric.n_features_in_
         values = distances.data if scipy.sparse.issparse(distances) else distances
         if values.size == 0 or values.max() == 0:
             raise ValueError(
                 "All samples are at distance 0 from one another (identical samples, or "
                 "identical predictions with lam=0): there is nothing to lay out."
             )
-        distance_seconds, clock = lap(clock)
-        self.timings_ = {"distances": distance_seconds}
-        self.umap_ = fit_umap(
+        timings = {"distances": lap(clock)[0]}
+        clock = time.perf_counter()
+        model = fit_umap(
             distances,
             n_neighbors=self.n_neighbors,
             min_dist=self.min_dist,
@@ -270,8 +271,12 @@ class FisherUMAP(
             random_state=self.random_state,
             umap_kwargs=self.umap_kwargs,
         )
-        self.embedding_ = np.asarray(self.umap_.embedding_, dtype=np.float64)
-        self.timings_["umap"], _ = lap(clock)
+        timings["umap"] = lap(clock)[0]
+        self.metric_ = metric
+        self.n_features_in_ = n_features
+        self.umap_ = model
+        self.timings_ = timings
+        self.embedding_ = np.asarray(model.embedding_, dtype=np.float64)
         return self
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:

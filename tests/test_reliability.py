@@ -400,3 +400,35 @@ def test_pandas_output_and_feature_names(iris):
     metric = FisherJSMetric(clf).set_output(transform="pandas")
     distances = metric.fit_transform(frame.iloc[:6])
     assert distances.shape == (6, 6) and distances.columns[0] == "fisherjsmetric0"
+
+
+def test_a_failed_refit_keeps_the_previous_fit_whole(iris):
+    X, _, clf = iris
+    mapper = FisherUMAP(clf, n_neighbors=8, random_state=0).fit(X)
+    embedding, metric = mapper.embedding_.copy(), mapper.metric_
+    with pytest.raises(ValueError, match="identical samples"):
+        mapper.fit(np.ones((40, 4)))
+    assert mapper.metric_ is metric
+    np.testing.assert_array_equal(mapper.embedding_, embedding)
+    np.testing.assert_array_equal(mapper.transform(X[:3]), embedding[:3])
+
+
+def test_cosine_refuses_all_zero_samples(iris):
+    X, _, clf = iris
+    bad = X.copy()
+    bad[[3, 9]] = 0.0
+    for n_neighbors in (None, 5):
+        with pytest.raises(ValueError, match=r"undefined for all-zero samples; samples \[3, 9\]"):
+            FisherJSMetric(clf, base_metric="cosine", n_neighbors=n_neighbors).fit(bad)
+    metric = FisherJSMetric(clf, base_metric="cosine").fit(X)
+    with pytest.raises(ValueError, match="all-zero"):
+        metric.transform(bad[:5])
+
+
+def test_many_repeated_samples_cost_linear_memory(iris):
+    X, _, clf = iris
+    repeated = np.r_[np.repeat(X[:2], 1500, axis=0), X]  # 3,000 copies of two samples
+    metric = FisherJSMetric(clf, n_neighbors=5).fit(repeated)
+    assert np.all(metric.knn_distances_[:3000] == 0)
+    # Each copy's neighbours are copies of the same sample.
+    assert np.all(repeated[metric.knn_indices_[:1500]] == X[0])

@@ -99,7 +99,9 @@ def test_memory_reuses_paths_across_lam(small, tmp_path):
     first = FisherJSMetric(counting, n_neighbors=8, memory=tmp_path).fit(X)
     assert first.n_classifier_rows_ == counting.rows > 0
     again = FisherJSMetric(counting, n_neighbors=8, memory=str(tmp_path)).fit(X)
-    assert again.n_classifier_rows_ == 0 and counting.rows == first.n_classifier_rows_
+    # Only the samples' own probabilities, which identify the classifier's model.
+    assert again.n_classifier_rows_ == len(X)
+    assert counting.rows == first.n_classifier_rows_ + len(X)
     np.testing.assert_array_equal(again.knn_distances_, first.knn_distances_)
     other_lam = FisherJSMetric(counting, lam=0.3, n_neighbors=8, memory=tmp_path).fit(X)
     fresh = FisherJSMetric(clf, lam=0.3, n_neighbors=8).fit(X)
@@ -115,8 +117,9 @@ def test_memory_makes_a_search_over_a_skip_the_distances(small, tmp_path):
     first = DecisionMap(counting, a=500, **params).fit(X, y)
     before = counting.rows
     second = DecisionMap(counting, a=50, **params).fit(X, y)
-    # Only π⁻¹ of the samples (for the scores) and of the grid cells are classified.
-    assert counting.rows - before == len(X) + 12 * 12 == second.n_classifier_rows_
+    # Only the samples (to recognise the classifier), π⁻¹ of the samples (for the
+    # scores) and of the grid cells are classified: no path.
+    assert counting.rows - before == 2 * len(X) + 12 * 12 == second.n_classifier_rows_
     np.testing.assert_array_equal(second.embedding_, first.embedding_)
     assert second.scores_["q_knn"] == first.scores_["q_knn"]
     assert "cached projection" in second.timings_
@@ -134,6 +137,8 @@ def test_memory_needs_a_picklable_classifier(small, tmp_path):
 
     with pytest.raises(TypeError, match="memory= needs a classifier and samples that can be"):
         FisherJSMetric(lambda Z: local_function(Z), memory=tmp_path).fit(X)
+    with pytest.raises(TypeError, match="memory= needs a classifier and samples that can be"):
+        DecisionMap(local_function, n_neighbors=10, memory=tmp_path).fit(X)
 
 
 def test_verbose_shows_progress(small, capsys):
@@ -143,3 +148,47 @@ def test_verbose_shows_progress(small, capsys):
     assert "k-NN search" in err and "grid" in err
     FisherJSMetric(clf, verbose=True).fit(X[:40])
     assert "path lengths" in capsys.readouterr().err
+
+
+WEIGHT = {"scale": 1.0}
+
+
+def global_weight_classifier(X):
+    """A plain function whose model lives in a global: its pickle is only its name."""
+    z = WEIGHT["scale"] * np.asarray(X).reshape(len(X), -1)[:, :3]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_memory_tells_a_changed_model_apart(small, tmp_path):
+    _, X, y = small
+    X = X / 16
+    params = dict(n_neighbors=6, memory=tmp_path)
+    before = FisherJSMetric(global_weight_classifier, **params).fit(X)
+    WEIGHT["scale"] = 50.0
+    try:
+        after = FisherJSMetric(global_weight_classifier, **params).fit(X)
+        fresh = FisherJSMetric(global_weight_classifier, n_neighbors=6).fit(X)
+        dmap_params = dict(n_neighbors=10, resolution=5, random_state=0, memory=tmp_path)
+        DecisionMap(global_weight_classifier, **dmap_params).fit(X, y)
+        WEIGHT["scale"] = 1.0
+        old_model = DecisionMap(global_weight_classifier, **dmap_params).fit(X, y)
+    finally:
+        WEIGHT["scale"] = 1.0
+    np.testing.assert_array_equal(after.knn_distances_, fresh.knn_distances_)
+    assert not np.array_equal(after.knn_distances_, before.knn_distances_)
+    assert "cached projection" not in old_model.timings_
+
+
+def test_memory_writes_once_per_fit_not_once_per_block(small, tmp_path, monkeypatch):
+    from didi import _cache
+
+    clf, X, _ = small
+    writes = []
+    save = _cache._atomic_save
+    monkeypatch.setattr(_cache, "_atomic_save", lambda *a: (writes.append(a[0]), save(*a)))
+    # batch_size=64 splits the 11,175 pairs into many blocks.
+    FisherJSMetric(clf, batch_size=64, memory=tmp_path).fit(X)
+    assert len(writes) == 1
+    with np.load(writes[0]) as saved:
+        assert len(saved["keys"]) == len(X) * (len(X) - 1) // 2
