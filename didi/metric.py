@@ -355,7 +355,9 @@ class FisherJSMetric(
         """
         self._check_params()
         X = check_samples(X, min_samples=2)
-        if self.n_neighbors is not None:
+        if self.n_neighbors is None:
+            check_dense_memory(len(X), type(self).__name__)
+        else:
             check_enough_samples(len(X), self.n_neighbors, self)
         if self.base_metric == "cosine":
             check_cosine_rows(X)
@@ -368,7 +370,7 @@ class FisherJSMetric(
         # change with its model (a plain function reading global weights) is still
         # told apart.
         store = PathLengthStore(memory, self.estimator, X, proba_X, self.n_steps)
-        group, _ = equal_sample_groups(X, X[:0])
+        group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
 
         def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             found, values = store.lookup(ia, ib)
@@ -411,7 +413,6 @@ class FisherJSMetric(
     def _fit_distances(self, X: np.ndarray, proba_X: np.ndarray, paths):
         """The dense matrix or the k-NN graph, with the scales and search figures."""
         if self.n_neighbors is None:
-            check_dense_memory(len(X), type(self).__name__)
             path, base = self._dense_parts(X, paths)
             if self.scale == "max":
                 scales = _positive_scale(path.max()), _positive_scale(base.max())
