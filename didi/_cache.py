@@ -111,3 +111,73 @@ def resolve_memory(memory: Any) -> joblib.Memory:
     if isinstance(memory, os.PathLike):
         memory = os.fspath(memory)
     return check_memory(memory)
+
+
+class SamplePairMemory:
+    """Path lengths between samples known by a lasting id, kept across fits.
+
+    :meth:`DecisionMap.add_samples` refits on partly the same samples; their pairs
+    need no new classifier call as long as the classifier is the same. That is
+    checked, not assumed: when the classifier's probabilities of a sample seen
+    before have changed (a model trained further, say), everything is forgotten.
+    """
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.int64)
+        self.values = np.empty(0)
+        self.ids = np.empty(0, dtype=np.int64)
+        self.proba = np.empty((0, 0))
+
+    def view(self, ids: np.ndarray, proba: np.ndarray) -> SamplePairView:
+        """The store for a fit on the samples ``ids`` with probabilities ``proba``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        common, here, before = np.intersect1d(ids, self.ids, return_indices=True)
+        if len(common) and (
+            proba.shape[1] != self.proba.shape[1]
+            or not np.array_equal(proba[here], self.proba[before])
+        ):
+            self.keys, self.values = np.empty(0, dtype=np.int64), np.empty(0)
+        # Keep only pairs among the samples still present.
+        first, second = np.divmod(self.keys, _ID_SPAN)
+        kept = np.isin(first, ids) & np.isin(second, ids)
+        self.keys, self.values = self.keys[kept], self.values[kept]
+        self.ids, self.proba = ids, np.array(proba)
+        return SamplePairView(self, ids)
+
+
+#: Ids stay below this, so that a pair of ids is one int64 key.
+_ID_SPAN = 1 << 31
+
+
+class SamplePairView:
+    """A :class:`SamplePairMemory` seen through one fit's sample indices."""
+
+    def __init__(self, memory: SamplePairMemory, ids: np.ndarray) -> None:
+        self.memory = memory
+        self.ids = ids
+
+    def _keys(self, index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
+        a, b = self.ids[index_a], self.ids[index_b]
+        return np.minimum(a, b) * _ID_SPAN + np.maximum(a, b)
+
+    def lookup(self, index_a: np.ndarray, index_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which pairs are known, and their lengths."""
+        keys, memory = self._keys(index_a, index_b), self.memory
+        if not len(memory.keys):
+            return np.zeros(len(keys), dtype=bool), np.zeros(len(keys))
+        position = np.minimum(np.searchsorted(memory.keys, keys), len(memory.keys) - 1)
+        found = memory.keys[position] == keys
+        return found, np.where(found, memory.values[position], 0.0)
+
+    def add(self, index_a: np.ndarray, index_b: np.ndarray, values: np.ndarray) -> None:
+        """Remember new pairs."""
+        if not len(index_a):
+            return
+        memory = self.memory
+        keys = np.concatenate([memory.keys, self._keys(index_a, index_b)])
+        values = np.concatenate([memory.values, np.asarray(values, dtype=np.float64)])
+        keys, first = np.unique(keys, return_index=True)
+        memory.keys, memory.values = keys, values[first]
+
+    def flush(self) -> None:
+        """Nothing to write: the memory lives in the estimator."""

@@ -17,7 +17,7 @@ from ._base import (
     check_sample_shape,
     check_samples,
 )
-from ._cache import cache_key, resolve_memory
+from ._cache import SamplePairMemory, cache_key, resolve_memory
 from ._divergence import normalized_entropy
 from ._proba import class_names_of, resolve_proba_function
 from ._resources import progress_bar
@@ -328,14 +328,38 @@ class DecisionMap(
         """
         self._check_params()
         X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
+        y = self._check_labels(y, len(X))
+        return self._fit(X, y, ids=np.arange(len(X)), pairs=SamplePairMemory())
+
+    def _check_labels(self, y: Any, n_samples: int) -> np.ndarray | None:
+        if y is None:
+            return None
+        y = column_or_1d(y, warn=True)
+        if len(y) != n_samples:
+            raise ValueError(f"y has {len(y)} labels for {n_samples} samples.")
+        return y
+
+    def _fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None,
+        *,
+        ids: np.ndarray,
+        pairs: SamplePairMemory,
+        init: np.ndarray | None = None,
+    ) -> DecisionMap:
+        """The work of :meth:`fit` and :meth:`add_samples`.
+
+        ``ids`` name the samples lastingly, so that ``pairs`` can hand back path
+        lengths between samples already seen; ``init`` starts UMAP's layout.
+        """
         check_in_range("n_neighbors", self.n_neighbors, 2, np.inf, integer=True)
         check_enough_samples(len(X), self.n_neighbors, self)
-        if y is not None:
-            y = column_or_1d(y, warn=True)
-            if len(y) != len(X):
-                raise ValueError(f"y has {len(y)} labels for {len(X)} samples.")
         timings: dict[str, float] = {}
         memory = resolve_memory(self.memory)
+        umap_kwargs = dict(self.umap_kwargs or {})
+        if init is not None:
+            umap_kwargs["init"] = init
 
         projection = FisherUMAP(
             self.estimator,
@@ -353,8 +377,9 @@ class DecisionMap(
             verbose=self.verbose,
             batch_size=self.batch_size,
             n_epochs=self.n_epochs,
-            umap_kwargs=self.umap_kwargs,
+            umap_kwargs=umap_kwargs or None,
         )
+        projection._sample_pairs = (pairs, ids)
         clock = time.perf_counter()
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         projection_cached = False
@@ -367,6 +392,7 @@ class DecisionMap(
             fit_projection = memory.cache(_fit_projection, ignore=["projection"])
             projection_cached = fit_projection.check_call_in_cache(projection, key, X)
             projection = fit_projection(projection, key, X)
+        projection.__dict__.pop("_sample_pairs", None)
         if projection_cached:
             timings["cached projection"], clock = lap(clock)
         else:
@@ -427,7 +453,60 @@ class DecisionMap(
         self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
         self.sample_shape_ = distances.sample_shape_
         self.n_features_in_ = distances.n_features_in_
+        self.sample_ids_ = ids
+        self._sample_pairs = pairs
         return self
+
+    def add_samples(self, X: Any, y: Any = None, *, max_samples: int | None = None) -> DecisionMap:
+        """Add samples to the fitted map and update it; keep at most ``max_samples``.
+
+        The new samples join the mapped ones; beyond ``max_samples`` the oldest are
+        dropped. Path lengths between samples already mapped are reused, so only
+        pairs involving new samples cost classifier calls, as long as the
+        classifier gives the mapped samples the same probabilities as before (a
+        model trained further in between makes everything be recomputed). The
+        layout starts from the current one (new samples where :meth:`transform`
+        places them), so that the map does not jump around needlessly. π⁻¹, the
+        grid and the scores are recomputed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+            New samples, shaped like the mapped ones.
+        y : array-like of shape (n_new,), default=None
+            Their true labels; needed when the map was fitted with labels.
+        max_samples : int, default=None
+            Largest number of samples kept (the newest); ``None`` keeps all.
+
+        Returns
+        -------
+        self : DecisionMap
+        """
+        check_is_fitted(self, "embedding_")
+        X = check_samples(X)
+        check_sample_shape(X, self.sample_shape_, self)
+        if max_samples is not None:
+            check_in_range("max_samples", max_samples, self.n_neighbors + 1, np.inf, integer=True)
+        if (y is None) != (self.y_ is None):
+            raise ValueError(
+                "The map was fitted with labels and no labels were given for the new "
+                "samples, or the other way round: pass y for both or for neither."
+            )
+        y = self._check_labels(y, len(X))
+        init = np.vstack([self.embedding_, self.transform(X)])
+        X_all = np.concatenate(
+            [self.projection_.metric_.X_fit_, X.astype(self.projection_.metric_.X_fit_.dtype)]
+        )
+        y_all = None if y is None else np.concatenate([self.y_, y])
+        ids = np.concatenate([self.sample_ids_, self.sample_ids_.max() + 1 + np.arange(len(X))])
+        keep = slice(None) if max_samples is None else slice(-max_samples, None)
+        return self._fit(
+            X_all[keep],
+            None if y_all is None else y_all[keep],
+            ids=ids[keep],
+            pairs=self._sample_pairs,
+            init=init[keep],
+        )
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit and return ``embedding_``."""

@@ -252,7 +252,12 @@ class FisherUMAP(
             X = check_samples(X, min_samples=2)
             check_enough_samples(len(X), self.n_neighbors, self)
             metric = self._make_metric(len(X))
-            distances = metric.fit_transform(X)
+            # DecisionMap.add_samples hands over path lengths known by sample id.
+            metric._sample_pairs = getattr(self, "_sample_pairs", None)
+            try:
+                distances = metric.fit_transform(X)
+            finally:
+                del metric._sample_pairs
             n_features = metric.n_features_in_
         values = distances.data if scipy.sparse.issparse(distances) else distances
         if values.size == 0 or values.max() == 0:
