@@ -59,8 +59,8 @@ def map_and_write(
     title: str,
     description: dict,
 ) -> dict:
-    """Fit a :class:`~didi.DecisionMap` and write decision_map.png, scores.json and
-    embedding.npz to ``output_dir``; returns what scores.json holds."""
+    """Fit a :class:`~didi.DecisionMap` and write decision_map.png, decision_map.html,
+    scores.json and embedding.npz to ``output_dir``; returns what scores.json holds."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,6 +75,7 @@ def map_and_write(
     output_dir.mkdir(parents=True, exist_ok=True)
     display = DecisionMapDisplay.from_estimator(dmap, title=title)
     display.figure_.savefig(output_dir / "decision_map.png", dpi=150, bbox_inches="tight")
+    dmap.to_html(output_dir / "decision_map.html", title=title)
     result = {
         **description,
         "n_samples": len(X),
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         help="map an MLP trained on scikit-learn's bundled digits",
         description="Train an MLP on scikit-learn's bundled digits, draw the decision map "
         "of held-out digits and print the four quality scores. Writes "
-        "decision_map.png, scores.json and embedding.npz to --output-dir.",
+        "decision_map.png, decision_map.html (a self-contained page to explore), "
+        "scores.json and embedding.npz to --output-dir.",
     )
     demo.add_argument(
         "--output-dir",
@@ -192,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         "map",
         help="map your own samples and saved classifier",
         description="Draw the decision map of a saved classifier on samples from a .npz "
-        "file and print the four quality scores. Writes decision_map.png, scores.json and "
+        "file and print the four quality scores. Writes decision_map.png, decision_map.html, "
+        "scores.json and "
         "embedding.npz to --output-dir. The model file is unpickled: load only files you "
         "trust.",
     )
@@ -300,8 +303,8 @@ def _print_scores(scores: dict, output_dir: Path) -> None:
     for key, label in labels.items():
         print(f"  {label:<11} {scores[key]:6.1%}")
     print(
-        f"Wrote {output_dir / 'decision_map.png'}, {output_dir / 'scores.json'} "
-        f"and {output_dir / 'embedding.npz'}"
+        f"Wrote {output_dir / 'decision_map.png'}, {output_dir / 'decision_map.html'}, "
+        f"{output_dir / 'scores.json'} and {output_dir / 'embedding.npz'}"
     )
 
 

@@ -563,6 +563,47 @@ class DecisionMap(
             certainty=1.0 - normalized_entropy(proba),
         )
 
+    def to_html(
+        self,
+        path: Any,
+        *,
+        title: str = "Decision map",
+        image_shape: tuple[int, ...] | None = None,
+        probe_resolution: int = 12,
+    ):
+        """Write the map as one self-contained web page, to share or open offline.
+
+        The page shows the map with every point; hovering a point shows its index,
+        true and predicted label, certainty and its sample (a thumbnail for
+        images, the first values otherwise); the wheel zooms and dragging pans;
+        clicking a point shows its sample in a side panel, clicking the background
+        shows the sample π⁻¹ synthesises at the nearest of ``probe_resolution²``
+        precomputed positions. No network is needed to open it.
+
+        Parameters
+        ----------
+        path : str or path
+            File to write.
+        title : str, default="Decision map"
+            Title of the page.
+        image_shape : tuple of int, default=None
+            Shape to reshape flat samples to, to show them as images.
+        probe_resolution : int, default=12
+            Positions per axis where π⁻¹ is precomputed for clicks on the background.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from .html import write_html
+
+        check_is_fitted(self, "embedding_")
+        check_in_range("probe_resolution", probe_resolution, 1, 200, integer=True)
+        return write_html(
+            self, path, title=title, image_shape=image_shape, probe_resolution=probe_resolution
+        )
+
     @property
     def _n_features_out(self) -> int:
         # Names for get_feature_names_out: "decisionmap0", "decisionmap1".

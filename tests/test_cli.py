@@ -19,6 +19,7 @@ def test_demo_writes_the_map_and_the_scores(tmp_path, capsys):
     assert result["n_samples"] == 150
     png = (out / "decision_map.png").read_bytes()
     assert png.startswith(b"\x89PNG")
+    assert 'id="didi-data"' in (out / "decision_map.html").read_text(encoding="utf-8")
     saved = np.load(out / "embedding.npz")
     assert saved["embedding"].shape == (150, 2)
 
@@ -64,6 +65,7 @@ def test_map_draws_a_saved_classifier_on_saved_samples(tmp_path, capsys, digits,
     assert result["n_samples"] == 120 and result["parameters"]["n_neighbors"] == 10
     assert all(0 <= v <= 1 for v in result["scores"].values())
     assert (out / "decision_map.png").read_bytes().startswith(b"\x89PNG")
+    assert "<canvas" in (out / "decision_map.html").read_text(encoding="utf-8")
     saved = np.load(out / "embedding.npz")
     assert saved["embedding"].shape == (120, 2) and saved["y"].shape == (120,)
     # The labels saved are a subset of the file's, in its order.
