@@ -228,7 +228,7 @@ class DecisionMapDisplay:
         """Make the drawn map clickable (with an interactive matplotlib backend).
 
         Clicking a data point shows that sample with its true and predicted label in
-        a panel beside the map; clicking the background shows π⁻¹ there with the
+        a panel in the map's corner; clicking the background shows π⁻¹ there with the
         classifier's label and certainty. Works in a desktop window and in Jupyter
         with ipympl (``%matplotlib widget``); harmless with a non-interactive backend.
 

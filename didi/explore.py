@@ -21,8 +21,8 @@ from .probe import draw_sample
 class MapExplorer:
     """Click handling for a :class:`~didi.DecisionMapDisplay` of a fitted map.
 
-    Create it with :meth:`DecisionMapDisplay.explore`. A panel beside the map shows
-    the last clicked sample.
+    Create it with :meth:`DecisionMapDisplay.explore`. A panel in the map's upper
+    right corner shows the last clicked sample.
 
     Parameters
     ----------
@@ -61,12 +61,12 @@ class MapExplorer:
         self.data_viz = data_viz
         self.pick_radius = pick_radius
         self.last_ = None
-        box = display.ax_.get_position()
-        self.panel_ax_ = display.figure_.add_axes(
-            (box.x1 + 0.03, box.y0, 0.22 * box.height, 0.22 * box.height * 1.2)
-        )
-        self.panel_ax_.set_axis_off()
-        self.panel_ax_.set_title("click the map", fontsize="small")
+        # An inset in the map's upper right corner: it never collides with the
+        # legend, and panning or zooming moves the map out from under it.
+        self.panel_ax_ = display.ax_.inset_axes((0.73, 0.70, 0.25, 0.25))
+        self.panel_ax_.set_xticks([])
+        self.panel_ax_.set_yticks([])
+        self._caption("click the map")
         self._connection = display.figure_.canvas.mpl_connect("button_press_event", self.on_click)
         # matplotlib keeps bound-method handlers only weakly: the figure keeps this
         # explorer alive for as long as it is shown.
@@ -107,10 +107,15 @@ class MapExplorer:
         """Draw a sample in the panel and redraw the figure."""
         ax = self.panel_ax_
         ax.clear()
-        ax.set_axis_on()
         draw_sample(ax, what.sample, self.image_shape, self.data_viz)
-        ax.set_title(what.title, fontsize="small")
+        self._caption(what.title)
         self.display.figure_.canvas.draw_idle()
+
+    def _caption(self, text: str) -> None:
+        self.panel_ax_.set_xlabel(text, fontsize="small")
+        self.panel_ax_.xaxis.label.set_bbox(
+            {"facecolor": "white", "alpha": 0.85, "edgecolor": "none"}
+        )
 
     def _nearest_point(self, x_pixels: float, y_pixels: float) -> int | None:
         points = self.display.ax_.transData.transform(self.decision_map.embedding_)
