@@ -74,3 +74,25 @@ def test_clicks_elsewhere_are_ignored_and_handlers_survive(fitted):
     explorer.last_ = None
     click(display, dmap.embedding_[0])
     assert explorer.last_ is None
+
+
+def test_clicks_through_the_web_canvas_that_ipympl_builds_on(fitted):
+    """ipympl's canvas is matplotlib's WebAgg core: the browser's messages arrive as
+    ``handle_event`` calls, with y measured from the top."""
+    from matplotlib.backends.backend_webagg_core import (
+        FigureCanvasWebAggCore,
+        FigureManagerWebAgg,
+    )
+
+    dmap, _ = fitted
+    display = DecisionMapDisplay.from_estimator(dmap)
+    canvas = FigureCanvasWebAggCore(display.figure_)
+    FigureManagerWebAgg(canvas, 1)
+    explorer = display.explore(dmap, image_shape=(8, 8))
+    canvas.draw()
+    x, y = display.ax_.transData.transform(dmap.embedding_[7])
+    height = canvas.get_width_height()[1]
+    message = {"type": "button_press", "x": x, "y": height - y, "button": 0, "buttons": 1}
+    canvas.handle_event({**message, "modifiers": [], "guiEvent": None})
+    assert explorer.last_.kind == "sample"
+    np.testing.assert_array_equal(dmap.embedding_[explorer.last_.index], dmap.embedding_[7])
