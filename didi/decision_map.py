@@ -687,7 +687,10 @@ def _projection_key(projection: FisherUMAP, classifier_and_data: str) -> dict:
 
 def _fit_projection(projection: FisherUMAP, key: dict, X: np.ndarray) -> FisherUMAP:
     """Fit ``projection``; cached by ``memory`` under ``key`` and ``X``."""
-    return projection.fit(X)
+    projection.fit(X)
+    # The pairs handed over for add_samples belong to the map, not to the cache.
+    projection.__dict__.pop("_sample_pairs", None)
+    return projection
 
 
 def fit_euclidean_umap(
