@@ -24,6 +24,11 @@ def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state:
     from sklearn.preprocessing import StandardScaler
 
     X, y = load_digits(return_X_y=True)
+    if not 40 <= n_samples <= len(X) - 100:
+        raise SystemExit(
+            f"didi demo: --n-samples must be between 40 and {len(X) - 100} (the rest of the "
+            f"{len(X)} digits train the MLP); got {n_samples}."
+        )
     X_train, X_map, y_train, y_map = train_test_split(
         X, y, test_size=n_samples, stratify=y, random_state=random_state
     )
@@ -45,6 +50,7 @@ def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state:
             "classifier": "StandardScaler + MLPClassifier(hidden_layer_sizes=(64,))",
             "classifier_test_accuracy": accuracy,
         },
+        image_shape=(8, 8),
     )
     return result
 
@@ -58,6 +64,7 @@ def map_and_write(
     params: dict,
     title: str,
     description: dict,
+    image_shape: tuple[int, ...] | None = None,
 ) -> dict:
     """Fit a :class:`~didi.DecisionMap` and write decision_map.png, decision_map.html,
     scores.json and embedding.npz to ``output_dir``; returns what scores.json holds."""
@@ -75,7 +82,7 @@ def map_and_write(
     output_dir.mkdir(parents=True, exist_ok=True)
     display = DecisionMapDisplay.from_estimator(dmap, title=title)
     display.figure_.savefig(output_dir / "decision_map.png", dpi=150, bbox_inches="tight")
-    dmap.to_html(output_dir / "decision_map.html", title=title)
+    dmap.to_html(output_dir / "decision_map.html", title=title, image_shape=image_shape)
     result = {
         **description,
         "n_samples": len(X),
@@ -114,6 +121,13 @@ def run_map(args: argparse.Namespace) -> dict:
             )
         X = data[args.x_key]
         y = data[args.y_key] if args.y_key in data else None
+    if y is not None and len(y) != len(X):
+        raise SystemExit(
+            f"didi map: {args.data} has {len(X)} samples ({args.x_key!r}) but {len(y)} labels "
+            f"({args.y_key!r}); they must match."
+        )
+    if args.n_samples is not None and args.n_samples < 2:
+        raise SystemExit(f"didi map: --n-samples must be at least 2; got {args.n_samples}.")
     clf = joblib.load(args.model)
     if not hasattr(clf, "predict_proba"):
         raise SystemExit(
@@ -143,7 +157,19 @@ def run_map(args: argparse.Namespace) -> dict:
         params=params,
         title=f"{type(clf).__name__} on {len(X)} samples of {args.data.name}",
         description={"data": str(args.data), "classifier": str(args.model)},
+        image_shape=args.image_shape,
     )
+
+
+def _image_shape(text: str) -> tuple[int, ...]:
+    """``"28x28"`` → ``(28, 28)``, for ``--image-shape``."""
+    try:
+        shape = tuple(int(part) for part in text.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected a shape like 28x28 or 3x32x32; got {text!r}")
+    return shape
 
 
 def _plain(value):
@@ -262,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="parallel jobs for the path evaluations (default: one)",
+    )
+    mapper.add_argument(
+        "--image-shape",
+        type=_image_shape,
+        default=None,
+        help="show flat samples as images of this shape in the web page, e.g. 28x28 or "
+        "3x32x32 (default: shown as images only if the samples already have an image shape)",
     )
     mapper.add_argument(
         "--verbose", action="store_true", help="show progress bars on the long stages"

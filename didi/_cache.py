@@ -127,22 +127,32 @@ class SamplePairMemory:
         self.values = np.empty(0)
         self.ids = np.empty(0, dtype=np.int64)
         self.proba = np.empty((0, 0))
+        self.n_steps = None
 
-    def view(self, ids: np.ndarray, proba: np.ndarray) -> SamplePairView:
-        """The store for a fit on the samples ``ids`` with probabilities ``proba``."""
+    def view(self, ids: np.ndarray, proba: np.ndarray, n_steps: int, fallback=None):
+        """The store for a fit on the samples ``ids`` with probabilities ``proba``.
+
+        ``fallback`` (a :class:`PathLengthStore`) is asked for the pairs this memory
+        does not hold, and is given every new pair too.
+        """
         ids = np.asarray(ids, dtype=np.int64)
         common, here, before = np.intersect1d(ids, self.ids, return_indices=True)
-        if len(common) and (
-            proba.shape[1] != self.proba.shape[1]
-            or not np.array_equal(proba[here], self.proba[before])
+        if n_steps != self.n_steps or (
+            len(common)
+            and (
+                proba.shape[1] != self.proba.shape[1]
+                or not np.array_equal(proba[here], self.proba[before])
+            )
         ):
             self.keys, self.values = np.empty(0, dtype=np.int64), np.empty(0)
+        self.n_steps = n_steps
         # Keep only pairs among the samples still present.
         first, second = np.divmod(self.keys, _ID_SPAN)
         kept = np.isin(first, ids) & np.isin(second, ids)
         self.keys, self.values = self.keys[kept], self.values[kept]
         self.ids, self.proba = ids, np.array(proba)
-        return SamplePairView(self, ids)
+        view = SamplePairView(self, ids)
+        return view if fallback is None else LayeredStore(view, fallback)
 
 
 #: Ids stay below this, so that a pair of ids is one int64 key.
@@ -181,3 +191,27 @@ class SamplePairView:
 
     def flush(self) -> None:
         """Nothing to write: the memory lives in the estimator."""
+
+
+class LayeredStore:
+    """Two stores as one: lookups try ``first``, then ``second``; both keep new pairs."""
+
+    def __init__(self, first, second) -> None:
+        self.first, self.second = first, second
+
+    def lookup(self, index_a: np.ndarray, index_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        found, values = self.first.lookup(index_a, index_b)
+        missing = ~found
+        if missing.any():
+            more, more_values = self.second.lookup(index_a[missing], index_b[missing])
+            found[missing] = more
+            values[missing] = np.where(more, more_values, values[missing])
+        return found, values
+
+    def add(self, index_a: np.ndarray, index_b: np.ndarray, values: np.ndarray) -> None:
+        self.first.add(index_a, index_b, values)
+        self.second.add(index_a, index_b, values)
+
+    def flush(self) -> None:
+        self.first.flush()
+        self.second.flush()

@@ -465,9 +465,9 @@ class DecisionMap(
         pairs involving new samples cost classifier calls, as long as the
         classifier gives the mapped samples the same probabilities as before (a
         model trained further in between makes everything be recomputed). The
-        layout starts from the current one (new samples where :meth:`transform`
-        places them), so that the map does not jump around needlessly. π⁻¹, the
-        grid and the scores are recomputed.
+        layout starts from the current one (each new sample at the mean position of
+        its nearest mapped samples in input space), so that the map does not jump
+        around needlessly. π⁻¹, the grid and the scores are recomputed.
 
         Parameters
         ----------
@@ -493,10 +493,9 @@ class DecisionMap(
                 "samples, or the other way round: pass y for both or for neither."
             )
         y = self._check_labels(y, len(X))
-        init = np.vstack([self.embedding_, self.transform(X)])
-        X_all = np.concatenate(
-            [self.projection_.metric_.X_fit_, X.astype(self.projection_.metric_.X_fit_.dtype)]
-        )
+        X_fit = self.projection_.metric_.X_fit_
+        init = np.vstack([self.embedding_, self._warm_start_positions(X_fit, X)])
+        X_all = np.concatenate([X_fit, X.astype(X_fit.dtype)])
         y_all = None if y is None else np.concatenate([self.y_, y])
         ids = np.concatenate([self.sample_ids_, self.sample_ids_.max() + 1 + np.arange(len(X))])
         keep = slice(None) if max_samples is None else slice(-max_samples, None)
@@ -507,6 +506,16 @@ class DecisionMap(
             pairs=self._sample_pairs,
             init=init[keep],
         )
+
+    def _warm_start_positions(self, X_fit: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Starting positions of new samples: the mean position of their 5 nearest
+        mapped samples in input space (no classifier call; UMAP refines them)."""
+        from sklearn.neighbors import NearestNeighbors
+
+        k = min(5, len(X_fit))
+        search = NearestNeighbors(n_neighbors=k).fit(X_fit.reshape(len(X_fit), -1))
+        nearest = search.kneighbors(X.reshape(len(X), -1), return_distance=False)
+        return self.embedding_[nearest].mean(axis=1)
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit and return ``embedding_``."""

@@ -80,6 +80,8 @@ class MapExplorer:
         """Show the sample at the click: a data point if one is near, else π⁻¹ there."""
         if event.inaxes is not self.display.ax_ or event.xdata is None:
             return
+        if self.panel_ax_.get_window_extent().contains(event.x, event.y):
+            return  # a click on the panel, not on the map under it
         position = np.array([event.xdata, event.ydata])
         index = self._nearest_point(event.x, event.y)
         dmap = self.decision_map

@@ -15,6 +15,7 @@ import base64
 import html
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,20 @@ def _sample_view(sample: np.ndarray, image_shape: tuple[int, ...] | None) -> dic
     return {"values": shown, "more": int(max(0, len(values) - MAX_VALUES))}
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
 def _script_json(data: Any) -> str:
     """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML entities."""
-    text = json.dumps(data, separators=(",", ":"))
+    text = json.dumps(_finite(data), separators=(",", ":"), allow_nan=False)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
@@ -149,11 +161,9 @@ def write_html(
         probe_resolution=probe_resolution,
         max_thumbnails=max_thumbnails,
     )
-    page = (
-        _TEMPLATE.replace("@TITLE@", html.escape(title))
-        .replace("@DATA@", _script_json(data))
-        .replace("@SCRIPT@", _SCRIPT)
-    )
+    # One pass, so that a placeholder inside the title or the data stays text.
+    parts = {"TITLE": html.escape(title), "DATA": _script_json(data), "SCRIPT": _SCRIPT}
+    page = re.sub(r"@(TITLE|DATA|SCRIPT)@", lambda match: parts[match[1]], _TEMPLATE)
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path
@@ -342,7 +352,8 @@ _SCRIPT = r"""
       data.probes.views[k]);
   }
   const scores = Object.entries(data.scores)
-    .map(([name, value]) => name + " " + (100 * value).toFixed(1) + "%").join(" · ");
+    .map(([name, value]) => name + " " + (value === null ? "n/a" : (100 * value).toFixed(1) + "%"))
+    .join(" · ");
   document.getElementById("scores").textContent = scores;
   const legend = document.getElementById("legend");
   data.classes.forEach((name, k) => {

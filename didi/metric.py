@@ -369,11 +369,11 @@ class FisherJSMetric(
         # The probabilities are part of the key: a classifier whose pickle does not
         # change with its model (a plain function reading global weights) is still
         # told apart.
+        store = PathLengthStore(memory, self.estimator, X, proba_X, self.n_steps)
         sample_pairs = getattr(self, "_sample_pairs", None)
         if sample_pairs is not None:  # set by DecisionMap: pairs by lasting sample id
-            store = sample_pairs[0].view(sample_pairs[1], proba_X)
-        else:
-            store = PathLengthStore(memory, self.estimator, X, proba_X, self.n_steps)
+            pairs, ids = sample_pairs
+            store = pairs.view(ids, proba_X, self.n_steps, fallback=store)
         group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
 
         def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:

@@ -19,7 +19,8 @@ def test_demo_writes_the_map_and_the_scores(tmp_path, capsys):
     assert result["n_samples"] == 150
     png = (out / "decision_map.png").read_bytes()
     assert png.startswith(b"\x89PNG")
-    assert 'id="didi-data"' in (out / "decision_map.html").read_text(encoding="utf-8")
+    page = (out / "decision_map.html").read_text(encoding="utf-8")
+    assert 'id="didi-data"' in page and "data:image/png;base64" in page
     saved = np.load(out / "embedding.npz")
     assert saved["embedding"].shape == (150, 2)
 
@@ -95,3 +96,18 @@ def test_map_help_explains_every_option():
                    "--n-jobs", "--verbose"):  # fmt: skip
         assert option in done.stdout
     assert "trust" in done.stdout
+
+
+def test_cli_refuses_bad_sizes_and_shapes(tmp_path, digits, digits_mlp):
+    import pytest
+
+    with pytest.raises(SystemExit, match="--n-samples must be between 40 and 1697"):
+        main(["demo", "--n-samples", "5", "--output-dir", str(tmp_path)])
+    data, model = _saved_problem(tmp_path, digits, digits_mlp)
+    np.savez(tmp_path / "short.npz", X=digits[0][:50], y=digits[1][:40])
+    with pytest.raises(SystemExit, match=r"50 samples .* but 40 labels"):
+        main(["map", "--data", str(tmp_path / "short.npz"), "--model", str(model)])
+    with pytest.raises(SystemExit, match="--n-samples must be at least 2"):
+        main(["map", "--data", str(data), "--model", str(model), "--n-samples", "0"])
+    with pytest.raises(SystemExit):
+        main(["map", "--data", str(data), "--model", str(model), "--image-shape", "8by8"])

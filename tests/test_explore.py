@@ -96,3 +96,17 @@ def test_clicks_through_the_web_canvas_that_ipympl_builds_on(fitted):
     canvas.handle_event({**message, "modifiers": [], "guiEvent": None})
     assert explorer.last_.kind == "sample"
     np.testing.assert_array_equal(dmap.embedding_[explorer.last_.index], dmap.embedding_[7])
+
+
+def test_clicks_on_the_panel_do_not_probe_the_map_beneath(fitted):
+    dmap, _ = fitted
+    display = DecisionMapDisplay.from_estimator(dmap)
+    explorer = display.explore(dmap, image_shape=(8, 8))
+    canvas = display.figure_.canvas
+    canvas.draw()
+    box = explorer.panel_ax_.get_window_extent()
+    event = MouseEvent(
+        "button_press_event", canvas, box.x0 + box.width / 2, box.y0 + box.height / 2, 1
+    )
+    canvas.callbacks.process("button_press_event", event)
+    assert explorer.last_ is None

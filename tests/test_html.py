@@ -125,3 +125,15 @@ def test_page_in_a_real_browser(digits_map, browser, tmp_path):
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests)
     page.close()
+
+
+def test_missing_scores_and_placeholders_keep_the_page_valid(iris_like, tmp_path):
+    X, labels = iris_like
+    labels = np.where(labels == "plain", "@DATA@", labels)
+    clf = LogisticRegression(max_iter=1000).fit(X, labels)
+    dmap = DecisionMap(clf, n_neighbors=10, resolution=6, holdout=0, random_state=0)
+    page = dmap.fit(X, labels).to_html(tmp_path / "map.html", title="A @SCRIPT@ B").read_text()
+    assert '<h1 id="title">A @SCRIPT@ B</h1>' in page
+    data = embedded_data(page)  # JSON has no NaN: a missing score is null
+    assert data["scores"]["q_not_data"] is None
+    assert "@DATA@" in data["classes"]

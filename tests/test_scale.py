@@ -192,3 +192,19 @@ def test_memory_writes_once_per_fit_not_once_per_block(small, tmp_path, monkeypa
     assert len(writes) == 1
     with np.load(writes[0]) as saved:
         assert len(saved["keys"]) == len(X) * (len(X) - 1) // 2
+
+
+def test_decision_map_memory_reuses_paths_across_lam(small, tmp_path):
+    clf, X, y = small
+    params = dict(n_neighbors=10, resolution=5, random_state=0, memory=tmp_path)
+    first = DecisionMap(clf, lam=0.65, **params).fit(X, y)
+    second = DecisionMap(clf, lam=0.5, **params).fit(X, y)
+    fresh = DecisionMap(clf, lam=0.5, n_neighbors=10, resolution=5, random_state=0).fit(X, y)
+    rows_first = first.projection_.metric_.n_classifier_rows_
+    rows_second = second.projection_.metric_.n_classifier_rows_
+    assert rows_second < rows_first / 2
+    np.testing.assert_allclose(
+        second.projection_.metric_.knn_distances_,
+        fresh.projection_.metric_.knn_distances_,
+        rtol=1e-12,
+    )

@@ -97,3 +97,25 @@ def test_add_samples_errors(data):
     with pytest.raises(ValueError, match="pass y for both or for neither"):
         unlabelled.add_samples(X[60:70], y[60:70])
     assert unlabelled.add_samples(X[60:70]).embedding_.shape == (70, 2)
+
+
+def test_changed_n_steps_is_not_served_old_distances(data):
+    X, y, clf = data
+    dmap = make_map(clf).fit(X[:100], y[:100])
+    dmap.set_params(n_steps=1)
+    dmap.add_samples(X[100:110], y[100:110])
+    fresh = make_map(clf, n_steps=1).fit(X[:110], y[:110])
+    np.testing.assert_allclose(
+        dmap.projection_.metric_.knn_distances_,
+        fresh.projection_.metric_.knn_distances_,
+        rtol=1e-12,
+    )
+
+
+def test_every_classifier_call_of_an_update_is_counted(data):
+    X, y, clf = data
+    model = Counting(clf)
+    dmap = make_map(model).fit(X[:100], y[:100])
+    before = model.rows
+    dmap.add_samples(X[100:120], y[100:120])
+    assert model.rows - before == dmap.n_classifier_rows_
