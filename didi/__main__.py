@@ -177,6 +177,23 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else str(value)
 
 
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """The options every subcommand that draws a map shares."""
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("didi-output"),
+        help="folder for the PNG, the web page, the JSON scores and the embedding "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--resolution",
+        type=int,
+        default=100,
+        help="grid cells per axis of the map (default: %(default)s)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="didi",
@@ -192,23 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         "decision_map.png, decision_map.html (a self-contained page to explore), "
         "scores.json and embedding.npz to --output-dir.",
     )
-    demo.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("didi-output"),
-        help="folder for the PNG, the JSON scores and the embedding (default: %(default)s)",
-    )
+    _add_output_options(demo)
     demo.add_argument(
         "--n-samples",
         type=int,
         default=600,
         help="held-out digits to map; the rest train the MLP (default: %(default)s)",
-    )
-    demo.add_argument(
-        "--resolution",
-        type=int,
-        default=100,
-        help="grid cells per axis of the map (default: %(default)s)",
     )
     demo.add_argument(
         "--random-state",
@@ -247,12 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         default="y",
         help="name of the true labels' array in --data, used if present (default: y)",
     )
-    mapper.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("didi-output"),
-        help="folder for the PNG, the JSON scores and the embedding (default: %(default)s)",
-    )
+    _add_output_options(mapper)
     mapper.add_argument(
         "--n-samples",
         type=int,
@@ -273,9 +274,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     mapper.add_argument(
         "--n-neighbors", type=int, default=30, help="UMAP's neighbourhood (default: %(default)s)"
-    )
-    mapper.add_argument(
-        "--resolution", type=int, default=100, help="grid cells per axis (default: %(default)s)"
     )
     mapper.add_argument(
         "--random-state",

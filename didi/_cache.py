@@ -44,6 +44,25 @@ def _atomic_save(file: Path, write) -> None:
         raise
 
 
+def sorted_lookup(
+    keys: np.ndarray, values: np.ndarray, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``wanted`` are among the sorted ``keys``, and their values (0 if not)."""
+    if not len(keys):
+        return np.zeros(len(wanted), dtype=bool), np.zeros(len(wanted))
+    position = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    found = keys[position] == wanted
+    return found, np.where(found, values[position], 0.0)
+
+
+def sorted_merge(
+    keys: np.ndarray, values: np.ndarray, new_keys: np.ndarray, new_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, unique keys and their values after adding new pairs (the old ones win)."""
+    merged, first = np.unique(np.concatenate([keys, new_keys]), return_index=True)
+    return merged, np.concatenate([values, new_values])[first]
+
+
 class PathLengthStore:
     """Path lengths of pairs of one sample set, persisted in a memory location.
 
@@ -76,12 +95,7 @@ class PathLengthStore:
 
     def lookup(self, index_a: np.ndarray, index_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For pairs with ``index_a < index_b``: which were stored, and their lengths."""
-        keys = index_a * self.n + index_b
-        if not len(self.keys):
-            return np.zeros(len(keys), dtype=bool), np.zeros(len(keys))
-        position = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        found = self.keys[position] == keys
-        return found, np.where(found, self.values[position], 0.0)
+        return sorted_lookup(self.keys, self.values, index_a * self.n + index_b)
 
     def add(self, index_a: np.ndarray, index_b: np.ndarray, values: np.ndarray) -> None:
         """Remember new pairs (written by :meth:`flush`)."""
@@ -96,11 +110,10 @@ class PathLengthStore:
         self.last_flush = time.monotonic()
         if self.file is None or not self.pending:
             return
-        keys = np.concatenate([self.keys, *(k for k, _ in self.pending)])
-        values = np.concatenate([self.values, *(v for _, v in self.pending)])
+        new_keys = np.concatenate([k for k, _ in self.pending])
+        new_values = np.concatenate([v for _, v in self.pending])
         self.pending = []
-        keys, first = np.unique(keys, return_index=True)
-        self.keys, self.values = keys, values[first]
+        self.keys, self.values = sorted_merge(self.keys, self.values, new_keys, new_values)
         _atomic_save(self.file, lambda handle: np.savez(handle, keys=self.keys, values=self.values))
 
 
@@ -172,22 +185,19 @@ class SamplePairView:
 
     def lookup(self, index_a: np.ndarray, index_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which pairs are known, and their lengths."""
-        keys, memory = self._keys(index_a, index_b), self.memory
-        if not len(memory.keys):
-            return np.zeros(len(keys), dtype=bool), np.zeros(len(keys))
-        position = np.minimum(np.searchsorted(memory.keys, keys), len(memory.keys) - 1)
-        found = memory.keys[position] == keys
-        return found, np.where(found, memory.values[position], 0.0)
+        return sorted_lookup(self.memory.keys, self.memory.values, self._keys(index_a, index_b))
 
     def add(self, index_a: np.ndarray, index_b: np.ndarray, values: np.ndarray) -> None:
         """Remember new pairs."""
         if not len(index_a):
             return
         memory = self.memory
-        keys = np.concatenate([memory.keys, self._keys(index_a, index_b)])
-        values = np.concatenate([memory.values, np.asarray(values, dtype=np.float64)])
-        keys, first = np.unique(keys, return_index=True)
-        memory.keys, memory.values = keys, values[first]
+        memory.keys, memory.values = sorted_merge(
+            memory.keys,
+            memory.values,
+            self._keys(index_a, index_b),
+            np.asarray(values, dtype=np.float64),
+        )
 
     def flush(self) -> None:
         """Nothing to write: the memory lives in the estimator."""

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from ._divergence import normalized_entropy
 from .display import background_image, class_colors, label_indices
-from .probe import as_image
+from .probe import as_image, colour_range
 
 #: Thumbnails are embedded for at most this many points (each is a small PNG).
 MAX_THUMBNAILS = 5000
@@ -31,19 +32,18 @@ MAX_THUMBNAILS = 5000
 MAX_VALUES = 40
 
 
-def _png_data_uri(image: np.ndarray, cmap: str | None = None) -> str:
-    """A PNG of ``image`` as a ``data:`` URI."""
+def _png_data_uri(image: np.ndarray) -> str:
+    """A PNG of ``image`` (grey, or colour as :func:`colour_range` reads it) as a ``data:`` URI."""
     import matplotlib.image
 
     buffer = io.BytesIO()
     if image.ndim == 2:
         low, high = float(image.min()), float(image.max())
         matplotlib.image.imsave(
-            buffer, image, cmap=cmap or "gray_r", vmin=low, vmax=high if high > low else low + 1
+            buffer, image, cmap="gray_r", vmin=low, vmax=high if high > low else low + 1
         )
     else:
-        scale = 255.0 if image.max() > 1.5 else 1.0
-        matplotlib.image.imsave(buffer, np.clip(image / scale, 0.0, 1.0))
+        matplotlib.image.imsave(buffer, colour_range(image))
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -98,7 +98,7 @@ def page_data(
     ]
     samples = dmap.projection_.metric_.X_fit_
     predicted = dmap.proba_.argmax(axis=1)
-    certainty = 1.0 - _entropy(dmap.proba_)
+    certainty = 1.0 - normalized_entropy(dmap.proba_)
     true = None if dmap.y_ is None else label_indices(dmap.y_, dmap.classes_)
     views = (
         [_sample_view(s, image_shape) for s in samples]
@@ -137,12 +137,6 @@ def page_data(
 def _hex_colour(rgb: np.ndarray) -> str:
     red, green, blue = (round(255 * float(c)) for c in rgb)
     return f"#{red:02x}{green:02x}{blue:02x}"
-
-
-def _entropy(proba: np.ndarray) -> np.ndarray:
-    from ._divergence import normalized_entropy
-
-    return normalized_entropy(proba)
 
 
 def write_html(

@@ -36,7 +36,8 @@ def as_image(sample: np.ndarray, image_shape: tuple[int, ...] | None = None) -> 
     return None
 
 
-def _colour_range(image: np.ndarray) -> np.ndarray:
+def colour_range(image: np.ndarray) -> np.ndarray:
+    """A colour image in ``[0, 1]``: 0–255 values are rescaled, overshoot clipped."""
     # π⁻¹ may overshoot the data's range a little; colour images need [0, 1].
     scale = 255.0 if image.max() > 1.5 else 1.0
     return np.clip(image / scale, 0.0, 1.0)
@@ -66,7 +67,7 @@ def draw_sample(
     if image.ndim == 2:
         ax.imshow(image, cmap=cmap_images, interpolation="nearest")
     else:
-        ax.imshow(_colour_range(image), interpolation="nearest")
+        ax.imshow(colour_range(image), interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
 
