@@ -122,7 +122,9 @@ def parallel_path_lengths(
 ) -> tuple[np.ndarray, int]:
     """:func:`path_lengths` split into blocks run through joblib.
 
-    Blocks go through scikit-learn's ``Parallel``, so ``joblib.parallel_config``
+    A classifier with its own path length evaluator (see :class:`ProbaFunction`)
+    gets all the pairs at once, in this process. Otherwise blocks go through
+    scikit-learn's ``Parallel``, so ``joblib.parallel_config``
     chooses where they run (processes, threads, a dask or ray cluster). Each block
     carries only the end points it needs, not all of ``A`` and ``B``. With
     one effective job, the pairs are evaluated in this process with ``proba`` itself.
@@ -137,6 +139,12 @@ def parallel_path_lengths(
     from sklearn.utils.parallel import Parallel, delayed
 
     n_pairs = len(index_a)
+    if proba.evaluates_paths and n_steps > 0:
+        # The model builds and scores the points on its own device: one process
+        # drives it, whatever n_jobs says.
+        before = proba.n_rows
+        lengths = proba.path_lengths(A, B, proba_A, proba_B, index_a, index_b, n_steps)
+        return lengths, proba.n_rows - before
     # joblib resolves n_jobs=None through parallel_config: 1 by default, the
     # cluster's worker count under a dask backend.
     n_workers = effective_n_jobs(n_jobs)

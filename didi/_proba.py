@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 #: Largest allowed deviation of a probability row's sum from 1.
-_ROW_SUM_TOLERANCE = 1e-3
+ROW_SUM_TOLERANCE = 1e-3
 
 
 class ProbaFunction:
@@ -32,6 +32,16 @@ class ProbaFunction:
         Number of input rows passed to the classifier so far.
     n_calls : int
         Number of calls made to the classifier so far.
+
+    Notes
+    -----
+    A classifier may also offer
+    ``path_length_evaluator(A, B, proba_A, proba_B, n_steps)`` returning a function
+    ``(index_a, index_b) -> lengths`` of the straight paths between the pairs
+    ``A[index_a[i]] → B[index_b[i]]`` (see :func:`didi._paths.path_lengths`).
+    Then :meth:`path_lengths` hands it the pairs instead of the interpolated points:
+    a model on a GPU builds the points there and sends back one number per pair.
+    :class:`didi.torch.TorchClassifier` does this.
     """
 
     def __init__(self, estimator: Any, batch_size: int) -> None:
@@ -49,6 +59,53 @@ class ProbaFunction:
         self.n_rows = 0
         self.n_calls = 0
         self.n_classes: int | None = None
+        self._make_evaluator = getattr(estimator, "path_length_evaluator", None)
+        # One evaluator per pair of end-point sets, for this object's lifetime (one
+        # fit or transform): the end points go to the model's device once. The
+        # arrays are held, so their ids cannot be reused while they are keys.
+        self._evaluators: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+
+    @property
+    def evaluates_paths(self) -> bool:
+        """Whether the classifier computes whole path lengths itself."""
+        return self._make_evaluator is not None
+
+    def path_lengths(
+        self,
+        A: np.ndarray,
+        B: np.ndarray,
+        proba_A: np.ndarray,
+        proba_B: np.ndarray,
+        index_a: np.ndarray,
+        index_b: np.ndarray,
+        n_steps: int,
+    ) -> np.ndarray:
+        """Path lengths of the pairs, computed by the classifier's own evaluator."""
+        if len(index_a) == 0:
+            return np.empty(0)
+        key = (id(A), id(B), int(n_steps))
+        if key not in self._evaluators:
+            evaluator = self._make_evaluator(A, B, proba_A, proba_B, int(n_steps))
+            self._evaluators[key] = (A, B, evaluator)
+        evaluate = self._evaluators[key][2]
+        try:
+            lengths = np.asarray(evaluate(index_a, index_b), dtype=np.float64)
+        except Exception as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(
+                    f"Raised by the classifier's path length evaluator on {len(index_a)} "
+                    f"pairs of samples of shape {A.shape[1:]}, after {self.n_calls} "
+                    "successful calls."
+                )
+            raise
+        if lengths.shape != (len(index_a),):
+            raise ValueError(
+                f"The classifier's path length evaluator returned shape {lengths.shape} "
+                f"for {len(index_a)} pairs; expected ({len(index_a)},)."
+            )
+        self.n_rows += len(index_a) * int(n_steps)
+        self.n_calls += 1
+        return lengths
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Return the ``(len(X), n_classes)`` probabilities of ``X``, batch by batch."""
@@ -123,7 +180,7 @@ def check_probabilities(raw: Any, n_rows: int) -> np.ndarray:
         )
     sums = proba.sum(axis=1)
     worst = np.abs(sums - 1.0).max() if len(sums) else 0.0
-    if worst > _ROW_SUM_TOLERANCE:
+    if worst > ROW_SUM_TOLERANCE:
         raise ValueError(
             f"The classifier's rows do not sum to 1 (largest deviation {worst:.3g}): "
             "these look like logits or unnormalised scores. Pass probabilities, e.g. "

@@ -158,8 +158,9 @@ class DecisionMap(
         Extra space around the embedding covered by the grid, as a fraction of
         its extent on each side.
     n_jobs : int, default=None
-        Parallel jobs for path evaluation, through joblib; a dask or ray backend
-        set with ``joblib.parallel_config`` spreads them over a cluster.
+        Parallel jobs for path evaluation, through joblib (a dask or ray backend
+        set with ``joblib.parallel_config`` spreads them over a cluster), and
+        threads for ranking neighbour candidates (see :class:`FisherJSMetric`).
     memory : str, path, joblib.Memory or None, default=None
         Where to cache work between fits: the projection (distances and UMAP), the
         Euclidean UMAP behind ``q_knn_e`` and every path length. A grid search over

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
+from joblib import effective_n_jobs
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -201,9 +202,11 @@ class FisherJSMetric(
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib (``None``: one, unless
         set by ``joblib.parallel_config``, whose backend may be a dask or ray
-        cluster). Results do not depend on it. The nearest-neighbour descent
-        (``candidates="nndescent"``) runs on numba's threads: ``n_jobs`` of them,
-        all cores for ``None``.
+        cluster), and threads for ranking candidates by their bound. Results do
+        not depend on it. A classifier that evaluates whole paths itself (such as
+        :class:`didi.torch.TorchClassifier` on its device) gets all pairs in this
+        process. The nearest-neighbour descent (``candidates="nndescent"``) runs
+        on numba's threads: ``n_jobs`` of them, all cores for ``None``.
     memory : str, path, joblib.Memory or None, default=None
         Where to keep every evaluated path length, so that a later fit on the same
         samples and classifier (with another ``lam``, say) pays only for the
@@ -440,7 +443,9 @@ class FisherJSMetric(
         n = len(X)
         path = np.zeros((n, n))
         batch = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:]).batch_size
-        pairs_per_block = max(n, 4 * batch // max(1, self.n_steps))
+        # Blocks only bound the index arrays and pace the progress bar: the
+        # interpolated points are batched further down, by the classifier's batch.
+        pairs_per_block = max(n, min(1 << 18, 64 * batch // max(1, self.n_steps)))
         with progress_bar(n * (n - 1) // 2, "path lengths", self.verbose) as bar:
             for ia, ib in upper_triangle_blocks(n, pairs_per_block):
                 path[ia, ib] = paths(ia, ib)
@@ -462,18 +467,24 @@ class FisherJSMetric(
             self.candidates == "auto" and n <= EXACT_CANDIDATES_MAX_SAMPLES
         )
         width = min(2 * k, n - 1)
+        n_threads = effective_n_jobs(self.n_jobs)
         clock = time.perf_counter()
         if use_exact:
             candidates = CandidateLists.from_rows(
-                *exact_candidates(terms, np.arange(n), terms, weights, width, exclude_self=True)
-            )
+                *exact_candidates(
+                    terms, np.arange(n), terms, weights, width, exclude_self=True,
+                    n_threads=n_threads,
+                )
+            )  # fmt: skip
         else:
             candidates = self._descent_candidates(terms, weights, width)
 
         candidate_seconds, clock = lap(clock)
 
         def extend(rows: np.ndarray, new_width: int):
-            return exact_candidates(terms, rows, terms, weights, new_width, exclude_self=True)
+            return exact_candidates(
+                terms, rows, terms, weights, new_width, exclude_self=True, n_threads=n_threads
+            )
 
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             base = paired_base_distances(X, ia, X, ib, self.base_metric)
@@ -588,7 +599,10 @@ class FisherJSMetric(
         k = min(self.n_neighbors_ + 1, n_ref)
 
         def extend(rows: np.ndarray, width: int):
-            return exact_candidates(query, rows, reference, weights, width, exclude_self=False)
+            return exact_candidates(
+                query, rows, reference, weights, width, exclude_self=False,
+                n_threads=effective_n_jobs(self.n_jobs),
+            )  # fmt: skip
 
         result = bound_ordered_knn(
             k,

@@ -128,7 +128,8 @@ class FisherUMAP(
     scale : {"typical", "max"}, default="typical"
         How the two parts of the distance are scaled, see :class:`FisherJSMetric`.
     n_jobs : int, default=None
-        Parallel jobs for path evaluation (see :class:`FisherJSMetric`).
+        Parallel jobs for path evaluation and candidate ranking (see
+        :class:`FisherJSMetric`).
     memory : str, joblib.Memory or None, default=None
         Cache of classifier work between fits (see :class:`FisherJSMetric`).
     verbose : bool, default=False

@@ -1,0 +1,254 @@
+"""Decision maps of a PyTorch ConvNet on Fashion-MNIST, with path lengths on the model's device.
+
+A 4-layer ConvNet (two convolutions, two dense layers) is trained on the 60,000
+training images on ``--device`` (GPU: a few seconds), then wrapped in
+:class:`didi.torch.TorchClassifier`. For each N, ``DecisionMap`` with the paper's
+Fashion-MNIST settings (λ = 0.65, n = 5, ``n_neighbors=30``, ``min_dist=1``) maps N
+images: N ≤ 10,000 from the test set, more from all 70,000 (shuffled, seed 0).
+
+Every forward pass of the module is timed (CUDA events on a GPU, the clock on a
+CPU) and attributed to the fit stage it ran in, which gives the share of each
+stage's wall time spent inside the model and the model's rows per second.
+
+Configurations, side by side in one run:
+
+* ``device paths``: the suite hands pairs to the adapter, which interpolates,
+  classifies and measures the paths on the device (one float back per pair);
+* ``host paths`` (N = 600 only): the same model behind a plain ``predict_proba``
+  function, so the interpolated points are built on the host and copied over;
+* ``mode="dense"`` (N = 600 only): all pairs, as the paper computed them.
+
+Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` (or ``--data``);
+nothing is downloaded. One-time costs (numba compilation of UMAP and the descent,
+CUDA start-up) are paid on a small fit first and reported apart.
+
+Run: ``python benchmarks/bench_torch.py --sizes 600 10000`` (then ``--sizes 70000``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, markdown_table, write_results
+
+from didi import DecisionMap, FisherJSMetric
+from didi.datasets import load_fashion_mnist
+from didi.torch import TorchClassifier
+
+PAPER = {"lam": 0.65, "n_steps": 5, "n_neighbors": 30, "min_dist": 1.0}
+STAGES = ("distances", "umap", "inverse", "grid", "scores")
+
+
+def fashion_convnet() -> torch.nn.Module:
+    """Two 3×3 convolutions with max-pooling, then two dense layers; logits out."""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64 * 5 * 5, 128), torch.nn.ReLU(), torch.nn.Dropout(0.25),
+        torch.nn.Linear(128, 10),
+    )  # fmt: skip
+
+
+def train(X: np.ndarray, y: np.ndarray, device: torch.device, epochs: int) -> torch.nn.Module:
+    """Adam, batch 256, cross-entropy; returns the trained module on ``device``."""
+    torch.manual_seed(0)
+    net = fashion_convnet().to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    data = torch.from_numpy(X).reshape(-1, 1, 28, 28).to(device)
+    target = torch.from_numpy(y.astype(np.int64)).to(device)
+    net.train()
+    for _ in range(epochs):
+        for batch in torch.randperm(len(data), device=device).split(256):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(data[batch]), target[batch]).backward()
+            opt.step()
+    return net
+
+
+class TimedModule(torch.nn.Module):
+    """The module, with each forward pass's start (host clock) and duration recorded."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.records: list = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        start = time.perf_counter()
+        if x.is_cuda:
+            begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            begin.record()
+            out = self.module(x)
+            end.record()
+            self.records.append((start, (begin, end), len(x)))
+        else:
+            out = self.module(x)
+            self.records.append((start, time.perf_counter() - start, len(x)))
+        return out
+
+    def seconds_between(self, since: float, until: float) -> tuple[float, int]:
+        """Model seconds and rows of the forward passes started in ``[since, until)``."""
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        seconds, rows = 0.0, 0
+        for start, timing, n in self.records:
+            if since <= start < until:
+                seconds += timing if isinstance(timing, float) else timing[0].elapsed_time(timing[1]) / 1e3
+                rows += n
+        return seconds, rows
+
+
+def model_throughput(net: torch.nn.Module, X: np.ndarray, device, batch: int) -> float:
+    """Rows per second of the bare module at ``batch`` rows per pass (median of 20)."""
+    x = torch.from_numpy(X[:batch]).reshape(-1, 1, 28, 28).to(device)
+    net.eval()
+    times = []
+    with torch.inference_mode():
+        for _ in range(25):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            net(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+    return len(x) / float(np.median(times[5:]))
+
+
+def one_fit(net, X, y, device, batch: int, *, paths: str, mode: str) -> dict:
+    timed = TimedModule(net)
+    clf = TorchClassifier(timed, input_shape=(1, 28, 28), device=device, batch_size=batch)
+    estimator = clf if paths == "device" else (lambda Z: clf.predict_proba(Z))
+    dmap = DecisionMap(estimator, mode=mode, random_state=0, **PAPER)
+    start = time.perf_counter()
+    dmap.fit(X, y)
+    wall = time.perf_counter() - start
+    metric = dmap.projection_.metric_
+    stages, clock = {}, start
+    for stage in STAGES:
+        seconds = dmap.timings_.get(stage, 0.0)
+        model_s, rows = timed.seconds_between(clock, clock + seconds)
+        stages[stage] = {"wall_s": seconds, "model_s": model_s, "rows": rows}
+        clock += seconds
+    dist = stages["distances"]
+    model_total, rows_total = timed.seconds_between(start, start + wall)
+    return {
+        "n": len(X),
+        "paths": paths,
+        "mode": mode,
+        "wall_s": wall,
+        "stages": stages,
+        "distance_rows": int(metric.n_classifier_rows_),
+        "model_s": model_total,
+        "model_rows": rows_total,
+        "distance_model_rows_per_s": dist["rows"] / dist["model_s"] if dist["model_s"] else None,
+        "distance_outside_model": 1.0 - dist["model_s"] / dist["wall_s"],
+        "scores": dmap.scores_,
+        "accuracy": float(np.mean(dmap.proba_.argmax(axis=1) == y)),
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[600, 10000])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--train-size", type=int, default=60000)
+    parser.add_argument("--batch-size", type=int, default=8192)
+    parser.add_argument("--data", default=None, help="folder of the Fashion-MNIST .gz files")
+    parser.add_argument("--name", default=None, help="results file name (default from device and sizes)")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+
+    images, labels = load_fashion_mnist("all", data_home=args.data)
+    images = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    train_X, train_y = images[: args.train_size], labels[: args.train_size]
+    test_X, test_y = images[60000:], labels[60000:]
+
+    start = time.perf_counter()
+    net = train(train_X, train_y, device, args.epochs)
+    train_s = time.perf_counter() - start
+    rows_per_s = model_throughput(net, test_X, device, args.batch_size)
+
+    # One-time costs: numba compiles UMAP's and the descent's code, CUDA warms up.
+    start = time.perf_counter()
+    warm = TorchClassifier(net, input_shape=(1, 28, 28), device=device, batch_size=args.batch_size)
+    DecisionMap(warm, random_state=0, resolution=10, **PAPER).fit(test_X[:200], test_y[:200])
+    if max(args.sizes) > 10000:
+        FisherJSMetric(warm, n_neighbors=29, candidates="nndescent").fit(test_X[:300])
+    warm_up_s = time.perf_counter() - start
+
+    runs = []
+    order = np.random.default_rng(0).permutation
+    for n in args.sizes:
+        if n <= len(test_X):
+            pick = order(len(test_X))[:n]
+            X, y = test_X[pick], test_y[pick]
+        else:
+            pick = order(len(images))[:n]
+            X, y = images[pick], labels[pick]
+        configs = [("device", "knn")]
+        if n <= 600:
+            configs += [("host", "knn"), ("device", "dense"), ("host", "dense")]
+        for paths, mode in configs:
+            print(f"N={n} paths={paths} mode={mode} ...", flush=True)
+            runs.append(one_fit(net, X, y, device, args.batch_size, paths=paths, mode=mode))
+            print({k: v for k, v in runs[-1].items() if k != "stages"}, flush=True)
+
+    info = machine_info()
+    info["torch"] = torch.__version__
+    info["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    data = {
+        "machine": info,
+        "train_s": train_s,
+        "epochs": args.epochs,
+        "model_rows_per_s": rows_per_s,
+        "batch_size": args.batch_size,
+        "warm_up_s": warm_up_s,
+        "runs": runs,
+    }
+    name = args.name or f"bench_torch_{device.type}_{'_'.join(map(str, args.sizes))}"
+    write_results(name, data, report(data))
+
+
+def report(data: dict) -> str:
+    rows = []
+    for run in data["runs"]:
+        stages = run["stages"]
+        dist = stages["distances"]
+        rows.append(
+            [
+                f"{run['n']:,}", run["mode"], run["paths"], f"{run['wall_s']:.2f}",
+                *(f"{stages[s]['wall_s']:.2f}" for s in STAGES),
+                f"{run['distance_rows'] / run['n']:.0f}",
+                f"{dist['model_s']:.2f}",
+                f"{(run['distance_model_rows_per_s'] or 0) / 1e6:.2f}",
+                f"{100 * run['distance_outside_model']:.0f}",
+                f"{100 * run['model_s'] / run['wall_s']:.0f}",
+                *(f"{100 * run['scores'][s]:.1f}" for s in ("q_knn_e", "q_knn", "q_data", "q_not_data")),
+            ]
+        )  # fmt: skip
+    headers = [
+        "N", "mode", "paths", "fit s", *(f"{s} s" for s in STAGES), "distance rows / point",
+        "model s in distances", "model M rows/s in distances", "% of distance time outside model",
+        "% of fit inside model", "Q_kNN-E %", "Q_kNN %", "Q_data %", "Q_¬data %",
+    ]  # fmt: skip
+    head = (
+        f"{data['machine']['device']}, torch {data['machine']['torch']}; ConvNet trained "
+        f"{data['epochs']} epochs in {data['train_s']:.1f} s; bare model "
+        f"{data['model_rows_per_s'] / 1e6:.2f} M rows/s at batch {data['batch_size']}; "
+        f"one-time warm-up {data['warm_up_s']:.1f} s."
+    )
+    return head + "\n\n" + markdown_table(headers, rows)
+
+
+if __name__ == "__main__":
+    main()
