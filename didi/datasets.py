@@ -76,7 +76,9 @@ def load_fashion_mnist(
         images.append(_read_idx(home / f"{part}-images-idx3-ubyte.gz", n_dims=3))
         labels.append(_read_idx(home / f"{part}-labels-idx1-ubyte.gz", n_dims=1))
         if len(images[-1]) != len(labels[-1]):
-            raise ValueError(f"{home}: {part} has {len(images[-1])} images but {len(labels[-1])} labels.")
+            raise ValueError(
+                f"{home}: {part} has {len(images[-1])} images but {len(labels[-1])} labels."
+            )
     return np.concatenate(images), np.concatenate(labels)
 
 
@@ -87,8 +89,12 @@ def _read_idx(path: Path, n_dims: int) -> np.ndarray:
     header = 4 + 4 * n_dims
     magic = int.from_bytes(data[:4], "big")
     if magic != 0x0800 + n_dims:
-        raise ValueError(f"{path} is not an IDX file of {n_dims}-D unsigned bytes (magic {magic:#x}).")
+        raise ValueError(
+            f"{path} is not an IDX file of {n_dims}-D unsigned bytes (magic {magic:#x})."
+        )
     shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims)]
     if len(data) - header != int(np.prod(shape)):
-        raise ValueError(f"{path} is truncated: header says {shape}, found {len(data) - header} bytes.")
+        raise ValueError(
+            f"{path} is truncated: header says {shape}, found {len(data) - header} bytes."
+        )
     return np.frombuffer(data, np.uint8, offset=header).reshape(shape)

@@ -108,4 +108,6 @@ class KerasModelClassifier(PrefitClassifier):
                 f"The model returned {type(raw).__name__} of several outputs; "
                 "expected one array of shape (batch, n_classes)."
             )
-        return self._remember_columns(proba_from_outputs(keras.ops.convert_to_numpy(raw), self.output))
+        return self._remember_columns(
+            proba_from_outputs(keras.ops.convert_to_numpy(raw), self.output)
+        )

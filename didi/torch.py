@@ -12,6 +12,7 @@ points once and returns one number per pair instead of shipping
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +26,10 @@ from ._proba import ROW_SUM_TOLERANCE
 
 #: Share of the device's free memory the end points may take to stay resident there.
 _RESIDENT_SHARE = 0.25
+
+#: Modules being evaluated, by id: how many callers, and the modes to restore.
+_ACTIVE: dict[int, tuple[int, list]] = {}
+_MODE_LOCK = threading.Lock()
 
 _DTYPES = {
     "float16": torch.float16,
@@ -156,15 +161,29 @@ class TorchClassifier(PrefitClassifier):
 
     @contextlib.contextmanager
     def _evaluating(self) -> Iterator[None]:
-        """Eval mode and no autograd, each submodule's own mode restored afterwards."""
-        modes = [(m, m.training) for m in self.module.modules()]
-        self.module.eval()
+        """Eval mode and no autograd, each submodule's own mode restored afterwards.
+
+        Threads (joblib's threading backend) may share the module: the first to
+        enter saves the modes, the last to leave restores them.
+        """
+        key = id(self.module)
+        with _MODE_LOCK:
+            count, modes = _ACTIVE.get(key, (0, None))
+            if count == 0:
+                modes = [(m, m.training) for m in self.module.modules()]
+                self.module.eval()
+            _ACTIVE[key] = (count + 1, modes)
         try:
             with torch.inference_mode():
                 yield
         finally:
-            for m, training in modes:
-                m.training = training
+            with _MODE_LOCK:
+                count, modes = _ACTIVE.pop(key)
+                if count > 1:
+                    _ACTIVE[key] = (count - 1, modes)
+                else:
+                    for m, training in modes:
+                        m.training = training
 
     # ------------------------------------------------------------------ outputs
 
@@ -244,9 +263,11 @@ class TorchClassifier(PrefitClassifier):
             A_dev = _to_device(A, device, work)
             B_dev = A_dev if same else _to_device(B, device, work)
         PA_dev = torch.from_numpy(np.ascontiguousarray(proba_A, np.float64)).to(device)
-        PB_dev = PA_dev if proba_B is proba_A else torch.from_numpy(
-            np.ascontiguousarray(proba_B, np.float64)
-        ).to(device)
+        PB_dev = (
+            PA_dev
+            if proba_B is proba_A
+            else torch.from_numpy(np.ascontiguousarray(proba_B, np.float64)).to(device)
+        )
         t = torch.arange(1, n_steps + 1, dtype=torch.float64) / (n_steps + 1)
         t = t.to(device=device, dtype=work).reshape((1, n_steps) + (1,) * (A.ndim - 1))
         pairs_per_block = max(1, int(self.batch_size) // n_steps)

@@ -65,7 +65,10 @@ def test_logits_become_softmax_probabilities(digits32):
 
 @pytest.mark.parametrize(
     "output, tail",
-    [("probabilities", (torch.nn.Softmax(dim=1),)), ("log_probabilities", (torch.nn.LogSoftmax(dim=1),))],
+    [
+        ("probabilities", (torch.nn.Softmax(dim=1),)),
+        ("log_probabilities", (torch.nn.LogSoftmax(dim=1),)),
+    ],
 )
 def test_probability_outputs_agree_with_logits(digits32, output, tail):
     X, _ = digits32
@@ -96,7 +99,10 @@ def test_input_shape_reshapes_flat_rows_for_a_convnet(digits32):
     X, _ = digits32
     torch.manual_seed(0)
     conv = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 10)
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 6 * 6, 10),
     )
     flat = TorchClassifier(conv, input_shape=(1, 8, 8)).predict_proba(X)
     shaped = TorchClassifier(conv).predict_proba(X.reshape(-1, 1, 8, 8))
@@ -123,6 +129,20 @@ def test_eval_mode_no_grad_and_modes_restored(digits32):
     assert all(p.grad is None for p in net.parameters())
 
 
+def test_threads_sharing_the_module_restore_its_mode(digits32):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, _ = digits32
+    net = make_net(tail=(torch.nn.Dropout(0.5),))
+    net.train()
+    clf = TorchClassifier(net, batch_size=3)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(clf.predict_proba, [X] * 16))
+    for proba in results:  # dropout was off in every thread
+        np.testing.assert_allclose(proba, results[0], atol=1e-6)
+    assert all(m.training for m in net.modules())
+
+
 def test_batches_respect_batch_size_and_agree(digits32):
     X, _ = digits32
     net = make_net()
@@ -137,12 +157,14 @@ def test_classes_and_predict(digits32):
     X, _ = digits32
     net = make_net(n_out=3)
     clf = TorchClassifier(net)
-    with pytest.raises(AttributeError, match="classes=..."):
+    with pytest.raises(AttributeError, match=r"classes=\.\.\."):
         clf.classes_  # noqa: B018
     proba = clf.predict_proba(X)
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     named = TorchClassifier(net, classes=["cat", "dog", "eel"]).fit()
-    np.testing.assert_array_equal(named.predict(X), np.array(["cat", "dog", "eel"])[proba.argmax(1)])
+    np.testing.assert_array_equal(
+        named.predict(X), np.array(["cat", "dog", "eel"])[proba.argmax(1)]
+    )
     with pytest.raises(ValueError, match="3 class columns, but classes has 2 labels"):
         TorchClassifier(net, classes=["a", "b"]).predict_proba(X)
 
@@ -151,7 +173,9 @@ def test_float64_module_keeps_float64(digits32):
     X, _ = digits32
     net = make_net(dtype=torch.float64)
     proba = TorchClassifier(net).predict_proba(X.astype(np.float64))
-    np.testing.assert_allclose(proba, softmax(logits_of(net, X.astype(np.float64)), axis=1), atol=1e-15)
+    np.testing.assert_allclose(
+        proba, softmax(logits_of(net, X.astype(np.float64)), axis=1), atol=1e-15
+    )
 
 
 def test_module_output_objects():
@@ -195,8 +219,10 @@ def test_logits_declared_as_probabilities_are_refused(digits32):
     clf = TorchClassifier(make_net(), output="probabilities")
     with pytest.raises(ValueError, match="look like logits"):
         FisherJSMetric(clf, n_neighbors=5).fit(X)
-    evaluate = clf.path_length_evaluator(X, X, np.full((len(X), 10), 0.1), np.full((len(X), 10), 0.1), 3)
-    with pytest.raises(ValueError, match="not probabilities.*use 'logits'"):
+    evaluate = clf.path_length_evaluator(
+        X, X, np.full((len(X), 10), 0.1), np.full((len(X), 10), 0.1), 3
+    )
+    with pytest.raises(ValueError, match=r"not probabilities.*use 'logits'"):
         evaluate(np.arange(5), np.arange(5, 10))
 
 
