@@ -162,6 +162,7 @@ def one_fit(net, X, y, device, batch: int, *, paths: str, mode: str) -> dict:
         "model_rows": rows_total,
         "distance_model_rows_per_s": dist["rows"] / dist["model_s"] if dist["model_s"] else None,
         "distance_outside_model": 1.0 - dist["model_s"] / dist["wall_s"],
+        "knn_search": metric.knn_search_,
         "scores": dmap.scores_,
         "accuracy": float(np.mean(dmap.proba_.argmax(axis=1) == y)),
     }

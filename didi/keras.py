@@ -95,7 +95,8 @@ class KerasModelClassifier(PrefitClassifier):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Float64 probabilities, rows summing to 1.
+            Float64 probabilities: softmax (sigmoid) of logits taken in float64,
+            probabilities as the model gives them.
         """
         self._check_params()
         X = check_samples(X)

@@ -211,7 +211,8 @@ class TorchClassifier(PrefitClassifier):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Float64 probabilities, rows summing to 1.
+            Float64 probabilities: softmax (sigmoid) of logits taken in float64,
+            probabilities as the model gives them.
         """
         device, dtype = self._placement()
         X = check_samples(X)

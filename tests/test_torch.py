@@ -169,6 +169,22 @@ def test_classes_and_predict(digits32):
         TorchClassifier(net, classes=["a", "b"]).predict_proba(X)
 
 
+def test_sklearn_conventions(digits32):
+    from sklearn.base import clone
+    from sklearn.utils.validation import check_is_fitted
+
+    X, _ = digits32
+    net = make_net()
+    clf = TorchClassifier(net, batch_size=64)
+    check_is_fitted(clf)  # prefit: usable without fit
+    assert clf.get_params()["batch_size"] == 64 and clf.get_params()["module"] is net
+    copy = clone(clf.set_params(output="logits"))
+    assert copy.module is not net  # clone copies parameters: an independent module
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
+    y_pred = clf.predict(X)
+    assert clf.score(X, y_pred) == 1.0
+
+
 def test_float64_module_keeps_float64(digits32):
     X, _ = digits32
     net = make_net(dtype=torch.float64)
