@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -467,7 +468,7 @@ class FisherJSMetric(
             self.candidates == "auto" and n <= EXACT_CANDIDATES_MAX_SAMPLES
         )
         width = min(2 * k, n - 1)
-        n_threads = effective_n_jobs(self.n_jobs)
+        n_threads = _ranking_threads(self.n_jobs)
         clock = time.perf_counter()
         if use_exact:
             candidates = CandidateLists.from_rows(
@@ -601,7 +602,7 @@ class FisherJSMetric(
         def extend(rows: np.ndarray, width: int):
             return exact_candidates(
                 query, rows, reference, weights, width, exclude_self=False,
-                n_threads=effective_n_jobs(self.n_jobs),
+                n_threads=_ranking_threads(self.n_jobs),
             )  # fmt: skip
 
         result = bound_ordered_knn(
@@ -613,6 +614,12 @@ class FisherJSMetric(
             symmetric=False,
         )
         return knn_graph(result.indices, result.distances, n_ref, with_self=False)
+
+
+def _ranking_threads(n_jobs: int | None) -> int:
+    """Local threads for ranking candidates: ``n_jobs`` resolved, at most the cores here
+    (a cluster backend's worker count says nothing about this machine)."""
+    return max(1, min(effective_n_jobs(n_jobs), os.cpu_count() or 1))
 
 
 def _centre(X: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ def dense_model(n_in=64, n_out=10, activation=None, seed=0):
 @pytest.fixture(scope="module")
 def X64(digits):
     X, _ = digits
-    return (X[:100] / 16).astype(np.float32)
+    return X[:100] / 16
 
 
 def raw_outputs(model, X):
@@ -79,7 +79,7 @@ def test_bad_parameters(X64):
 
 def test_decision_map_with_a_keras_model(digits):
     X, y = digits
-    X = (X / 16).astype(np.float32)
+    X = X / 16  # float64: umap-learn's numba code is already compiled for it
     model = dense_model(activation="softmax")
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy")
     model.fit(X[200:], y[200:], epochs=15, batch_size=128, verbose=0)
@@ -92,7 +92,7 @@ def test_decision_map_with_a_keras_model(digits):
 def test_scikeras_classifier_plugs_in_unchanged(digits):
     wrappers = pytest.importorskip("scikeras.wrappers")
     X, y = digits
-    X = (X / 16).astype(np.float32)
+    X = X / 16  # float64: umap-learn's numba code is already compiled for it
 
     def build():
         model = dense_model(activation="softmax")

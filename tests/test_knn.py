@@ -138,6 +138,26 @@ def test_graph_equals_dense_on_random_problems(n, d, n_classes, k, lam, log_scal
     np.testing.assert_allclose(dists[:, 1:], expected, rtol=1e-9, atol=1e-12)
 
 
+def test_threaded_ranking_gives_the_same_candidates(digits, digits_mlp, monkeypatch):
+    from didi import _bounds
+
+    X = digits[0][:300]
+    proba = digits_mlp.predict_proba(X)
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.65, 0.8, 40.0, "euclidean", terms)
+    # Small blocks, so that many threads share the rows.
+    monkeypatch.setattr(_bounds, "_BLOCK_ELEMENTS", 300 * 10 * 7)
+    rows = np.arange(0, 300, 2)
+    one = _bounds.exact_candidates(terms, rows, terms, weights, 20, exclude_self=True)
+    four = _bounds.exact_candidates(terms, rows, terms, weights, 20, exclude_self=True, n_threads=4)
+    for a, b in zip(one, four, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # n_jobs gives the metric's ranking threads; the graph does not depend on it.
+    serial = FisherJSMetric(digits_mlp, n_neighbors=10).fit_transform(X)
+    threaded = FisherJSMetric(digits_mlp, n_neighbors=10, n_jobs=3).fit_transform(X)
+    np.testing.assert_array_equal(serial.toarray(), threaded.toarray())
+
+
 def test_knn_costs_far_fewer_classifier_rows(digits, digits_mlp):
     X = digits[0][:400]
     metric = FisherJSMetric(digits_mlp, n_neighbors=15).fit(X)
