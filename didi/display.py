@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from typing import Any
 
 import numpy as np
@@ -300,7 +302,27 @@ class DecisionMapDisplay:
 
 
 def label_indices(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Index of each label in ``classes``; ``-1`` for labels not among them."""
+    """Index of each label in ``classes``; ``-1`` (with a warning) for labels not among them.
+
+    Integer labels none of which is a class name, all in ``0 … n_classes − 1``, are
+    taken as class indices: a network's targets, with ``classes`` naming its columns.
+    """
     labels = np.asarray(labels)
     lookup = {value: k for k, value in enumerate(classes.tolist())}
-    return np.array([lookup.get(value, -1) for value in labels.tolist()], dtype=int)
+    indices = np.array([lookup.get(value, -1) for value in labels.tolist()], dtype=int)
+    missing = indices == -1
+    if (
+        missing.all()
+        and len(labels)
+        and np.issubdtype(labels.dtype, np.integer)
+        and 0 <= labels.min()
+        and labels.max() < len(classes)
+    ):
+        return labels.astype(int)
+    if missing.any():
+        warnings.warn(
+            f"{int(missing.sum())} of {len(labels)} labels in y are not among the "
+            f"classifier's classes {classes.tolist()[:10]}; they are drawn as misclassified.",
+            stacklevel=3,
+        )
+    return indices

@@ -291,6 +291,20 @@ def test_decision_map_with_a_torch_model_round_trips(digits, trained):
     np.testing.assert_array_equal(loaded.grid_labels_, dmap.grid_labels_)
 
 
+def test_integer_targets_with_named_classes_are_class_indices(digits, trained):
+    from didi import DecisionMapDisplay
+
+    X, y = digits
+    names = [f"digit {k}" for k in range(10)]
+    clf = TorchClassifier(trained, classes=names)
+    dmap = DecisionMap(clf, resolution=8, random_state=0).fit(X[:80] / 16, y[:80])
+    np.testing.assert_array_equal(DecisionMapDisplay.from_estimator(dmap).true, y[:80])
+    with pytest.warns(UserWarning, match="2 of 80 labels in y are not among"):
+        labels = np.array(names)[y[:80]].astype(object)
+        labels[:2] = "cat"
+        DecisionMapDisplay.from_estimator(dmap, y=labels)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu(digits, trained):
     X, _ = digits
