@@ -349,11 +349,11 @@ def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def _invalidity(proba: torch.Tensor) -> torch.Tensor:
-    """How far rows are from probabilities: worst negative value or sum deviation; inf for NaN."""
+    """How far rows are from summing to 1; inf for a negative or non-finite value
+    (the host check refuses those outright too)."""
     bad_sum = (proba.sum(dim=1) - 1.0).abs().max()
-    negative = (-proba.min()).clamp(min=0.0)
-    finite = torch.isfinite(proba).all()
-    return torch.where(finite, torch.maximum(bad_sum, negative), torch.inf)
+    valid = torch.isfinite(proba).all() & (proba.min() >= 0)
+    return torch.where(valid, bad_sum, torch.inf)
 
 
 def _itemsize(dtype: torch.dtype) -> int:
