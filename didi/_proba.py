@@ -159,15 +159,25 @@ def check_probabilities(raw: Any, n_rows: int) -> np.ndarray:
         )
     proba = proba.astype(np.float64, copy=False)
     if proba.ndim != 2 or proba.shape[0] != n_rows:
+        one_score = proba.ndim == 1 and len(proba) == n_rows
         raise ValueError(
             f"The classifier returned an array of shape {proba.shape} for {n_rows} "
             f"inputs; expected ({n_rows}, n_classes)."
+            + (
+                " One score per sample looks like a binary network's single output: "
+                "didi.torch.TorchClassifier and didi.keras.KerasModelClassifier turn it "
+                "into the two columns [1 - p, p]."
+                if one_score
+                else ""
+            )
         )
     if proba.shape[1] < 2:
         raise ValueError(
             f"The classifier returned {proba.shape[1]} class column(s); a decision map "
             "needs at least 2 classes. A classifier fitted on a single class predicts it "
-            "everywhere: there is no decision to show."
+            "everywhere: there is no decision to show. A binary network with one output "
+            "(sigmoid or logit): wrap it in didi.torch.TorchClassifier or "
+            "didi.keras.KerasModelClassifier, which return [1 - p, p]."
         )
     if not np.all(np.isfinite(proba)):
         raise ValueError(
@@ -176,7 +186,8 @@ def check_probabilities(raw: Any, n_rows: int) -> np.ndarray:
     if proba.size and proba.min() < 0:
         raise ValueError(
             f"The classifier returned negative values (min {proba.min():.3g}): these "
-            "look like logits or scores. Pass probabilities, e.g. apply softmax."
+            "look like logits or scores. Pass probabilities, e.g. apply softmax (a "
+            "network's adapter does so with output='logits')."
         )
     sums = proba.sum(axis=1)
     worst = np.abs(sums - 1.0).max() if len(sums) else 0.0
@@ -184,7 +195,7 @@ def check_probabilities(raw: Any, n_rows: int) -> np.ndarray:
         raise ValueError(
             f"The classifier's rows do not sum to 1 (largest deviation {worst:.3g}): "
             "these look like logits or unnormalised scores. Pass probabilities, e.g. "
-            "apply softmax."
+            "apply softmax (a network's adapter does so with output='logits')."
         )
     # Rows summing to 1 to within rounding are renormalised so that the
     # Jensen-Shannon distance stays inside its bound sqrt(ln 2).

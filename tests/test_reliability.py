@@ -46,6 +46,14 @@ BAD_CLASSIFIERS = {
     "NaN": (lambda p: lambda Z: np.where(p(Z) > 0.5, np.nan, p(Z)), "NaN or infinite"),
     "strings": (lambda p: lambda Z: p(Z).astype(str), "dtype <U"),
     "one class": (lambda p: lambda Z: np.ones((len(Z), 1)), "at least 2 classes"),
+    "one sigmoid column": (
+        lambda p: lambda Z: p(Z)[:, 1:2],
+        "at least 2 classes.*TorchClassifier.*return \\[1 - p, p\\]",
+    ),
+    "one score per sample": (
+        lambda p: lambda Z: p(Z)[:, 1],
+        r"shape \(\d+,\) for \d+ inputs.*binary network's single output",
+    ),
     "changing classes": (
         lambda p: (
             lambda Z: p(Z) if len(Z) > 50 else p(Z)[:, [0, 1]] / p(Z)[:, [0, 1]].sum(1)[:, None]
