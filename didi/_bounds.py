@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 #: Absolute safety margin on the Jensen-Shannon distance of the entropy form: its
 #: squared value loses about 1e-15 to cancellation, its square root about 3e-8.
-_JS_MARGIN = 1e-7
+JS_MARGIN = 1e-7
 
 #: Smallest relative safety margin on Euclidean distances from ``‖a‖² + ‖b‖² − 2a·b``;
 #: the rounding of the dot product grows with the dimension ``d`` as ``d·eps``, so
@@ -139,7 +139,7 @@ def lower_bound_block(
         base -= 1e-12
     np.maximum(base, 0.0, out=base)
     path = js_block(query.proba[rows], query.entropy[rows], reference.proba, reference.entropy)
-    path -= _JS_MARGIN
+    path -= JS_MARGIN
     np.maximum(path, 0.0, out=path)
     bound = base
     bound *= weights.base
@@ -236,7 +236,7 @@ def paired_lower_bounds(
         p, q = query.proba[iq], reference.proba[ir]
         divergence = -_neg_entropy_terms(0.5 * (p + q)).sum(axis=1)
         divergence -= 0.5 * (query.entropy[iq] + reference.entropy[ir])
-        path = np.sqrt(np.clip(divergence, 0.0, np.log(2.0))) - _JS_MARGIN
+        path = np.sqrt(np.clip(divergence, 0.0, np.log(2.0))) - JS_MARGIN
         np.maximum(path, 0.0, out=path)
         out[start : start + len(iq)] = weights.base * base + weights.path * path
     return out

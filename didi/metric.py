@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -36,6 +37,10 @@ _CANDIDATES = ("auto", "exact", "nndescent")
 #: Largest number of samples for which ``candidates="auto"`` ranks all pairs by
 #: their bound (exact); beyond it, nearest-neighbour descent finds the candidates.
 EXACT_CANDIDATES_MAX_SAMPLES = 10_000
+
+#: The same when the classifier ranks on its GPU (``O(n²)`` work that a GPU does
+#: for 70,000 samples in seconds).
+DEVICE_EXACT_CANDIDATES_MAX_SAMPLES = 200_000
 
 
 def knn_graph(indices: np.ndarray, distances: np.ndarray, n_columns: int, *, with_self: bool):
@@ -199,7 +204,9 @@ class FisherJSMetric(
     candidates : {"auto", "exact", "nndescent"}, default="auto"
         How the k-NN search ranks its first candidates: ``"exact"`` bounds every
         pair (``O(n²)`` arithmetic, no classifier call), ``"nndescent"`` uses
-        pynndescent on the bound; ``"auto"`` is exact up to 10,000 samples.
+        pynndescent on the bound; ``"auto"`` is exact up to 10,000 samples, or up to
+        200,000 when the classifier ranks them on its GPU
+        (:class:`didi.torch.TorchClassifier` on CUDA).
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib (``None``: one, unless
         set by ``joblib.parallel_config``, whose backend may be a dask or ray
@@ -464,28 +471,22 @@ class FisherJSMetric(
         terms = bound_terms(X, proba_X, self.base_metric, _centre(X))
         weights = bound_weights(self.lam, *scales, self.base_metric, terms)
         n = len(X)
-        use_exact = self.candidates == "exact" or (
-            self.candidates == "auto" and n <= EXACT_CANDIDATES_MAX_SAMPLES
-        )
+        rank, on_device = self._exact_ranking()
+        limit = DEVICE_EXACT_CANDIDATES_MAX_SAMPLES if on_device else EXACT_CANDIDATES_MAX_SAMPLES
+        use_exact = self.candidates == "exact" or (self.candidates == "auto" and n <= limit)
         width = min(2 * k, n - 1)
-        n_threads = _ranking_threads(self.n_jobs)
         clock = time.perf_counter()
         if use_exact:
             candidates = CandidateLists.from_rows(
-                *exact_candidates(
-                    terms, np.arange(n), terms, weights, width, exclude_self=True,
-                    n_threads=n_threads,
-                )
-            )  # fmt: skip
+                *rank(terms, np.arange(n), terms, weights, width, exclude_self=True)
+            )
         else:
             candidates = self._descent_candidates(terms, weights, width)
 
         candidate_seconds, clock = lap(clock)
 
         def extend(rows: np.ndarray, new_width: int):
-            return exact_candidates(
-                terms, rows, terms, weights, new_width, exclude_self=True, n_threads=n_threads
-            )
+            return rank(terms, rows, terms, weights, new_width, exclude_self=True)
 
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             base = paired_base_distances(X, ia, X, ib, self.base_metric)
@@ -509,12 +510,22 @@ class FisherJSMetric(
             )
         search = {
             "candidates": "exact" if use_exact else "nndescent",
+            "ranked_on": "device" if on_device else "host",
             "rounds": result.n_rounds,
             "widened": result.n_widened,
             "candidate_seconds": candidate_seconds,
             "search_seconds": lap(clock)[0],
         }
         return result.indices, result.distances, search
+
+    def _exact_ranking(self):
+        """Exact ranking of candidates: on the classifier's GPU where it offers one
+        (``TorchClassifier`` on CUDA), else numpy with ``n_jobs`` threads."""
+        offer = getattr(self.estimator, "_candidate_ranker", None)
+        on_device = offer() if offer is not None else None
+        if on_device is not None:
+            return on_device, True
+        return functools.partial(exact_candidates, n_threads=_ranking_threads(self.n_jobs)), False
 
     def _descent_candidates(self, terms, weights, width) -> CandidateLists:
         from ._nndescent import nndescent_candidates
@@ -599,11 +610,10 @@ class FisherJSMetric(
         weights = self._weights(reference)
         k = min(self.n_neighbors_ + 1, n_ref)
 
+        rank, _ = self._exact_ranking()
+
         def extend(rows: np.ndarray, width: int):
-            return exact_candidates(
-                query, rows, reference, weights, width, exclude_self=False,
-                n_threads=_ranking_threads(self.n_jobs),
-            )  # fmt: skip
+            return rank(query, rows, reference, weights, width, exclude_self=False)
 
         result = bound_ordered_knn(
             k,

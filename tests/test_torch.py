@@ -1,5 +1,6 @@
 """The PyTorch adapter: probabilities, model handling, and path lengths on the device."""
 
+import functools
 import pickle
 
 import numpy as np
@@ -305,6 +306,53 @@ def test_integer_targets_with_named_classes_are_class_indices(digits, trained):
         DecisionMapDisplay.from_estimator(dmap, y=labels)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, monkeypatch):
+    from didi import _bounds
+    from didi.torch import torch_exact_candidates
+
+    X = digits[0][:250] + np.random.default_rng(0).normal(scale=0.01, size=(250, 64))
+    proba = digits_mlp.predict_proba(X)
+    terms = _bounds.bound_terms(X, proba, metric, X.mean(axis=0))
+    weights = _bounds.bound_weights(
+        0.65, 0.8, 40.0 if metric == "euclidean" else 0.5, metric, terms
+    )
+    monkeypatch.setattr("didi.torch._DEVICE_BLOCK_ELEMENTS", 250 * 10 * 9)  # many blocks
+    for rows, width, exclude in [(np.arange(250), 20, True), (np.arange(3, 250, 7), 249, True),
+                                 (np.arange(0, 250, 5), 40, False)]:  # fmt: skip
+        expected = _bounds.exact_candidates(
+            terms, rows, terms, weights, width, exclude_self=exclude
+        )
+        found = torch_exact_candidates(
+            terms, rows, terms, weights, width, exclude_self=exclude, device=torch.device(device)
+        )
+        np.testing.assert_array_equal(found[0], expected[0])
+        np.testing.assert_allclose(found[1], expected[1], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(found[2], expected[2], rtol=1e-12, atol=1e-13)
+
+
+def test_metric_ranks_on_the_device_when_offered(digits, trained, monkeypatch):
+    from didi.torch import torch_exact_candidates
+
+    X = digits[0][:150] / 16
+    host = FisherJSMetric(TorchClassifier(trained), n_neighbors=10)
+    graph_host = host.fit_transform(X)
+    monkeypatch.setattr(  # a CPU stands in for the GPU
+        TorchClassifier,
+        "_candidate_ranker",
+        lambda self: functools.partial(torch_exact_candidates, device=torch.device("cpu")),
+    )
+    device = FisherJSMetric(TorchClassifier(trained), n_neighbors=10)
+    graph_device = device.fit_transform(X)
+    assert host.knn_search_["ranked_on"] == "host"
+    assert device.knn_search_["ranked_on"] == "device"
+    np.testing.assert_array_equal(graph_device.toarray(), graph_host.toarray())
+    np.testing.assert_array_equal(
+        device.transform(X[:20]).toarray(), host.transform(X[:20]).toarray()
+    )
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu(digits, trained):
     X, _ = digits
@@ -312,7 +360,9 @@ def test_cuda_matches_cpu(digits, trained):
     cpu = FisherJSMetric(TorchClassifier(trained, device="cpu"), n_neighbors=10).fit_transform(X)
     net = make_net(dtype=torch.float64)
     net.load_state_dict(trained.state_dict())
-    gpu = FisherJSMetric(TorchClassifier(net, device="cuda"), n_neighbors=10).fit_transform(X)
+    on_gpu = FisherJSMetric(TorchClassifier(net, device="cuda"), n_neighbors=10)
+    gpu = on_gpu.fit_transform(X)
+    assert on_gpu.knn_search_["ranked_on"] == "device"
     np.testing.assert_allclose(gpu.toarray(), cpu.toarray(), rtol=1e-9, atol=1e-12)
     assert next(net.parameters()).is_cuda  # moved there, as documented
 
