@@ -1,5 +1,6 @@
 """The PyTorch adapter: probabilities, model handling, and path lengths on the device."""
 
+import copy
 import functools
 import pickle
 
@@ -251,7 +252,8 @@ def test_logits_declared_as_probabilities_are_refused(digits32):
 def test_device_paths_equal_host_paths(digits, trained, device, resident, monkeypatch):
     X, _ = digits
     A, B = X[:40] / 16, X[40:70] / 16
-    clf = TorchClassifier(trained, device=device, batch_size=64)
+    # A copy: device= moves the module, and the fixture is shared with other tests.
+    clf = TorchClassifier(copy.deepcopy(trained), device=device, batch_size=64)
     if not resident:
         monkeypatch.setattr("didi.torch._fits_on", lambda device, n_bytes: False)
     pa, pb = clf.predict_proba(A), clf.predict_proba(B)
