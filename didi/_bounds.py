@@ -173,14 +173,10 @@ def exact_candidates(
         list holds them all): a certificate for stopping the search.
     """
     n_ref = len(reference.sq_norms)
-    available = n_ref - 1 if exclude_self else n_ref
-    n_candidates = min(n_candidates, available)
-    indices = np.empty((len(rows), n_candidates), dtype=np.int64)
-    bounds = np.empty((len(rows), n_candidates))
-    next_bound = np.full(len(rows), np.inf)
+    n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
+    table = candidate_table(len(rows), n_candidates)
     n_classes = reference.proba.shape[1]
     block = max(1, _BLOCK_ELEMENTS // max(1, n_ref * n_classes))
-    keep = min(n_candidates + 1, available)
 
     def rank(start: int) -> None:
         sub = rows[start : start + block]
@@ -190,15 +186,7 @@ def exact_candidates(
         part = np.argpartition(bound, keep - 1, axis=1)[:, :keep] if keep < n_ref else None
         if part is None:
             part = np.broadcast_to(np.arange(n_ref), bound.shape).copy()
-        values = np.take_along_axis(bound, part, axis=1)
-        order = np.lexsort((part, values), axis=1)
-        part = np.take_along_axis(part, order, axis=1)
-        values = np.take_along_axis(values, order, axis=1)
-        stop = start + len(sub)
-        indices[start:stop] = part[:, :n_candidates]
-        bounds[start:stop] = values[:, :n_candidates]
-        if keep > n_candidates:
-            next_bound[start:stop] = values[:, n_candidates]
+        store_ranked(table, start, part, np.take_along_axis(bound, part, axis=1), n_candidates)
 
     starts = range(0, len(rows), block)
     if n_threads > 1 and len(starts) > 1:
@@ -207,7 +195,44 @@ def exact_candidates(
     else:
         for start in starts:
             rank(start)
-    return indices, bounds, next_bound
+    return table
+
+
+def candidate_widths(n_references: int, n_candidates: int, exclude_self: bool) -> tuple[int, int]:
+    """Candidates per row, capped at the available references, and how many to keep
+    (one more: its bound certifies the list)."""
+    available = n_references - 1 if exclude_self else n_references
+    n_candidates = min(n_candidates, available)
+    return n_candidates, min(n_candidates + 1, available)
+
+
+def candidate_table(n_rows: int, n_candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty ``(indices, bounds, next_bound)`` for ``n_rows`` rows; no next bound is ``inf``."""
+    return (
+        np.empty((n_rows, n_candidates), dtype=np.int64),
+        np.empty((n_rows, n_candidates)),
+        np.full(n_rows, np.inf),
+    )
+
+
+def store_ranked(
+    table: tuple[np.ndarray, np.ndarray, np.ndarray],
+    start: int,
+    part: np.ndarray,
+    values: np.ndarray,
+    n_candidates: int,
+) -> None:
+    """Write the rows ``start …`` of ``table``: each row's candidates ``part`` sorted by
+    bound ``values``, ties by index, and the first bound past the list as its next bound."""
+    order = np.lexsort((part, values), axis=1)
+    part = np.take_along_axis(part, order, axis=1)
+    values = np.take_along_axis(values, order, axis=1)
+    indices, bounds, next_bound = table
+    stop = start + len(part)
+    indices[start:stop] = part[:, :n_candidates]
+    bounds[start:stop] = values[:, :n_candidates]
+    if values.shape[1] > n_candidates:
+        next_bound[start:stop] = values[:, n_candidates]
 
 
 def paired_lower_bounds(

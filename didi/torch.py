@@ -22,7 +22,14 @@ import torch
 
 from ._adapter import PrefitClassifier, model_input_shape
 from ._base import check_samples
-from ._bounds import JS_MARGIN, BoundTerms, BoundWeights
+from ._bounds import (
+    JS_MARGIN,
+    BoundTerms,
+    BoundWeights,
+    candidate_table,
+    candidate_widths,
+    store_ranked,
+)
 from ._divergence import JS_MAX
 from ._proba import ROW_SUM_TOLERANCE
 
@@ -383,14 +390,10 @@ def torch_exact_candidates(
     there.
     """
     n_ref = len(reference.sq_norms)
-    available = n_ref - 1 if exclude_self else n_ref
-    n_candidates = min(n_candidates, available)
-    keep = min(n_candidates + 1, available)
-    indices = np.empty((len(rows), n_candidates), dtype=np.int64)
-    bounds = np.empty((len(rows), n_candidates))
-    next_bound = np.full(len(rows), np.inf)
+    n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
+    table = candidate_table(len(rows), n_candidates)
     if len(rows) == 0 or keep == 0:
-        return indices, bounds, next_bound
+        return table
     ref = _terms_to(reference, slice(None), device)
     qry = _terms_to(query, rows, device)
     rows_dev = torch.from_numpy(np.asarray(rows, np.int64)).to(device)
@@ -400,16 +403,9 @@ def torch_exact_candidates(
         bound = _torch_lower_bound_block([t[start:stop] for t in qry], ref, weights)
         if exclude_self:
             bound[torch.arange(stop - start, device=device), rows_dev[start:stop]] = torch.inf
-        values, part = torch.topk(bound, keep, dim=1, largest=False, sorted=True)
-        values, part = values.cpu().numpy(), part.cpu().numpy()
-        order = np.lexsort((part, values), axis=1)
-        part = np.take_along_axis(part, order, axis=1)
-        values = np.take_along_axis(values, order, axis=1)
-        indices[start:stop] = part[:, :n_candidates]
-        bounds[start:stop] = values[:, :n_candidates]
-        if keep > n_candidates:
-            next_bound[start:stop] = values[:, n_candidates]
-    return indices, bounds, next_bound
+        values, part = torch.topk(bound, keep, dim=1, largest=False, sorted=False)
+        store_ranked(table, start, part.cpu().numpy(), values.cpu().numpy(), n_candidates)
+    return table
 
 
 def _terms_to(terms: BoundTerms, rows, device: torch.device) -> list[torch.Tensor]:
