@@ -6,7 +6,8 @@ Needs PyTorch (``pip install didi[torch]``); ``import didi`` alone never imports
 more: the straight paths between pairs of samples are built, classified and
 measured on the module's own device, so a model on a GPU receives the pairs' end
 points once and returns one number per pair instead of shipping
-``n_pairs × n_steps`` full inputs back and forth.
+``n_pairs × n_steps`` full inputs back and forth. On a GPU the k-NN search's
+candidates are ranked there too.
 """
 
 from __future__ import annotations
@@ -102,6 +103,10 @@ class TorchClassifier(PrefitClassifier):
     float64, and summed: one number per pair comes back. ``n_jobs`` does not split
     this work, which a single device does best in one process. End points that
     would take more than a quarter of the GPU's free memory are sent block by block.
+
+    Ranking on the GPU: on CUDA, :class:`~didi.FisherJSMetric` also ranks the k-NN
+    search's candidates on the device (every pair's lower bound in float64, then
+    ``topk``), so ``candidates="auto"`` stays exact up to 200,000 samples.
 
     Examples
     --------
