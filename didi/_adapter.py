@@ -87,7 +87,10 @@ class PrefitClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X, y : ignored
+        X : array-like of shape (n_samples, ...), default=None
+            When given, the model classifies its first sample, which tells
+            ``classes_`` the number of classes (scikit-learn's scorers read it).
+        y : ignored
             Accepted so that the adapter fits in a Pipeline.
 
         Returns
@@ -95,7 +98,15 @@ class PrefitClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
+        self.__dict__.pop("_n_columns", None)
+        if X is not None:
+            self.predict_proba(np.asarray(X)[:1])
         return self
+
+    def set_params(self, **params: Any) -> PrefitClassifier:
+        """Set parameters; the number of classes is learnt again from the next call."""
+        self.__dict__.pop("_n_columns", None)
+        return super().set_params(**params)
 
     def _check_params(self) -> None:
         check_output(self.output)

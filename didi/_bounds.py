@@ -13,6 +13,7 @@ Jensen-Shannon divergence) can never push a bound above the true distance.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ _EUCLIDEAN_MARGIN = 1e-7
 
 #: Elements ``(rows × references × classes)`` per block of bounds (about 32 MB).
 _BLOCK_ELEMENTS = 1 << 22
+
+_THREADED_RANKING = threading.Lock()
 
 
 @dataclass
@@ -190,7 +193,13 @@ def exact_candidates(
 
     starts = range(0, len(rows), block)
     if n_threads > 1 and len(starts) > 1:
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        # The BLAS limit is process-wide: threaded rankings run one at a time, so
+        # that overlapping ones cannot leave it at 1 when they are done.
+        with (
+            _THREADED_RANKING,
+            threadpool_limits(1, user_api="blas"),
+            ThreadPoolExecutor(n_threads) as pool,
+        ):
             list(pool.map(rank, starts))  # each block writes its own rows
     else:
         for start in starts:

@@ -95,6 +95,7 @@ def _read_idx(path: Path, n_dims: int) -> np.ndarray:
     shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims)]
     if len(data) - header != int(np.prod(shape)):
         raise ValueError(
-            f"{path} is truncated: header says {shape}, found {len(data) - header} bytes."
+            f"{path} holds {len(data) - header} bytes of data where its header "
+            f"{shape} says {int(np.prod(shape))}."
         )
     return np.frombuffer(data, np.uint8, offset=header).reshape(shape)

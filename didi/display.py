@@ -304,7 +304,8 @@ def label_indices(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Index of each label in ``classes``; ``-1`` (with a warning) for labels not among them.
 
     Integer labels none of which is a class name, all in ``0 … n_classes − 1``, are
-    taken as class indices: a network's targets, with ``classes`` naming its columns.
+    taken as class indices when the classes are names: a network's targets, with
+    ``classes`` naming its columns.
     """
     labels = np.asarray(labels)
     lookup = {value: k for k, value in enumerate(classes.tolist())}
@@ -313,6 +314,7 @@ def label_indices(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     if (
         missing.all()
         and len(labels)
+        and not np.issubdtype(np.asarray(classes).dtype, np.integer)
         and np.issubdtype(labels.dtype, np.integer)
         and 0 <= labels.min()
         and labels.max() < len(classes)

@@ -13,7 +13,6 @@ candidates are ranked there too.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,9 +28,10 @@ from ._bounds import (
     BoundWeights,
     candidate_table,
     candidate_widths,
+    exact_candidates,
     store_ranked,
 )
-from ._divergence import JS_MAX
+from ._divergence import JS_MAX, js_distance
 from ._proba import ROW_SUM_TOLERANCE
 
 #: Share of the device's free memory the end points may take to stay resident there.
@@ -157,6 +157,7 @@ class TorchClassifier(PrefitClassifier):
                 raise ValueError(
                     f"dtype must be a torch.dtype or one of {tuple(_DTYPES)}; got {self.dtype!r}."
                 )
+        self._input_dtype()
 
     def _placement(self) -> tuple[torch.device, torch.dtype]:
         """The device the module runs on (moving it there if asked) and its input dtype."""
@@ -168,14 +169,21 @@ class TorchClassifier(PrefitClassifier):
             device = torch.device(self.device)
             if any(t.device != device for t in tensors):
                 self.module.to(device)
+        return device, self._input_dtype()
+
+    def _input_dtype(self) -> torch.dtype:
+        """``dtype``, or the module's own; a ``dtype`` the module does not have is refused."""
+        floats = [t.dtype for t in self.module.parameters() if t.is_floating_point()]
         if self.dtype is None:
-            floats = [t.dtype for t in tensors if t.is_floating_point()]
-            dtype = floats[0] if floats else torch.float32
-        elif isinstance(self.dtype, torch.dtype):
-            dtype = self.dtype
-        else:
-            dtype = _DTYPES[self.dtype]
-        return device, dtype
+            return floats[0] if floats else torch.float32
+        dtype = self.dtype if isinstance(self.dtype, torch.dtype) else _DTYPES[self.dtype]
+        if floats and dtype != floats[0]:
+            raise ValueError(
+                f"dtype={self.dtype!r}, but the module's parameters are {floats[0]}. "
+                "dtype sets the inputs' precision, not the module's: convert the module "
+                "(e.g. module.half()) or leave dtype=None."
+            )
+        return dtype
 
     @contextlib.contextmanager
     def _evaluating(self) -> Iterator[None]:
@@ -215,6 +223,8 @@ class TorchClassifier(PrefitClassifier):
                 f"The module returned {type(raw).__name__}; expected a tensor of shape "
                 "(batch, n_classes). Wrap the module so that it returns one."
             )
+        if raw.device.type == "mps":  # no float64 there
+            raw = raw.cpu()
         return torch_proba_from_outputs(raw, self.output)
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -272,7 +282,16 @@ class TorchClassifier(PrefitClassifier):
             Jensen-Shannon distances between consecutive points of the straight
             path ``A[index_a[i]] → B[index_b[i]]`` (float64 ndarray).
         """
+        if n_steps == 0:  # no interior point: the end points' distance, on the host
+
+            def endpoints(index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
+                return np.atleast_1d(js_distance(proba_A[index_a], proba_B[index_b]))
+
+            return endpoints
         device, dtype = self._placement()
+        # Probabilities and Jensen-Shannon steps are float64, which MPS lacks: there
+        # they are computed on the CPU, the model still on its device.
+        exact = torch.device("cpu") if device.type == "mps" else device
         shape = model_input_shape(A.shape[1:], self.input_shape)
         # Points are interpolated in at least single precision, then cast.
         work = torch.float64 if dtype == torch.float64 else torch.float32
@@ -281,11 +300,11 @@ class TorchClassifier(PrefitClassifier):
         if resident:
             A_dev = _to_device(A, device, work)
             B_dev = A_dev if same else _to_device(B, device, work)
-        PA_dev = torch.from_numpy(np.ascontiguousarray(proba_A, np.float64)).to(device)
+        PA_dev = torch.from_numpy(np.ascontiguousarray(proba_A, np.float64)).to(exact)
         PB_dev = (
             PA_dev
             if proba_B is proba_A
-            else torch.from_numpy(np.ascontiguousarray(proba_B, np.float64)).to(device)
+            else torch.from_numpy(np.ascontiguousarray(proba_B, np.float64)).to(exact)
         )
         t = torch.arange(1, n_steps + 1, dtype=torch.float64) / (n_steps + 1)
         t = t.to(device=device, dtype=work).reshape((1, n_steps) + (1,) * (A.ndim - 1))
@@ -293,12 +312,13 @@ class TorchClassifier(PrefitClassifier):
 
         def lengths(index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
             n_pairs = len(index_a)
-            out = torch.empty(n_pairs, dtype=torch.float64, device=device)
+            out = torch.empty(n_pairs, dtype=torch.float64, device=exact)
             # Largest deviation from a valid probability row seen; checked once at
             # the end so that the device is not synchronised block by block.
-            worst = torch.zeros((), dtype=torch.float64, device=device)
+            worst = torch.zeros((), dtype=torch.float64, device=exact)
             ia_all = torch.from_numpy(np.asarray(index_a, np.int64)).to(device)
             ib_all = torch.from_numpy(np.asarray(index_b, np.int64)).to(device)
+            ia_exact, ib_exact = ia_all.to(exact), ib_all.to(exact)
             with self._evaluating():
                 for start in range(0, n_pairs, pairs_per_block):
                     stop = min(start + pairs_per_block, n_pairs)
@@ -313,14 +333,19 @@ class TorchClassifier(PrefitClassifier):
                     x = interior.reshape(-1, *shape).to(dtype)
                     proba = self._forward(x)
                     worst = torch.maximum(worst, _invalidity(proba))
+                    # Renormalised as the host check does with rows within tolerance.
+                    proba = proba / proba.sum(dim=1, keepdim=True)
                     proba = proba.reshape(stop - start, n_steps, -1)
+                    ia, ib = ia_exact[start:stop], ib_exact[start:stop]
                     path = torch.cat([PA_dev[ia][:, None], proba, PB_dev[ib][:, None]], dim=1)
                     out[start:stop] = torch_js_distance(path[:, :-1], path[:, 1:]).sum(dim=1)
             if float(worst) > ROW_SUM_TOLERANCE:
                 raise ValueError(
                     "The module's outputs on the paths are not probabilities (negative, "
                     "NaN, or rows not summing to 1). Check output="
-                    f"{self.output!r}: use 'logits' for raw scores."
+                    f"{self.output!r}: use 'logits' for raw scores. A float16 or bfloat16 "
+                    "module ending in softmax sums its rows to 1 only roughly: drop the "
+                    "softmax and pass output='logits', which is taken in float64."
                 )
             return out.cpu().numpy()
 
@@ -334,9 +359,9 @@ class TorchClassifier(PrefitClassifier):
         70,000 samples in seconds. On a CPU numpy's threads do as well.
         """
         device, _ = self._placement()
-        if device.type == "cpu":
+        if device.type != "cuda":
             return None
-        return functools.partial(torch_exact_candidates, device=device)
+        return DeviceRanker(device)
 
 
 # ---------------------------------------------------------------------- numerics
@@ -378,6 +403,32 @@ def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return divergence.clamp(0.0, JS_MAX**2).sqrt()
 
 
+class DeviceRanker:
+    """:func:`torch_exact_candidates` for one fit: each set of samples' terms goes to
+    the device once, also across the search's later calls; too large a set is
+    ranked on the host instead."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self._uploaded: dict[int, tuple[BoundTerms, list[torch.Tensor]]] = {}
+
+    def _on_device(self, terms: BoundTerms) -> list[torch.Tensor]:
+        if id(terms) not in self._uploaded:  # the terms are held, so ids stay unique
+            self._uploaded[id(terms)] = (terms, _terms_to(terms, slice(None), self.device))
+        return self._uploaded[id(terms)][1]
+
+    def __call__(self, query, rows, reference, weights, n_candidates, *, exclude_self):
+        size = sum(part.nbytes for part in (query.flat, reference.flat))
+        if not _fits_on(self.device, 2 * size):
+            return exact_candidates(
+                query, rows, reference, weights, n_candidates, exclude_self=exclude_self
+            )
+        return torch_exact_candidates(
+            query, rows, reference, weights, n_candidates, exclude_self=exclude_self,
+            device=self.device, uploaded=(self._on_device(query), self._on_device(reference)),
+        )  # fmt: skip
+
+
 def torch_exact_candidates(
     query: BoundTerms,
     rows: np.ndarray,
@@ -387,21 +438,25 @@ def torch_exact_candidates(
     *,
     exclude_self: bool,
     device: torch.device,
+    uploaded: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The torch twin of :func:`didi._bounds.exact_candidates`, on ``device``.
 
     The same bound (float64, the same safety margins), blocks of rows against all
     references, ``topk`` on the device; ties are ordered by index on the host, as
-    there.
+    there. ``uploaded`` holds the query's and the reference's terms already on
+    the device (all rows).
     """
     n_ref = len(reference.sq_norms)
     n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
     table = candidate_table(len(rows), n_candidates)
     if len(rows) == 0 or keep == 0:
         return table
-    ref = _terms_to(reference, slice(None), device)
-    qry = _terms_to(query, rows, device)
     rows_dev = torch.from_numpy(np.asarray(rows, np.int64)).to(device)
+    if uploaded is None:
+        ref, qry = _terms_to(reference, slice(None), device), _terms_to(query, rows, device)
+    else:
+        ref, qry = uploaded[1], [part[rows_dev] for part in uploaded[0]]
     block = max(1, _DEVICE_BLOCK_ELEMENTS // (n_ref * reference.proba.shape[1]))
     for start in range(0, len(rows), block):
         stop = min(start + block, len(rows))

@@ -158,6 +158,30 @@ def test_threaded_ranking_gives_the_same_candidates(digits, digits_mlp, monkeypa
     np.testing.assert_array_equal(serial.toarray(), threaded.toarray())
 
 
+def test_overlapping_threaded_rankings_restore_the_blas_threads(digits, digits_mlp):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    from didi import _bounds
+
+    X = digits[0][:400]
+    terms = _bounds.bound_terms(X, digits_mlp.predict_proba(X), "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.65, 0.8, 40.0, "euclidean", terms)
+    before = [pool["num_threads"] for pool in threadpool_info()]
+
+    def rank(_):
+        return _bounds.exact_candidates(
+            terms, np.arange(400), terms, weights, 10, exclude_self=True, n_threads=3
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        tables = list(pool.map(rank, range(8)))
+    assert [pool["num_threads"] for pool in threadpool_info()] == before
+    for table in tables[1:]:
+        np.testing.assert_array_equal(table[0], tables[0][0])
+
+
 def test_knn_costs_far_fewer_classifier_rows(digits, digits_mlp):
     X = digits[0][:400]
     metric = FisherJSMetric(digits_mlp, n_neighbors=15).fit(X)

@@ -1,7 +1,6 @@
 """The PyTorch adapter: probabilities, model handling, and path lengths on the device."""
 
 import copy
-import functools
 import pickle
 
 import numpy as np
@@ -187,6 +186,19 @@ def test_sklearn_conventions(digits32):
     assert clf.score(X, y_pred) == 1.0
 
 
+def test_fit_learns_the_classes_for_scorers(digits32):
+    from sklearn.metrics import get_scorer
+
+    X, y = digits32
+    clf = TorchClassifier(make_net(n_out=10)).fit(X)
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    assert np.isfinite(get_scorer("neg_log_loss")(clf, X, y))
+    clf.set_params(module=make_net(n_out=3))  # another model: classes learnt again
+    with pytest.raises(AttributeError):
+        clf.classes_  # noqa: B018
+    assert len(clf.fit(X).classes_) == 3
+
+
 def test_float64_module_keeps_float64(digits32):
     X, _ = digits32
     net = make_net(dtype=torch.float64)
@@ -221,6 +233,7 @@ def test_module_output_objects():
         ({"output": "softmax"}, ValueError, "output must be one of"),
         ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
         ({"dtype": "int8"}, ValueError, "dtype must be a torch.dtype"),
+        ({"dtype": "float16"}, ValueError, "parameters are torch.float32.*module.half"),
         ({"module": np.eye(3)}, TypeError, "module must be a torch.nn.Module"),
     ],
 )
@@ -265,6 +278,17 @@ def test_device_paths_equal_host_paths(digits, trained, device, resident, monkey
     assert on_device.min() >= 0 and np.count_nonzero(on_device > 0.1) > 10  # real crossings
 
 
+def test_paths_without_interior_points_are_end_point_distances(digits, trained):
+    from didi._divergence import js_distance
+
+    X = digits[0][:30] / 16
+    clf = TorchClassifier(trained)
+    p = clf.predict_proba(X)
+    ia, ib = np.arange(10), np.arange(10, 20)
+    lengths = clf.path_length_evaluator(X, X, p, p, 0)(ia, ib)
+    np.testing.assert_allclose(lengths, js_distance(p[ia], p[ib]), atol=1e-15)
+
+
 @pytest.mark.parametrize("n_neighbors", [None, 8])
 def test_metric_hands_pairs_to_the_device(digits, trained, n_neighbors):
     X, _ = digits
@@ -302,6 +326,14 @@ def test_integer_targets_with_named_classes_are_class_indices(digits, trained):
     clf = TorchClassifier(trained, classes=names)
     dmap = DecisionMap(clf, resolution=8, random_state=0).fit(X[:80] / 16, y[:80])
     np.testing.assert_array_equal(DecisionMapDisplay.from_estimator(dmap).true, y[:80])
+    # Integer class labels that do not match are not reinterpreted: they warn.
+    plain = DecisionMap(TorchClassifier(trained, classes=np.arange(1, 11)), resolution=8)
+    plain.fit(
+        X[:40] / 16,
+        y[:40],
+    )
+    with pytest.warns(UserWarning, match="labels in y are not among"):
+        DecisionMapDisplay.from_estimator(plain, y=np.zeros(40, dtype=int))
     with pytest.warns(UserWarning, match="2 of 80 labels in y are not among"):
         labels = np.array(names)[y[:80]].astype(object)
         labels[:2] = "cat"
@@ -312,7 +344,7 @@ def test_integer_targets_with_named_classes_are_class_indices(digits, trained):
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, monkeypatch):
     from didi import _bounds
-    from didi.torch import torch_exact_candidates
+    from didi.torch import DeviceRanker, torch_exact_candidates
 
     X = digits[0][:250] + np.random.default_rng(0).normal(scale=0.01, size=(250, 64))
     proba = digits_mlp.predict_proba(X)
@@ -329,21 +361,23 @@ def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, 
         found = torch_exact_candidates(
             terms, rows, terms, weights, width, exclude_self=exclude, device=torch.device(device)
         )
-        np.testing.assert_array_equal(found[0], expected[0])
-        np.testing.assert_allclose(found[1], expected[1], rtol=1e-12, atol=1e-13)
-        np.testing.assert_allclose(found[2], expected[2], rtol=1e-12, atol=1e-13)
+        # Terms uploaded once and reused, as in a fit: the same table.
+        ranker = DeviceRanker(torch.device(device))
+        again = ranker(terms, rows, terms, weights, width, exclude_self=exclude)
+        for table in (found, again):
+            np.testing.assert_array_equal(table[0], expected[0])
+            np.testing.assert_allclose(table[1], expected[1], rtol=1e-12, atol=1e-13)
+            np.testing.assert_allclose(table[2], expected[2], rtol=1e-12, atol=1e-13)
 
 
 def test_metric_ranks_on_the_device_when_offered(digits, trained, monkeypatch):
-    from didi.torch import torch_exact_candidates
+    from didi.torch import DeviceRanker
 
     X = digits[0][:150] / 16
     host = FisherJSMetric(TorchClassifier(trained), n_neighbors=10)
     graph_host = host.fit_transform(X)
     monkeypatch.setattr(  # a CPU stands in for the GPU
-        TorchClassifier,
-        "_candidate_ranker",
-        lambda self: functools.partial(torch_exact_candidates, device=torch.device("cpu")),
+        TorchClassifier, "_candidate_ranker", lambda self: DeviceRanker(torch.device("cpu"))
     )
     device = FisherJSMetric(TorchClassifier(trained), n_neighbors=10)
     graph_device = device.fit_transform(X)
