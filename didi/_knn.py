@@ -131,7 +131,12 @@ def merge_nearest(
     if len(rows) == 0:
         return
     k = best_idx.shape[1]
-    touched, position = np.unique(rows, return_inverse=True)
+    # The rows touched and each entry's position among them, by counting rather
+    # than sorting: rows are indices into best_idx.
+    touched = np.flatnonzero(np.bincount(rows, minlength=len(best_idx)))
+    slot = np.empty(len(best_idx), dtype=np.int64)
+    slot[touched] = np.arange(len(touched))
+    position = slot[rows]
     all_rows = np.concatenate([np.repeat(np.arange(len(touched)), k), position])
     all_idx = np.concatenate([best_idx[touched].ravel(), cols])
     all_dist = np.concatenate([best_dist[touched].ravel(), dists])
