@@ -521,11 +521,12 @@ class FisherJSMetric(
     def _exact_ranking(self):
         """Exact ranking of candidates: on the classifier's GPU where it offers one
         (``TorchClassifier`` on CUDA), else numpy with ``n_jobs`` threads."""
+        host = functools.partial(exact_candidates, n_threads=_ranking_threads(self.n_jobs))
         offer = getattr(self.estimator, "_candidate_ranker", None)
-        on_device = offer() if offer is not None else None
+        on_device = offer(host) if offer is not None else None
         if on_device is not None:
             return on_device, True
-        return functools.partial(exact_candidates, n_threads=_ranking_threads(self.n_jobs)), False
+        return host, False
 
     def _descent_candidates(self, terms, weights, width) -> CandidateLists:
         from ._nndescent import nndescent_candidates

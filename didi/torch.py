@@ -28,7 +28,6 @@ from ._bounds import (
     BoundWeights,
     candidate_table,
     candidate_widths,
-    exact_candidates,
     store_ranked,
 )
 from ._divergence import JS_MAX, js_distance
@@ -351,7 +350,7 @@ class TorchClassifier(PrefitClassifier):
 
         return lengths
 
-    def _candidate_ranker(self) -> Callable | None:
+    def _candidate_ranker(self, host_ranker: Callable) -> Callable | None:
         """The exact ranking of neighbour candidates on the module's GPU, or ``None``.
 
         :class:`~didi.FisherJSMetric` asks for it: ranking all pairs by their
@@ -361,7 +360,7 @@ class TorchClassifier(PrefitClassifier):
         device, _ = self._placement()
         if device.type != "cuda":
             return None
-        return DeviceRanker(device)
+        return DeviceRanker(device, host_ranker)
 
 
 # ---------------------------------------------------------------------- numerics
@@ -406,10 +405,12 @@ def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 class DeviceRanker:
     """:func:`torch_exact_candidates` for one fit: each set of samples' terms goes to
     the device once, also across the search's later calls; too large a set is
-    ranked on the host instead."""
+    ranked by ``host_ranker`` (:func:`didi._bounds.exact_candidates` with the fit's
+    threads) instead."""
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, host_ranker: Callable) -> None:
         self.device = device
+        self.host_ranker = host_ranker
         self._uploaded: dict[int, tuple[BoundTerms, list[torch.Tensor]]] = {}
 
     def _on_device(self, terms: BoundTerms) -> list[torch.Tensor]:
@@ -420,7 +421,7 @@ class DeviceRanker:
     def __call__(self, query, rows, reference, weights, n_candidates, *, exclude_self):
         size = sum(part.nbytes for part in (query.flat, reference.flat))
         if not _fits_on(self.device, 2 * size):
-            return exact_candidates(
+            return self.host_ranker(
                 query, rows, reference, weights, n_candidates, exclude_self=exclude_self
             )
         return torch_exact_candidates(

@@ -362,12 +362,35 @@ def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, 
             terms, rows, terms, weights, width, exclude_self=exclude, device=torch.device(device)
         )
         # Terms uploaded once and reused, as in a fit: the same table.
-        ranker = DeviceRanker(torch.device(device))
+        ranker = DeviceRanker(torch.device(device), _bounds.exact_candidates)
         again = ranker(terms, rows, terms, weights, width, exclude_self=exclude)
         for table in (found, again):
             np.testing.assert_array_equal(table[0], expected[0])
             np.testing.assert_allclose(table[1], expected[1], rtol=1e-12, atol=1e-13)
             np.testing.assert_allclose(table[2], expected[2], rtol=1e-12, atol=1e-13)
+
+
+def test_device_ranker_hands_too_large_sets_to_the_host(monkeypatch):
+    from didi import _bounds
+    from didi.torch import DeviceRanker
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    proba = softmax(X @ np.ones((3, 2)), axis=1)
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.65, 0.8, 1.0, "euclidean", terms)
+    calls = []
+
+    def host(*args, **kwargs):
+        calls.append(kwargs)
+        return _bounds.exact_candidates(*args, **kwargs)
+
+    monkeypatch.setattr("didi.torch._fits_on", lambda device, n_bytes: False)
+    table = DeviceRanker(torch.device("cpu"), host)(
+        terms, np.arange(40), terms, weights, 5, exclude_self=True
+    )
+    assert calls == [{"exclude_self": True}]
+    expected = _bounds.exact_candidates(terms, np.arange(40), terms, weights, 5, exclude_self=True)
+    np.testing.assert_array_equal(table[0], expected[0])
 
 
 def test_metric_ranks_on_the_device_when_offered(digits, trained, monkeypatch):
@@ -377,7 +400,9 @@ def test_metric_ranks_on_the_device_when_offered(digits, trained, monkeypatch):
     host = FisherJSMetric(TorchClassifier(trained), n_neighbors=10)
     graph_host = host.fit_transform(X)
     monkeypatch.setattr(  # a CPU stands in for the GPU
-        TorchClassifier, "_candidate_ranker", lambda self: DeviceRanker(torch.device("cpu"))
+        TorchClassifier,
+        "_candidate_ranker",
+        lambda self, host_ranker: DeviceRanker(torch.device("cpu"), host_ranker),
     )
     device = FisherJSMetric(TorchClassifier(trained), n_neighbors=10)
     graph_device = device.fit_transform(X)
