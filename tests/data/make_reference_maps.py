@@ -1,0 +1,84 @@
+"""Write ``reference_maps.npz``: maps of the demo's data, to check that code changes
+which should not change results indeed give bit-identical maps.
+
+Run from the repository root: ``python tests/data/make_reference_maps.py``. Rerun it
+only for a change that is meant to change the maps, and say so in its commit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numba
+import sklearn
+import umap
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from didi import DecisionMap
+
+HERE = Path(__file__).parent
+
+
+def demo_classifier_and_samples(random_state: int = 0, n_samples: int = 600):
+    """What ``didi demo`` maps: an MLP on the other digits, and 600 held-out digits."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_map, y_train, y_map = train_test_split(
+        X, y, test_size=n_samples, stratify=y, random_state=random_state
+    )
+    clf = make_pipeline(
+        StandardScaler(),
+        MLPClassifier(hidden_layer_sizes=(64,), max_iter=1000, random_state=random_state),
+    ).fit(X_train, y_train)
+    return clf, X_map, y_map
+
+
+#: The maps compared: the demo's own (k-NN mode), the dense reference-faithful mode, and
+#: a map grown by add_samples.
+SETTINGS = {
+    "demo": {"resolution": 100},
+    "dense_max": {"mode": "dense", "scale": "max", "resolution": 40, "n_samples": 150},
+    "added": {"resolution": 40, "n_samples": 300, "added": 150},
+}
+
+
+def fit_setting(name: str, clf, X, y) -> DecisionMap:
+    params = dict(SETTINGS[name])
+    n = params.pop("n_samples", len(X))
+    added = params.pop("added", 0)
+    dmap = DecisionMap(clf, random_state=0, **params).fit(X[:n], y[:n])
+    if added:
+        dmap.add_samples(X[n : n + added], y[n : n + added])
+    return dmap
+
+
+def arrays_of(name: str, dmap: DecisionMap) -> dict[str, np.ndarray]:
+    graph = dmap.projection_.metric_
+    out = {
+        "embedding": dmap.embedding_,
+        "grid_proba": dmap.grid_proba_,
+        "scores": np.array([dmap.scores_[k] for k in sorted(dmap.scores_)]),
+        "rows": np.array(dmap.n_classifier_rows_),
+    }
+    if graph.knn_indices_ is not None:
+        out["knn_indices"] = graph.knn_indices_
+        out["knn_distances"] = graph.knn_distances_
+    return {f"{name}/{key}": value for key, value in out.items()}
+
+
+def main() -> None:
+    clf, X, y = demo_classifier_and_samples()
+    arrays = {}
+    for name in SETTINGS:
+        arrays.update(arrays_of(name, fit_setting(name, clf, X, y)))
+    versions = {"umap": umap.__version__, "numba": numba.__version__, "sklearn": sklearn.__version__}
+    arrays["versions"] = np.array(repr(sorted(versions.items())))
+    np.savez_compressed(HERE / "reference_maps.npz", **arrays)
+
+
+if __name__ == "__main__":
+    main()
