@@ -7,5 +7,8 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 collect_ignore = [
-    f"didi/{name}.py" for name in ("torch", "keras") if importlib.util.find_spec(name) is None
+    path
+    for framework in ("torch", "keras")
+    if importlib.util.find_spec(framework) is None
+    for path in (f"didi/{framework}.py", f"didi/adapters/_{framework}.py")
 ]

@@ -22,7 +22,7 @@ from sklearn.datasets import load_digits
 from sklearn.neural_network import MLPClassifier
 
 from didi import DecisionMap, RBFInverse
-from didi.decision_map import holdout_split
+from didi.decision_map._quality import holdout_split
 
 ALPHAS = (1e-10, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1)
 SLICES = ((0, 600), (300, 900), (1197, 1797))

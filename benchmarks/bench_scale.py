@@ -91,7 +91,7 @@ def graph_neighbours(graph) -> np.ndarray:
 def worker(n: int, mode: str) -> dict:
     """One fit, in this process; returns its figures."""
     from didi import DecisionMap, FisherJSMetric
-    from didi.metric import EXACT_CANDIDATES_MAX_SAMPLES
+    from didi.distance._metric import EXACT_CANDIDATES_MAX_SAMPLES
 
     clf = classifier()
     X, y = mapped_points(n)

@@ -2,16 +2,23 @@
 
 Discriminative (Fisher / Jensen-Shannon) distances from any ``predict_proba``,
 UMAP on those distances, an inverse projection back to input space and a decision
-map with the paper's quality scores.
+map with the paper's quality scores. One subpackage per step of the method:
+:mod:`didi.distance`, :mod:`didi.projection`, :mod:`didi.inverse`,
+:mod:`didi.decision_map`; pictures in :mod:`didi.plotting`.
 """
 
-from .decision_map import DecisionMap
-from .display import DecisionMapDisplay
+from importlib.metadata import PackageNotFoundError, version
+
+from .decision_map import DecisionMap, quality_scorer, quality_scorers
+from .distance import FisherJSMetric
 from .inverse import RBFInverse
-from .metric import FisherJSMetric
-from .probe import ProbeDisplay
+from .plotting import DecisionMapDisplay, ProbeDisplay
 from .projection import FisherUMAP
-from .quality import quality_scorer, quality_scorers
+
+try:
+    __version__ = version("didi")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "DecisionMap",
@@ -20,8 +27,7 @@ __all__ = [
     "FisherUMAP",
     "ProbeDisplay",
     "RBFInverse",
+    "__version__",
     "quality_scorer",
     "quality_scorers",
 ]
-
-__version__ = "0.1.0"

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from didi import DecisionMap, DecisionMapDisplay, FisherJSMetric, FisherUMAP, RBFInverse
-from didi._divergence import JS_MAX
+from didi.distance._divergence import JS_MAX
 
 from .conftest import softmax_classifier
 

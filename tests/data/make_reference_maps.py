@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import numba
+import numpy as np
 import sklearn
 import umap
 from sklearn.datasets import load_digits
@@ -70,13 +70,22 @@ def arrays_of(name: str, dmap: DecisionMap) -> dict[str, np.ndarray]:
     return {f"{name}/{key}": value for key, value in out.items()}
 
 
+def library_versions() -> str:
+    """The versions of the libraries the layout depends on, as one string."""
+    versions = {
+        "umap": umap.__version__,
+        "numba": numba.__version__,
+        "sklearn": sklearn.__version__,
+    }
+    return repr(sorted(versions.items()))
+
+
 def main() -> None:
     clf, X, y = demo_classifier_and_samples()
     arrays = {}
     for name in SETTINGS:
         arrays.update(arrays_of(name, fit_setting(name, clf, X, y)))
-    versions = {"umap": umap.__version__, "numba": numba.__version__, "sklearn": sklearn.__version__}
-    arrays["versions"] = np.array(repr(sorted(versions.items())))
+    arrays["versions"] = np.array(library_versions())
     np.savez_compressed(HERE / "reference_maps.npz", **arrays)
 
 

@@ -1,0 +1,114 @@
+"""Use a trained Keras 3 model as the classifier of a decision map.
+
+Needs Keras 3 and one of its backends (``pip install didi[keras]``; with PyTorch
+installed, ``KERAS_BACKEND=torch`` runs it); ``import didi`` alone never imports it.
+A scikeras ``KerasClassifier`` already has ``predict_proba`` and plugs in unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from .._base import check_samples
+from ._prefit import PrefitClassifier, model_input_shape, proba_from_outputs
+
+
+class KerasModelClassifier(PrefitClassifier):
+    """A trained Keras 3 model as a probabilistic classifier.
+
+    The model runs through ``model.predict`` (inference mode: dropout off, no
+    gradients) on whatever device its backend uses, in batches.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The trained network, one output of shape (batch, n_classes), or
+        (batch, 1) / (batch,) for a binary model.
+    output : {"probabilities", "logits", "log_probabilities"}, default="probabilities"
+        What the model returns. Keras classifiers usually end in a softmax (or
+        sigmoid) layer, hence the default; ``"logits"`` applies softmax (sigmoid
+        for one column). One column is the positive class's score and becomes
+        ``[1 − p, p]``.
+    input_shape : tuple of int, default=None
+        Shape of one input as the model expects it, e.g. ``(28, 28, 1)``;
+        ``None`` keeps the samples' own shape.
+    classes : array-like of shape (n_classes,), default=None
+        Labels of the output columns; ``0 … n_classes − 1`` when not given.
+    batch_size : int, default=1024
+        Inputs per forward pass.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels of the probability columns.
+
+    See Also
+    --------
+    didi.torch.TorchClassifier : The same for a PyTorch module, with path lengths
+        computed on its device.
+
+    Examples
+    --------
+    >>> import numpy as np, keras
+    >>> from didi.keras import KerasModelClassifier
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    >>> clf = KerasModelClassifier(model)
+    >>> proba = clf.predict_proba(np.random.default_rng(0).normal(size=(5, 4)))
+    >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
+    ((5, 3), True)
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        output: str = "probabilities",
+        input_shape: tuple[int, ...] | None = None,
+        classes: Any = None,
+        batch_size: int = 1024,
+    ) -> None:
+        self.model = model
+        self.output = output
+        self.input_shape = input_shape
+        self.classes = classes
+        self.batch_size = batch_size
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not callable(getattr(self.model, "predict", None)):
+            raise TypeError(
+                f"model must be a Keras model with a predict method; got "
+                f"{type(self.model).__name__}."
+            )
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of the samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples, flat or in any shape that ``input_shape`` (or the model) accepts.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Float64 probabilities: softmax (sigmoid) of logits taken in float64,
+            probabilities as the model gives them.
+        """
+        self._check_params()
+        X = check_samples(X)
+        shape = model_input_shape(X.shape[1:], self.input_shape)
+        dtype = keras.backend.floatx()
+        x = X.reshape(-1, *shape).astype(dtype, copy=False)
+        raw = self.model.predict(x, batch_size=int(self.batch_size), verbose=0)
+        if isinstance(raw, (list, tuple, dict)):
+            raise ValueError(
+                f"The model returned {type(raw).__name__} of several outputs; "
+                "expected one array of shape (batch, n_classes)."
+            )
+        return self._remember_columns(
+            proba_from_outputs(keras.ops.convert_to_numpy(raw), self.output)
+        )

@@ -1,0 +1,519 @@
+"""Use a trained PyTorch ``nn.Module`` as the classifier of a decision map.
+
+Needs PyTorch (``pip install didi[torch]``); ``import didi`` alone never imports it.
+
+:class:`TorchClassifier` gives a module the ``predict_proba`` the suite reads, and
+more: the straight paths between pairs of samples are built, classified and
+measured on the module's own device, so a model on a GPU receives the pairs' end
+points once and returns one number per pair instead of shipping
+``n_pairs × n_steps`` full inputs back and forth. On a GPU the k-NN search's
+candidates are ranked there too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._base import check_samples
+from .._proba import ROW_SUM_TOLERANCE
+from ..distance._bounds import (
+    JS_MARGIN,
+    BoundTerms,
+    BoundWeights,
+    candidate_table,
+    candidate_widths,
+    store_ranked,
+)
+from ..distance._divergence import JS_MAX, js_distance
+from ._prefit import PrefitClassifier, model_input_shape
+
+#: Share of the device's free memory the end points may take to stay resident there.
+_RESIDENT_SHARE = 0.25
+
+#: Elements ``(rows × references × classes)`` per block of bounds on the device
+#: (512 MB in float64; a few such temporaries at a time).
+_DEVICE_BLOCK_ELEMENTS = 1 << 26
+
+#: Modules being evaluated, by id: how many callers, and the modes to restore.
+_ACTIVE: dict[int, tuple[int, list]] = {}
+_MODE_LOCK = threading.Lock()
+
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
+
+
+class TorchClassifier(PrefitClassifier):
+    """A trained ``torch.nn.Module`` as a probabilistic classifier.
+
+    The module is only ever evaluated: in eval mode (dropout off, batch-norm
+    statistics frozen; each submodule's own mode is restored afterwards), without
+    autograd, in batches, on ``device``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The trained network. It maps a batch of inputs to one row of outputs per
+        input (a tensor, or an object with a ``logits`` tensor).
+    output : {"logits", "probabilities", "log_probabilities"}, default="logits"
+        What the module returns: raw scores (softmax is applied), probabilities,
+        or log-probabilities (``log_softmax``; exp is applied). A single output
+        column is a binary model's score for the positive class: sigmoid of a
+        logit, or the probability itself, becomes the two columns ``[1 − p, p]``.
+    input_shape : tuple of int, default=None
+        Shape of one input as the module expects it, e.g. ``(1, 28, 28)`` for a
+        ConvNet fed flat rows of 784 pixels. ``None`` hands the samples over in
+        their own shape.
+    classes : array-like of shape (n_classes,), default=None
+        Labels of the output columns; ``0 … n_classes − 1`` when not given.
+    device : str or torch.device, default=None
+        Where to run the module. ``None`` keeps it where its parameters are;
+        anything else moves the module there (``module.to(device)``).
+    dtype : {"float32", "float64", "float16", "bfloat16"} or torch.dtype, default=None
+        Precision of the inputs handed to the module; ``None`` takes that of its
+        first floating-point parameter (float32 for a module without any).
+    batch_size : int, default=1024
+        Inputs per forward pass. Larger batches keep a GPU busy.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels of the probability columns.
+
+    See Also
+    --------
+    didi.keras.KerasModelClassifier : The same for a Keras 3 model.
+
+    Notes
+    -----
+    Path lengths on the device: with ``TorchClassifier`` as its classifier,
+    :class:`~didi.FisherJSMetric` hands over pairs of samples. Their end points go
+    to the device once per fit; each block of pairs is interpolated there, run
+    through the module, turned into probabilities and Jensen-Shannon steps in
+    float64, and summed: one number per pair comes back. ``n_jobs`` does not split
+    this work, which a single device does best in one process. End points that
+    would take more than a quarter of the GPU's free memory are sent block by block.
+
+    Ranking on the GPU: on CUDA, :class:`~didi.FisherJSMetric` also ranks the k-NN
+    search's candidates on the device (every pair's lower bound in float64, then
+    ``topk``), so ``candidates="auto"`` stays exact up to 200,000 samples.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from didi.torch import TorchClassifier
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    >>> clf = TorchClassifier(net, classes=["a", "b", "c"])
+    >>> X = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    >>> proba = clf.predict_proba(X)
+    >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
+    ((5, 3), True)
+    >>> clf.predict(X[:2]).tolist()  # doctest: +SKIP
+    ['b', 'b']
+    """
+
+    def __init__(
+        self,
+        module: Any,
+        *,
+        output: str = "logits",
+        input_shape: tuple[int, ...] | None = None,
+        classes: Any = None,
+        device: Any = None,
+        dtype: Any = None,
+        batch_size: int = 1024,
+    ) -> None:
+        self.module = module
+        self.output = output
+        self.input_shape = input_shape
+        self.classes = classes
+        self.device = device
+        self.dtype = dtype
+        self.batch_size = batch_size
+
+    # ------------------------------------------------------------------ placement
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not isinstance(self.module, torch.nn.Module):
+            raise TypeError(
+                f"module must be a torch.nn.Module; got {type(self.module).__name__}. "
+                "A function of numpy arrays can be passed to didi directly."
+            )
+        if self.dtype is not None and not isinstance(self.dtype, torch.dtype):
+            if self.dtype not in _DTYPES:
+                raise ValueError(
+                    f"dtype must be a torch.dtype or one of {tuple(_DTYPES)}; got {self.dtype!r}."
+                )
+        self._input_dtype()
+
+    def _placement(self) -> tuple[torch.device, torch.dtype]:
+        """The device the module runs on (moving it there if asked) and its input dtype."""
+        self._check_params()
+        tensors = [*self.module.parameters(), *self.module.buffers()]
+        if self.device is None:
+            device = tensors[0].device if tensors else torch.device("cpu")
+        else:
+            device = torch.device(self.device)
+            if any(t.device != device for t in tensors):
+                self.module.to(device)
+        return device, self._input_dtype()
+
+    def _input_dtype(self) -> torch.dtype:
+        """``dtype``, or the module's own; a ``dtype`` the module does not have is refused."""
+        floats = [t.dtype for t in self.module.parameters() if t.is_floating_point()]
+        if self.dtype is None:
+            return floats[0] if floats else torch.float32
+        dtype = self.dtype if isinstance(self.dtype, torch.dtype) else _DTYPES[self.dtype]
+        if floats and dtype != floats[0]:
+            raise ValueError(
+                f"dtype={self.dtype!r}, but the module's parameters are {floats[0]}. "
+                "dtype sets the inputs' precision, not the module's: convert the module "
+                "(e.g. module.half()) or leave dtype=None."
+            )
+        return dtype
+
+    @contextlib.contextmanager
+    def _evaluating(self) -> Iterator[None]:
+        """Eval mode and no autograd, each submodule's own mode restored afterwards.
+
+        Threads (joblib's threading backend) may share the module: the first to
+        enter saves the modes, the last to leave restores them.
+        """
+        key = id(self.module)
+        with _MODE_LOCK:
+            count, modes = _ACTIVE.get(key, (0, None))
+            if count == 0:
+                modes = [(m, m.training) for m in self.module.modules()]
+                self.module.eval()
+            _ACTIVE[key] = (count + 1, modes)
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            with _MODE_LOCK:
+                count, modes = _ACTIVE.pop(key)
+                if count > 1:
+                    _ACTIVE[key] = (count - 1, modes)
+                else:
+                    for m, training in modes:
+                        m.training = training
+
+    # ------------------------------------------------------------------ outputs
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Float64 probabilities of a batch already on the device."""
+        raw = self.module(x)
+        if not isinstance(raw, torch.Tensor):
+            raw = getattr(raw, "logits", raw)
+        if not isinstance(raw, torch.Tensor):
+            raise TypeError(
+                f"The module returned {type(raw).__name__}; expected a tensor of shape "
+                "(batch, n_classes). Wrap the module so that it returns one."
+            )
+        if raw.device.type == "mps":  # no float64 there
+            raw = raw.cpu()
+        return torch_proba_from_outputs(raw, self.output)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of the samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples, flat or in any shape that ``input_shape`` (or the module)
+            accepts.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Float64 probabilities: softmax (sigmoid) of logits taken in float64,
+            probabilities as the model gives them.
+        """
+        device, dtype = self._placement()
+        X = check_samples(X)
+        shape = model_input_shape(X.shape[1:], self.input_shape)
+        batch = int(self.batch_size)
+        blocks = []
+        with self._evaluating():
+            for start in range(0, len(X), batch):
+                x = torch.from_numpy(np.ascontiguousarray(X[start : start + batch]))
+                x = x.to(device=device, dtype=dtype).reshape(-1, *shape)
+                blocks.append(self._forward(x).cpu())
+        return self._remember_columns(torch.cat(blocks).numpy())
+
+    # ------------------------------------------------------------------ paths
+
+    def path_length_evaluator(
+        self,
+        A: np.ndarray,
+        B: np.ndarray,
+        proba_A: np.ndarray,
+        proba_B: np.ndarray,
+        n_steps: int,
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """A function of pairs giving their discriminative path lengths, on the device.
+
+        Parameters
+        ----------
+        A, B : ndarray of shape (n_a, *sample_shape), (n_b, *sample_shape)
+            Start and end point sets (they may be the same array).
+        proba_A, proba_B : ndarray of shape (n_a, n_classes), (n_b, n_classes)
+            This classifier's probabilities of ``A`` and ``B``.
+        n_steps : int
+            Interior points per path.
+
+        Returns
+        -------
+        callable
+            ``lengths(index_a, index_b)`` returning, for each pair, the sum of the
+            Jensen-Shannon distances between consecutive points of the straight
+            path ``A[index_a[i]] → B[index_b[i]]`` (float64 ndarray).
+        """
+        if n_steps == 0:  # no interior point: the end points' distance, on the host
+
+            def endpoints(index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
+                return np.atleast_1d(js_distance(proba_A[index_a], proba_B[index_b]))
+
+            return endpoints
+        device, dtype = self._placement()
+        # Probabilities and Jensen-Shannon steps are float64, which MPS lacks: there
+        # they are computed on the CPU, the model still on its device.
+        exact = torch.device("cpu") if device.type == "mps" else device
+        shape = model_input_shape(A.shape[1:], self.input_shape)
+        # Points are interpolated in at least single precision, then cast.
+        work = torch.float64 if dtype == torch.float64 else torch.float32
+        same = B is A
+        resident = _fits_on(device, (A.size + (0 if same else B.size)) * _itemsize(work))
+        if resident:
+            A_dev = _to_device(A, device, work)
+            B_dev = A_dev if same else _to_device(B, device, work)
+        PA_dev = torch.from_numpy(np.ascontiguousarray(proba_A, np.float64)).to(exact)
+        PB_dev = (
+            PA_dev
+            if proba_B is proba_A
+            else torch.from_numpy(np.ascontiguousarray(proba_B, np.float64)).to(exact)
+        )
+        t = torch.arange(1, n_steps + 1, dtype=torch.float64) / (n_steps + 1)
+        t = t.to(device=device, dtype=work).reshape((1, n_steps) + (1,) * (A.ndim - 1))
+        pairs_per_block = max(1, int(self.batch_size) // n_steps)
+
+        def lengths(index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
+            n_pairs = len(index_a)
+            out = torch.empty(n_pairs, dtype=torch.float64, device=exact)
+            # Largest deviation from a valid probability row seen; checked once at
+            # the end so that the device is not synchronised block by block.
+            worst = torch.zeros((), dtype=torch.float64, device=exact)
+            ia_all = torch.from_numpy(np.asarray(index_a, np.int64)).to(device)
+            ib_all = torch.from_numpy(np.asarray(index_b, np.int64)).to(device)
+            ia_exact, ib_exact = ia_all.to(exact), ib_all.to(exact)
+            with self._evaluating():
+                for start in range(0, n_pairs, pairs_per_block):
+                    stop = min(start + pairs_per_block, n_pairs)
+                    ia, ib = ia_all[start:stop], ib_all[start:stop]
+                    if resident:
+                        xa, xb = A_dev[ia], B_dev[ib]
+                    else:
+                        xa = _to_device(A[index_a[start:stop]], device, work)
+                        xb = _to_device(B[index_b[start:stop]], device, work)
+                    interior = (xb - xa)[:, None] * t
+                    interior += xa[:, None]
+                    x = interior.reshape(-1, *shape).to(dtype)
+                    proba = self._forward(x)
+                    worst = torch.maximum(worst, _invalidity(proba))
+                    # Renormalised as the host check does with rows within tolerance.
+                    proba = proba / proba.sum(dim=1, keepdim=True)
+                    proba = proba.reshape(stop - start, n_steps, -1)
+                    ia, ib = ia_exact[start:stop], ib_exact[start:stop]
+                    path = torch.cat([PA_dev[ia][:, None], proba, PB_dev[ib][:, None]], dim=1)
+                    out[start:stop] = torch_js_distance(path[:, :-1], path[:, 1:]).sum(dim=1)
+            if float(worst) > ROW_SUM_TOLERANCE:
+                raise ValueError(
+                    "The module's outputs on the paths are not probabilities (negative, "
+                    "NaN, or rows not summing to 1). Check output="
+                    f"{self.output!r}: use 'logits' for raw scores. A float16 or bfloat16 "
+                    "module ending in softmax sums its rows to 1 only roughly: drop the "
+                    "softmax and pass output='logits', which is taken in float64."
+                )
+            return out.cpu().numpy()
+
+        return lengths
+
+    def _candidate_ranker(self, host_ranker: Callable) -> Callable | None:
+        """The exact ranking of neighbour candidates on the module's GPU, or ``None``.
+
+        :class:`~didi.FisherJSMetric` asks for it: ranking all pairs by their
+        lower bound is a matrix product and an entropy block, which a GPU does for
+        70,000 samples in seconds. On a CPU numpy's threads do as well.
+        """
+        device, _ = self._placement()
+        if device.type != "cuda":
+            return None
+        return DeviceRanker(device, host_ranker)
+
+
+# ---------------------------------------------------------------------- numerics
+
+
+def torch_proba_from_outputs(raw: torch.Tensor, output: str) -> torch.Tensor:
+    """Float64 class probabilities from a module's raw outputs, on their device.
+
+    The torch twin of :func:`didi._adapter.proba_from_outputs`.
+    """
+    raw = raw.to(torch.float64)
+    if raw.ndim == 1:
+        raw = raw[:, None]
+    if raw.ndim != 2:
+        raise ValueError(
+            f"The module returned outputs of shape {tuple(raw.shape)}; expected "
+            "(batch, n_classes) or (batch,) for a binary model."
+        )
+    if output == "log_probabilities":
+        raw = raw.exp()
+    if raw.shape[1] == 1:
+        if output == "logits":
+            return torch.cat([torch.sigmoid(-raw), torch.sigmoid(raw)], dim=1)
+        return torch.cat([1.0 - raw, raw], dim=1)
+    if output == "logits":
+        return torch.softmax(raw, dim=1)
+    return raw
+
+
+def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """The Jensen-Shannon metric along the last axis; the torch twin of
+    :func:`didi._divergence.js_distance`, with the same handling of zeros."""
+    r = (p - q) / (p + q)
+    left = p * torch.log1p(r)
+    right = q * torch.log1p(-r)
+    left = torch.where(torch.isfinite(left), left, 0.0)
+    right = torch.where(torch.isfinite(right), right, 0.0)
+    divergence = 0.5 * (left + right).sum(dim=-1)
+    return divergence.clamp(0.0, JS_MAX**2).sqrt()
+
+
+class DeviceRanker:
+    """:func:`torch_exact_candidates` for one fit: each set of samples' terms goes to
+    the device once, also across the search's later calls; too large a set is
+    ranked by ``host_ranker`` (:func:`didi._bounds.exact_candidates` with the fit's
+    threads) instead."""
+
+    def __init__(self, device: torch.device, host_ranker: Callable) -> None:
+        self.device = device
+        self.host_ranker = host_ranker
+        self._uploaded: dict[int, tuple[BoundTerms, list[torch.Tensor]]] = {}
+
+    def _on_device(self, terms: BoundTerms) -> list[torch.Tensor]:
+        if id(terms) not in self._uploaded:  # the terms are held, so ids stay unique
+            self._uploaded[id(terms)] = (terms, _terms_to(terms, slice(None), self.device))
+        return self._uploaded[id(terms)][1]
+
+    def __call__(self, query, rows, reference, weights, n_candidates, *, exclude_self):
+        size = sum(part.nbytes for part in (query.flat, reference.flat))
+        if not _fits_on(self.device, 2 * size):
+            return self.host_ranker(
+                query, rows, reference, weights, n_candidates, exclude_self=exclude_self
+            )
+        return torch_exact_candidates(
+            query, rows, reference, weights, n_candidates, exclude_self=exclude_self,
+            device=self.device, uploaded=(self._on_device(query), self._on_device(reference)),
+        )  # fmt: skip
+
+
+def torch_exact_candidates(
+    query: BoundTerms,
+    rows: np.ndarray,
+    reference: BoundTerms,
+    weights: BoundWeights,
+    n_candidates: int,
+    *,
+    exclude_self: bool,
+    device: torch.device,
+    uploaded: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The torch twin of :func:`didi._bounds.exact_candidates`, on ``device``.
+
+    The same bound (float64, the same safety margins), blocks of rows against all
+    references, ``topk`` on the device; ties are ordered by index on the host, as
+    there. ``uploaded`` holds the query's and the reference's terms already on
+    the device (all rows).
+    """
+    n_ref = len(reference.sq_norms)
+    n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
+    table = candidate_table(len(rows), n_candidates)
+    if len(rows) == 0 or keep == 0:
+        return table
+    rows_dev = torch.from_numpy(np.asarray(rows, np.int64)).to(device)
+    if uploaded is None:
+        ref, qry = _terms_to(reference, slice(None), device), _terms_to(query, rows, device)
+    else:
+        ref, qry = uploaded[1], [part[rows_dev] for part in uploaded[0]]
+    block = max(1, _DEVICE_BLOCK_ELEMENTS // (n_ref * reference.proba.shape[1]))
+    for start in range(0, len(rows), block):
+        stop = min(start + block, len(rows))
+        bound = _torch_lower_bound_block([t[start:stop] for t in qry], ref, weights)
+        if exclude_self:
+            bound[torch.arange(stop - start, device=device), rows_dev[start:stop]] = torch.inf
+        values, part = torch.topk(bound, keep, dim=1, largest=False, sorted=False)
+        store_ranked(table, start, part.cpu().numpy(), values.cpu().numpy(), n_candidates)
+    return table
+
+
+def _terms_to(terms: BoundTerms, rows, device: torch.device) -> list[torch.Tensor]:
+    return [
+        torch.from_numpy(np.ascontiguousarray(part[rows], np.float64)).to(device)
+        for part in (terms.flat, terms.sq_norms, terms.proba, terms.entropy)
+    ]
+
+
+def _torch_lower_bound_block(query, reference, weights: BoundWeights) -> torch.Tensor:
+    """The torch twin of :func:`didi._bounds.lower_bound_block`."""
+    q_flat, q_sq, q_proba, q_entropy = query
+    r_flat, r_sq, r_proba, r_entropy = reference
+    product = q_flat @ r_flat.T
+    if weights.metric == "euclidean":
+        base = (q_sq[:, None] + r_sq[None, :] - 2.0 * product).clamp_(min=0.0).sqrt_()
+        norms = q_sq.sqrt().clamp(min=weights.reference_norm)
+        base -= (weights.margin_factor * norms)[:, None]
+    else:
+        base = 1.0 - product - 1e-12
+    base.clamp_(min=0.0)
+    mixed = (q_proba[:, None, :] + r_proba[None, :, :]) * 0.5
+    terms = torch.where(mixed > 0, mixed * torch.log(mixed), 0.0)
+    divergence = -terms.sum(dim=2) - 0.5 * q_entropy[:, None] - 0.5 * r_entropy[None, :]
+    path = divergence.clamp_(0.0, JS_MAX**2).sqrt_() - JS_MARGIN
+    return base * weights.base + weights.path * path.clamp_(min=0.0)
+
+
+def _invalidity(proba: torch.Tensor) -> torch.Tensor:
+    """How far rows are from summing to 1; inf for a negative or non-finite value
+    (the host check refuses those outright too)."""
+    bad_sum = (proba.sum(dim=1) - 1.0).abs().max()
+    valid = torch.isfinite(proba).all() & (proba.min() >= 0)
+    return torch.where(valid, bad_sum, torch.inf)
+
+
+def _itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def _fits_on(device: torch.device, n_bytes: int) -> bool:
+    """Whether ``n_bytes`` of end points may stay on ``device`` for a whole fit."""
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return n_bytes <= _RESIDENT_SHARE * free
+
+
+def _to_device(X: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(X)).to(device=device, dtype=dtype)

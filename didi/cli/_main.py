@@ -1,0 +1,189 @@
+"""Command line: ``didi demo`` maps an MLP on the digits data; ``didi map`` maps yours.
+
+Run ``python -m didi --help`` (or ``didi --help`` once installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._commands import run_demo, run_map
+
+
+def _image_shape(text: str) -> tuple[int, ...]:
+    """``"28x28"`` → ``(28, 28)``, for ``--image-shape``."""
+    try:
+        shape = tuple(int(part) for part in text.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected a shape like 28x28 or 3x32x32; got {text!r}")
+    return shape
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """The options every subcommand that draws a map shares."""
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("didi-output"),
+        help="folder for the PNG, the web page, the JSON scores and the embedding "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--resolution",
+        type=int,
+        default=100,
+        help="grid cells per axis of the map (default: %(default)s)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="didi",
+        description="Decision maps of classifiers (DeepView): see what a trained "
+        "classifier does, as a picture.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo",
+        help="map an MLP trained on scikit-learn's bundled digits",
+        description="Train an MLP on scikit-learn's bundled digits, draw the decision map "
+        "of held-out digits and print the four quality scores. Writes "
+        "decision_map.png, decision_map.html (a self-contained page to explore), "
+        "scores.json and embedding.npz to --output-dir.",
+    )
+    _add_output_options(demo)
+    demo.add_argument(
+        "--n-samples",
+        type=int,
+        default=600,
+        help="held-out digits to map; the rest train the MLP (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed for the split, the MLP and the map (default: %(default)s)",
+    )
+    mapper = sub.add_parser(
+        "map",
+        help="map your own samples and saved classifier",
+        description="Draw the decision map of a saved classifier on samples from a .npz "
+        "file and print the four quality scores. Writes decision_map.png, decision_map.html, "
+        "scores.json and "
+        "embedding.npz to --output-dir. The model file is unpickled: load only files you "
+        "trust.",
+    )
+    mapper.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="a .npz file with the samples (array --x-key, any shape the classifier "
+        "accepts) and optionally their true labels (array --y-key)",
+    )
+    mapper.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="a fitted classifier with predict_proba saved with joblib.dump (a "
+        "scikit-learn estimator or Pipeline, skorch, scikeras, ...)",
+    )
+    mapper.add_argument(
+        "--x-key", default="X", help="name of the samples' array in --data (default: X)"
+    )
+    mapper.add_argument(
+        "--y-key",
+        default="y",
+        help="name of the true labels' array in --data, used if present (default: y)",
+    )
+    _add_output_options(mapper)
+    mapper.add_argument(
+        "--n-samples",
+        type=int,
+        default=None,
+        help="map a random subset of this many samples (default: all)",
+    )
+    mapper.add_argument(
+        "--lam",
+        type=float,
+        default=0.65,
+        help="weight of the input-space distance, in [0, 1] (default: %(default)s)",
+    )
+    mapper.add_argument(
+        "--a",
+        type=float,
+        default=500.0,
+        help="sharpness of the inverse projection (default: %(default)s)",
+    )
+    mapper.add_argument(
+        "--n-neighbors", type=int, default=30, help="UMAP's neighbourhood (default: %(default)s)"
+    )
+    mapper.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed for the subset and the map (default: %(default)s)",
+    )
+    mapper.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="parallel jobs for the path evaluations (default: one)",
+    )
+    mapper.add_argument(
+        "--image-shape",
+        type=_image_shape,
+        default=None,
+        help="show flat samples as images of this shape in the web page, e.g. 28x28 or "
+        "3x32x32 (default: shown as images only if the samples already have an image shape)",
+    )
+    mapper.add_argument(
+        "--verbose", action="store_true", help="show progress bars on the long stages"
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "map":
+        result = run_map(args)
+        print(
+            f"Decision map of {result['n_samples']} samples, fitted in "
+            f"{result['fit_seconds']:.1f} s"
+        )
+        _print_scores(result["scores"], args.output_dir)
+        return 0
+    if args.command == "demo":
+        result = run_demo(
+            args.output_dir,
+            n_samples=args.n_samples,
+            resolution=args.resolution,
+            random_state=args.random_state,
+        )
+        scores = result["scores"]
+        print(
+            f"Decision map of {result['n_samples']} digits "
+            f"(MLP test accuracy {result['classifier_test_accuracy']:.1%}), "
+            f"fitted in {result['fit_seconds']:.1f} s"
+        )
+        _print_scores(scores, args.output_dir)
+    return 0
+
+
+def _print_scores(scores: dict, output_dir: Path) -> None:
+    labels = {
+        "q_knn_e": "Q_kNN-E",
+        "q_knn": "Q_kNN",
+        "q_data": "Q_data",
+        "q_not_data": "Q_not_data",
+    }
+    for key, label in labels.items():
+        print(f"  {label:<11} {scores[key]:6.1%}")
+    print(
+        f"Wrote {output_dir / 'decision_map.png'}, {output_dir / 'decision_map.html'}, "
+        f"{output_dir / 'scores.json'} and {output_dir / 'embedding.npz'}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

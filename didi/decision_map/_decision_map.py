@@ -1,0 +1,655 @@
+"""``DecisionMap``: the whole DeepView method as one estimator."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import Bunch, check_array, column_or_1d
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import (
+    PrefitClassifierMixin,
+    check_enough_samples,
+    check_in_range,
+    check_sample_shape,
+    check_samples,
+)
+from .._memory import cache_key, resolve_memory
+from .._proba import class_names_of, resolve_proba_function
+from .._timing import lap
+from ..distance._divergence import normalized_entropy
+from ..distance._stores import SamplePairMemory
+from ..inverse import RBFInverse
+from ..projection import FisherUMAP
+from ..projection._umap import place_points
+from ._euclidean import euclidean_neighbour_graph, fit_euclidean_umap
+from ._grid import classify_grid, grid_axes
+from ._quality import SCORE_NAMES, agreement, holdout_split, knn_accuracy, loo_knn_accuracy
+
+#: Centres of π⁻¹ with ``n_centers="auto"``.
+AUTO_MAX_CENTERS = 3000
+
+
+class DecisionMap(
+    PrefitClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """A classifier's decision function drawn as a map behind a 2-D scatter plot.
+
+    DeepView (Schulz, Hinder & Hammer, IJCAI 2020) in four steps:
+
+    1. DiDi distances between the samples (:class:`FisherJSMetric`);
+    2. UMAP on those distances (:class:`FisherUMAP`): ``embedding_``;
+    3. an inverse projection π⁻¹ from 2-D back to input space (:class:`RBFInverse`);
+    4. a ``resolution × resolution`` grid over the embedding, mapped through π⁻¹ and
+       classified: predicted class, probabilities and certainty per cell.
+
+    It also computes the paper's quality scores (``scores_``): ``q_knn`` and
+    ``q_knn_e`` (leave-one-out 5-NN accuracy of the classifier's labels in this
+    embedding and in a Euclidean UMAP embedding), ``q_data`` and ``q_not_data``
+    (agreement of ``f(π⁻¹(y_i))`` with ``f(x_i)`` on the points π⁻¹ was fitted to and
+    on a held-out ``holdout`` fraction). The scores are measured with a π⁻¹ fitted
+    to the non-held-out points, as in the paper; the map itself (``inverse_`` and
+    the grid) uses a π⁻¹ fitted to all points.
+
+    Parameters
+    ----------
+    estimator : object or callable
+        A fitted classifier with ``predict_proba`` (scikit-learn estimator or
+        Pipeline, skorch, scikeras, ...) or a callable ``f(X) -> probabilities``.
+        It is only queried: never refitted, and shared (not copied) by
+        :func:`~sklearn.base.clone`.
+    lam : float, default=0.65
+        Weight ``λ`` of the input-space distance in the DiDi distance, in
+        ``[0, 1]``. Smaller values pull points into their predicted classes' clusters;
+        ``1`` ignores the classifier.
+    n_steps : int, default=5
+        Interior points per path when measuring how the prediction changes
+        between two samples (the paper's ``n``).
+    n_neighbors : int, default=30
+        UMAP's neighbourhood size.
+    min_dist : float, default=0.1
+        UMAP's minimum distance between embedded points.
+    spread : float, default=1.0
+        UMAP's scale of embedded points.
+    a : float, default=500
+        Sharpness of π⁻¹, divided by the embedding's mean range (see
+        :class:`RBFInverse`). Larger is more local.
+    b : float, default=1
+        Exponent of π⁻¹'s weights.
+    resolution : int, default=100
+        Grid cells per axis.
+    holdout : float, default=0.3
+        Fraction of the points held out of π⁻¹'s fit to measure ``q_not_data``, in
+        ``[0, 1)``; ``0`` skips it (``q_not_data`` is then ``nan``).
+    scoring : {"q_not_data", "q_data", "q_knn", "q_knn_e"}, default="q_not_data"
+        The score returned by :meth:`score`.
+    random_state : int, RandomState or None, default=None
+        Seed for UMAP, the placement of new points and the hold-out split.
+    base_metric : {"euclidean", "cosine"}, default="euclidean"
+        Input-space part of the DiDi distance.
+    mode : {"auto", "knn", "dense"}, default="auto"
+        Which distances are computed (see :class:`FisherUMAP`): ``"knn"`` only each
+        sample's exact nearest neighbours, which give UMAP the same input as the
+        dense matrix at a small fraction of the classifier calls and with memory
+        linear in ``n_samples``; ``"dense"`` every pair, refused with a
+        :class:`MemoryError` when it would not fit. ``"auto"`` is ``"knn"`` for
+        more than ``3 × n_neighbors`` samples (unless ``scale="max"``).
+    scale : {"typical", "max"}, default="typical"
+        How the two parts of the DiDi distance are scaled (see
+        :class:`FisherJSMetric`); ``"max"`` reproduces the reference
+        implementation and needs ``mode="dense"``.
+    n_centers : int or "auto", default="auto"
+        Centres of π⁻¹ (see :class:`RBFInverse`): ``"auto"`` uses every sample up
+        to 3,000 and a random 3,000 beyond, which bounds its memory and fit time.
+    alpha : float, default=1e-3
+        Relative ridge strength of π⁻¹'s fit (see :class:`RBFInverse`).
+    margin : float, default=0.05
+        Extra space around the embedding covered by the grid, as a fraction of
+        its extent on each side.
+    n_jobs : int, default=None
+        Parallel jobs for path evaluation, through joblib (a dask or ray backend
+        set with ``joblib.parallel_config`` spreads them over a cluster), and
+        threads for ranking neighbour candidates (see :class:`FisherJSMetric`).
+    memory : str, path, joblib.Memory or None, default=None
+        Where to cache work between fits: the projection (distances and UMAP), the
+        Euclidean UMAP behind ``q_knn_e`` and every path length. A grid search over
+        ``a``, ``b``, ``alpha`` or ``resolution`` then recomputes only π⁻¹ and the
+        grid; one over ``lam`` only the paths it has not evaluated yet. The
+        classifier is recognised by its pickle and by its probabilities of the
+        samples, which each fit computes (``n_samples`` rows). With
+        ``random_state=None`` a cached (random) embedding is reused as it is.
+    verbose : bool, default=False
+        Show progress bars on the long stages.
+    batch_size : int, default=None
+        Largest number of rows per classifier call.
+    n_epochs : int, default=None
+        UMAP's optimisation epochs.
+    umap_kwargs : dict, default=None
+        Further keyword arguments for ``umap.UMAP``.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, 2)
+        The samples' positions in the map.
+    scores_ : dict
+        ``{"q_knn_e", "q_knn", "q_data", "q_not_data"}``, each in ``[0, 1]``.
+    classes_ : ndarray of shape (n_classes,)
+        The classifier's classes (``estimator.classes_`` or ``0 … n_classes−1``).
+    proba_ : ndarray of shape (n_samples, n_classes)
+        The classifier's probabilities of the samples.
+    y_ : ndarray of shape (n_samples,) or None
+        True labels given to :meth:`fit`, for display.
+    grid_x_, grid_y_ : ndarray of shape (resolution,)
+        Cell centres along the two axes.
+    grid_proba_ : ndarray of shape (resolution, resolution, n_classes)
+        Probabilities at ``π⁻¹`` of each cell; row ``i`` is ``grid_y_[i]``.
+    grid_labels_ : ndarray of shape (resolution, resolution)
+        Index into ``classes_`` of each cell's predicted class.
+    grid_entropy_ : ndarray of shape (resolution, resolution)
+        Entropy of each cell's prediction divided by ``log(n_classes)``: 0 is
+        certain, 1 uniform. Comparable between maps (never rescaled to the grid).
+    holdout_indices_ : ndarray of int
+        The points held out of π⁻¹'s fit for ``q_not_data``.
+    projection_ : FisherUMAP
+        The fitted projection π.
+    inverse_ : RBFInverse
+        The fitted inverse π⁻¹ used for the grid.
+    euclidean_umap_ : umap.UMAP
+        The Euclidean UMAP behind ``q_knn_e``. Up to 20,000 samples it is fitted on
+        the exact Euclidean nearest neighbours (what umap-learn's
+        ``metric="euclidean"`` computes for small data, without its slow per-pair
+        metric calls); beyond, on the samples with umap-learn's own approximate
+        neighbour search.
+    timings_ : dict
+        Seconds spent in each stage of :meth:`fit`.
+    n_classifier_rows_ : int
+        Rows passed to the classifier during :meth:`fit` (work found in
+        ``memory`` costs none).
+
+    See Also
+    --------
+    DecisionMapDisplay : Plot a fitted map.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from didi import DecisionMap
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+    >>> dmap = DecisionMap(clf, n_neighbors=10, resolution=20, random_state=0).fit(X, y)
+    >>> sorted(dmap.scores_)
+    ['q_data', 'q_knn', 'q_knn_e', 'q_not_data']
+    >>> dmap.grid_labels_.shape
+    (20, 20)
+    """
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        lam: float = 0.65,
+        n_steps: int = 5,
+        n_neighbors: int = 30,
+        min_dist: float = 0.1,
+        spread: float = 1.0,
+        a: float = 500,
+        b: float = 1,
+        resolution: int = 100,
+        holdout: float = 0.3,
+        scoring: str = "q_not_data",
+        random_state: Any = None,
+        base_metric: str = "euclidean",
+        mode: str = "auto",
+        scale: str = "typical",
+        n_centers: int | str = "auto",
+        alpha: float = 1e-3,
+        margin: float = 0.05,
+        n_jobs: int | None = None,
+        memory: Any = None,
+        verbose: bool = False,
+        batch_size: int | None = None,
+        n_epochs: int | None = None,
+        umap_kwargs: dict | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.lam = lam
+        self.n_steps = n_steps
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.spread = spread
+        self.a = a
+        self.b = b
+        self.resolution = resolution
+        self.holdout = holdout
+        self.scoring = scoring
+        self.random_state = random_state
+        self.base_metric = base_metric
+        self.mode = mode
+        self.scale = scale
+        self.n_centers = n_centers
+        self.alpha = alpha
+        self.margin = margin
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.umap_kwargs = umap_kwargs
+
+    def _check_params(self) -> None:
+        check_in_range("resolution", self.resolution, 2, np.inf, integer=True)
+        check_in_range("holdout", self.holdout, 0.0, 0.9)
+        check_in_range("margin", self.margin, 0.0, np.inf)
+        check_in_range("a", self.a, 0.0, np.inf, low_open=True)
+        if self.n_centers != "auto":
+            check_in_range("n_centers", self.n_centers, 1, np.inf, integer=True)
+        self._check_scoring(self.scoring)
+
+    @staticmethod
+    def _check_scoring(scoring: str) -> None:
+        if scoring not in SCORE_NAMES:
+            raise ValueError(f"scoring must be one of {SCORE_NAMES}; got {scoring!r}.")
+
+    def _make_inverse(self, n_samples: int) -> RBFInverse:
+        n_centers = AUTO_MAX_CENTERS if self.n_centers == "auto" else self.n_centers
+        return RBFInverse(
+            a=self.a,
+            b=self.b,
+            alpha=self.alpha,
+            n_centers=n_centers if n_centers < n_samples else None,
+            random_state=self.random_state,
+        )
+
+    def fit(self, X: Any, y: Any = None) -> DecisionMap:
+        """Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+            Samples to show, in the shape the classifier accepts.
+        y : array-like of shape (n_samples,), default=None
+            True labels, only used to colour the points in
+            :class:`DecisionMapDisplay`.
+
+        Returns
+        -------
+        self : DecisionMap
+        """
+        self._check_params()
+        X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
+        y = self._check_labels(y, len(X))
+        return self._fit(X, y, ids=np.arange(len(X)), pairs=SamplePairMemory())
+
+    def _check_labels(self, y: Any, n_samples: int) -> np.ndarray | None:
+        if y is None:
+            return None
+        y = column_or_1d(y, warn=True)
+        if len(y) != n_samples:
+            raise ValueError(f"y has {len(y)} labels for {n_samples} samples.")
+        return y
+
+    def _fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None,
+        *,
+        ids: np.ndarray,
+        pairs: SamplePairMemory,
+        init: np.ndarray | None = None,
+    ) -> DecisionMap:
+        """The work of :meth:`fit` and :meth:`add_samples`.
+
+        ``ids`` name the samples lastingly, so that ``pairs`` can hand back path
+        lengths between samples already seen; ``init`` starts UMAP's layout.
+        """
+        check_in_range("n_neighbors", self.n_neighbors, 2, np.inf, integer=True)
+        check_enough_samples(len(X), self.n_neighbors, self)
+        timings: dict[str, float] = {}
+        memory = resolve_memory(self.memory)
+        umap_kwargs = dict(self.umap_kwargs or {})
+        if init is not None:
+            umap_kwargs["init"] = init
+
+        projection = FisherUMAP(
+            self.estimator,
+            lam=self.lam,
+            n_steps=self.n_steps,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            spread=self.spread,
+            random_state=self.random_state,
+            base_metric=self.base_metric,
+            mode=self.mode,
+            scale=self.scale,
+            n_jobs=self.n_jobs,
+            memory=self.memory,
+            verbose=self.verbose,
+            batch_size=self.batch_size,
+            n_epochs=self.n_epochs,
+            umap_kwargs=umap_kwargs or None,
+        )
+        projection._sample_pairs = (pairs, ids)
+        clock = time.perf_counter()
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        projection_cached = False
+        if memory.location is None:
+            projection.fit(X)
+        else:
+            # The classifier is recognised by its pickle and by its probabilities of
+            # the samples (a plain function's pickle is only its name).
+            key = _projection_key(projection, cache_key(self.estimator, X, proba_fn(X)))
+            fit_projection = memory.cache(_fit_projection, ignore=["projection"])
+            projection_cached = fit_projection.check_call_in_cache(projection, key, X)
+            projection = fit_projection(projection, key, X)
+        projection.__dict__.pop("_sample_pairs", None)
+        if projection_cached:
+            timings["cached projection"], clock = lap(clock)
+        else:
+            timings.update(projection.timings_)
+            clock = time.perf_counter()
+        distances = projection.metric_
+
+        embedding = projection.embedding_
+        proba = distances.proba_fit_
+        predicted = proba.argmax(axis=1)
+
+        # π⁻¹ for the scores: fitted without the held-out points, as in the paper.
+        train, held_out = holdout_split(len(X), self.holdout, self.random_state)
+        scoring_inverse = self._make_inverse(len(train)).fit(embedding[train], X[train])
+        back = proba_fn(scoring_inverse.inverse_transform(embedding)).argmax(axis=1)
+        if len(held_out):
+            inverse = self._make_inverse(len(X)).fit(embedding, X)
+        else:
+            inverse = scoring_inverse
+        timings["inverse"], clock = lap(clock)
+
+        grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
+        grid_proba = classify_grid(proba_fn, inverse, grid_x, grid_y, verbose=self.verbose)
+        timings["grid"], clock = lap(clock)
+
+        euclidean_umap = memory.cache(fit_euclidean_umap)(
+            X,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            spread=self.spread,
+            n_epochs=self.n_epochs,
+            random_state=self.random_state,
+            umap_kwargs=self.umap_kwargs,
+        )
+        scores = {
+            "q_knn_e": loo_knn_accuracy(euclidean_umap.embedding_, predicted),
+            "q_knn": loo_knn_accuracy(embedding, predicted),
+            "q_data": agreement(back[train], predicted[train]),
+            "q_not_data": agreement(back[held_out], predicted[held_out]),
+        }
+        timings["scores"], clock = lap(clock)
+
+        self.projection_ = projection
+        self.inverse_ = inverse
+        self.euclidean_umap_ = euclidean_umap
+        self.embedding_ = embedding
+        self.proba_ = proba
+        self.classes_ = class_names_of(self.estimator, proba.shape[1])
+        self.y_ = y
+        self.holdout_indices_ = held_out
+        self.grid_x_, self.grid_y_ = grid_x, grid_y
+        self.grid_proba_ = grid_proba
+        self.grid_labels_ = self.grid_proba_.argmax(axis=-1)
+        self.grid_entropy_ = normalized_entropy(self.grid_proba_)
+        self.scores_ = scores
+        self.timings_ = timings
+        distance_rows = 0 if projection_cached else distances.n_classifier_rows_
+        self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
+        self.sample_shape_ = distances.sample_shape_
+        self.n_features_in_ = distances.n_features_in_
+        self.sample_ids_ = ids
+        self._sample_pairs = pairs
+        return self
+
+    def add_samples(self, X: Any, y: Any = None, *, max_samples: int | None = None) -> DecisionMap:
+        """Add samples to the fitted map and update it; keep at most ``max_samples``.
+
+        The new samples join the mapped ones; beyond ``max_samples`` the oldest are
+        dropped. Path lengths between samples already mapped are reused, so only
+        pairs involving new samples cost classifier calls, as long as the
+        classifier gives the mapped samples the same probabilities as before (a
+        model trained further in between makes everything be recomputed). The
+        layout starts from the current one (each new sample at the mean position of
+        its nearest mapped samples in input space), so that the map does not jump
+        around needlessly. π⁻¹, the grid and the scores are recomputed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+            New samples, shaped like the mapped ones.
+        y : array-like of shape (n_new,), default=None
+            Their true labels; needed when the map was fitted with labels.
+        max_samples : int, default=None
+            Largest number of samples kept (the newest); ``None`` keeps all.
+
+        Returns
+        -------
+        self : DecisionMap
+        """
+        check_is_fitted(self, "embedding_")
+        X = check_samples(X)
+        check_sample_shape(X, self.sample_shape_, self)
+        if max_samples is not None:
+            check_in_range("max_samples", max_samples, self.n_neighbors + 1, np.inf, integer=True)
+        if (y is None) != (self.y_ is None):
+            raise ValueError(
+                "The map was fitted with labels and no labels were given for the new "
+                "samples, or the other way round: pass y for both or for neither."
+            )
+        y = self._check_labels(y, len(X))
+        X_fit = self.projection_.metric_.X_fit_
+        init = np.vstack([self.embedding_, self._warm_start_positions(X_fit, X)])
+        X_all = np.concatenate([X_fit, X.astype(X_fit.dtype)])
+        y_all = None if y is None else np.concatenate([self.y_, y])
+        ids = np.concatenate([self.sample_ids_, self.sample_ids_.max() + 1 + np.arange(len(X))])
+        keep = slice(None) if max_samples is None else slice(-max_samples, None)
+        return self._fit(
+            X_all[keep],
+            None if y_all is None else y_all[keep],
+            ids=ids[keep],
+            pairs=self._sample_pairs,
+            init=init[keep],
+        )
+
+    def _warm_start_positions(self, X_fit: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Starting positions of new samples: the mean position of their 5 nearest
+        mapped samples in input space (no classifier call; UMAP refines them)."""
+        from sklearn.neighbors import NearestNeighbors
+
+        k = min(5, len(X_fit))
+        search = NearestNeighbors(n_neighbors=k).fit(X_fit.reshape(len(X_fit), -1))
+        nearest = search.kneighbors(X.reshape(len(X), -1), return_distance=False)
+        return self.embedding_[nearest].mean(axis=1)
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit and return ``embedding_``."""
+        return self.fit(X, y).embedding_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Place new samples into the map, shape ``(n_new, 2)``; fitted points stay."""
+        check_is_fitted(self, "embedding_")
+        return self.projection_.transform(X)
+
+    def probe(self, positions: Any) -> Bunch:
+        """What the map says at any 2-D positions: π⁻¹ there, and the classifier's verdict.
+
+        Parameters
+        ----------
+        positions : array-like of shape (n_positions, 2)
+            Positions in the map's coordinates (those of ``embedding_``).
+
+        Returns
+        -------
+        Bunch
+            ``positions`` (n_positions, 2); ``samples``, the synthesised inputs
+            π⁻¹(positions) in the samples' shape and dtype; ``proba`` (n_positions,
+            n_classes), the classifier's probabilities of those samples; ``labels``,
+            the predicted classes (from ``classes_``); ``certainty``,
+            ``1 − entropy/log(n_classes)`` in ``[0, 1]``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from didi import DecisionMap
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+        >>> dmap = DecisionMap(clf, n_neighbors=10, resolution=10, random_state=0).fit(X, y)
+        >>> found = dmap.probe(dmap.embedding_[:2])
+        >>> found.samples.shape, found.labels.shape
+        ((2, 4), (2,))
+        """
+        check_is_fitted(self, "embedding_")
+        positions = check_array(positions, dtype=np.float64, input_name="positions")
+        if positions.shape[1] != 2:
+            raise ValueError(
+                f"positions must have 2 columns (x, y in the map); got {positions.shape[1]}."
+            )
+        samples = self.inverse_transform(positions)
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, samples.shape[1:])
+        proba = proba_fn(samples)
+        return Bunch(
+            positions=positions,
+            samples=samples,
+            proba=proba,
+            labels=self.classes_[proba.argmax(axis=1)],
+            certainty=1.0 - normalized_entropy(proba),
+        )
+
+    def to_html(
+        self,
+        path: Any,
+        *,
+        title: str = "Decision map",
+        image_shape: tuple[int, ...] | None = None,
+        probe_resolution: int = 12,
+    ):
+        """Write the map as one self-contained web page, to share or open offline.
+
+        The page shows the map with every point; hovering a point shows its index,
+        true and predicted label, certainty and its sample (a thumbnail for
+        images, the first values otherwise); the wheel zooms and dragging pans;
+        clicking a point shows its sample in a side panel, clicking the background
+        shows the sample π⁻¹ synthesises at the nearest of ``probe_resolution²``
+        precomputed positions. No network is needed to open it.
+
+        Parameters
+        ----------
+        path : str or path
+            File to write.
+        title : str, default="Decision map"
+            Title of the page.
+        image_shape : tuple of int, default=None
+            Shape to reshape flat samples to, to show them as images.
+        probe_resolution : int, default=12
+            Positions per axis where π⁻¹ is precomputed for clicks on the background.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from ..plotting._html import write_html
+
+        check_is_fitted(self, "embedding_")
+        check_in_range("probe_resolution", probe_resolution, 1, 200, integer=True)
+        return write_html(
+            self, path, title=title, image_shape=image_shape, probe_resolution=probe_resolution
+        )
+
+    @property
+    def _n_features_out(self) -> int:
+        # Names for get_feature_names_out: "decisionmap0", "decisionmap1".
+        return 2
+
+    def inverse_transform(self, Y: Any) -> np.ndarray:
+        """Synthesise input-space samples ``π⁻¹(Y)`` for 2-D positions ``Y``."""
+        check_is_fitted(self, "embedding_")
+        return self.inverse_.inverse_transform(Y)
+
+    def score(self, X: Any, y: Any = None, scoring: str | None = None) -> float:
+        """A quality score measured on the given samples, placed into the fitted map.
+
+        The samples (held-out ones in cross-validation) are placed with
+        :meth:`transform`, then:
+
+        * ``"q_knn"``: accuracy of a 5-NN classifier on the fitted embedding and the
+          classifier's labels, predicting the classifier's labels of ``X``;
+        * ``"q_knn_e"``: the same in the Euclidean UMAP embedding;
+        * ``"q_data"`` and ``"q_not_data"``: agreement of ``f(π⁻¹(π(x)))`` with
+          ``f(x)``. π⁻¹ was not fitted to new samples, so on them both names
+          measure the same thing and give the same value.
+
+        Higher is better, so :class:`~sklearn.model_selection.GridSearchCV` can tune
+        ``lam`` and ``a`` with it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+        y : None
+            Ignored: the classifier's own labels are the target.
+        scoring : str, default=None
+            One of ``"q_not_data"``, ``"q_data"``, ``"q_knn"``, ``"q_knn_e"``;
+            ``None`` uses the ``scoring`` parameter.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "embedding_")
+        scoring = self.scoring if scoring is None else scoring
+        self._check_scoring(scoring)
+        X = check_samples(X)
+        check_sample_shape(X, self.sample_shape_, self)
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        labels = proba_fn(X).argmax(axis=1)
+        fitted_labels = self.proba_.argmax(axis=1)
+        if scoring == "q_knn_e":
+            placed = self._place_euclidean(X)
+            return knn_accuracy(self.euclidean_umap_.embedding_, fitted_labels, placed, labels)
+        placed = self.transform(X)
+        if scoring == "q_knn":
+            return knn_accuracy(self.embedding_, fitted_labels, placed, labels)
+        back = proba_fn(self.inverse_transform(placed)).argmax(axis=1)
+        return agreement(back, labels)
+
+    def _place_euclidean(self, X: np.ndarray) -> np.ndarray:
+        """Place samples into the Euclidean UMAP behind ``q_knn_e``."""
+        model = self.euclidean_umap_
+        if model.metric != "precomputed":
+            return np.asarray(model.transform(X.reshape(len(X), -1)), dtype=np.float64)
+        graph = euclidean_neighbour_graph(X, self.projection_.metric_.X_fit_, model._n_neighbors)
+        return place_points(model, graph, random_state=self.random_state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        tags.target_tags.required = False
+        return tags
+
+
+def _projection_key(projection: FisherUMAP, classifier_and_data: str) -> dict:
+    """What determines a projection's result: its parameters (not how it runs), and a
+    hash of the classifier and the samples in place of the classifier itself."""
+    params = projection.get_params(deep=False)
+    for name in ("estimator", "memory", "verbose", "n_jobs", "batch_size"):
+        params.pop(name)
+    params["classifier_and_data"] = classifier_and_data
+    return params
+
+
+def _fit_projection(projection: FisherUMAP, key: dict, X: np.ndarray) -> FisherUMAP:
+    """Fit ``projection``; cached by ``memory`` under ``key`` and ``X``."""
+    projection.fit(X)
+    # The pairs handed over for add_samples belong to the map, not to the cache.
+    projection.__dict__.pop("_sample_pairs", None)
+    return projection

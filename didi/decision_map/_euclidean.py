@@ -1,0 +1,62 @@
+"""The plain Euclidean UMAP behind ``q_knn_e``: the baseline a discriminative map should beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..distance._base_distance import knn_graph, paired_base_distances
+from ..projection._umap import fit_umap
+
+#: Largest number of samples whose Euclidean UMAP (for ``q_knn_e``) is fitted on
+#: exact nearest neighbours (brute force, ``O(n²·d)`` arithmetic in bounded
+#: memory); beyond, umap-learn's own approximate neighbour search is used.
+EXACT_EUCLIDEAN_MAX_SAMPLES = 20_000
+
+
+def fit_euclidean_umap(
+    X: np.ndarray,
+    *,
+    n_neighbors: int,
+    min_dist: float,
+    spread: float,
+    n_epochs: int | None,
+    random_state: Any,
+    umap_kwargs: dict | None,
+):
+    """The plain Euclidean UMAP of the samples, for ``q_knn_e``."""
+    kwargs = dict(
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        spread=spread,
+        n_epochs=n_epochs,
+        random_state=random_state,
+        umap_kwargs=umap_kwargs,
+    )
+    if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
+        k = min(n_neighbors, len(X))
+        return fit_umap(euclidean_neighbour_graph(X, X, k), **kwargs)
+    return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)
+
+
+def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
+    """Each sample of ``A``'s ``k`` nearest samples of ``B``, as a CSR distance graph.
+
+    scikit-learn's brute-force search finds the neighbours in bounded memory; their
+    distances are then recomputed from differences, so that a sample's distance to
+    itself is exactly 0 (the product formula leaves about 1e-8·‖x‖), as UMAP expects.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    # float64: float32 products misorder neighbours whose distances differ by 1e-4.
+    flat_b = B.reshape(len(B), -1).astype(np.float64, copy=False)
+    search = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(flat_b)
+    flat_a = A.reshape(len(A), -1).astype(np.float64, copy=False)
+    indices = search.kneighbors(flat_a, return_distance=False)
+    rows = np.repeat(np.arange(len(A)), k)
+    dists = paired_base_distances(A, rows, B, indices.ravel(), "euclidean").reshape(len(A), k)
+    order = np.lexsort((indices, dists), axis=1)
+    indices = np.take_along_axis(indices, order, axis=1)
+    dists = np.take_along_axis(dists, order, axis=1)
+    return knn_graph(indices, dists, len(B), with_self=False)

@@ -1,0 +1,44 @@
+"""The decision map's grid: cells over the embedding, classified at π⁻¹ of each."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._resources import progress_bar
+from ..inverse import RBFInverse
+
+#: Grid cells mapped through π⁻¹ and classified at once (bounds memory).
+_GRID_CHUNK = 4096
+
+
+def grid_axes(
+    embedding: np.ndarray, resolution: int, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell centres along x and y covering the embedding plus ``margin`` of its extent."""
+    low, high = embedding.min(axis=0), embedding.max(axis=0)
+    extent = np.where(high > low, high - low, 1.0)
+    low, high = low - margin * extent, high + margin * extent
+    return np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+
+
+def classify_grid(
+    proba_fn,
+    inverse: RBFInverse,
+    grid_x: np.ndarray,
+    grid_y: np.ndarray,
+    *,
+    verbose: bool = False,
+) -> np.ndarray:
+    """Probabilities at π⁻¹ of every cell, shape ``(len(grid_y), len(grid_x), n_classes)``.
+
+    Cells are mapped and classified in bounded chunks, so memory does not grow
+    with the resolution.
+    """
+    cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
+    chunks = []
+    with progress_bar(len(cells), "grid", verbose) as bar:
+        for start in range(0, len(cells), _GRID_CHUNK):
+            block = cells[start : start + _GRID_CHUNK]
+            chunks.append(proba_fn(inverse.inverse_transform(block)))
+            bar.update(len(block))
+    return np.concatenate(chunks).reshape(len(grid_y), len(grid_x), -1)

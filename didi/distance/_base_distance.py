@@ -1,0 +1,103 @@
+"""Input-space distances ``E``, their combination with path lengths, and k-NN graphs."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+from scipy.spatial.distance import cdist
+
+
+def knn_graph(indices: np.ndarray, distances: np.ndarray, n_columns: int, *, with_self: bool):
+    """CSR distance graph, one row per query, in ``KNeighborsTransformer``'s convention.
+
+    Each row holds its neighbours sorted by distance; with ``with_self`` the row's
+    own sample comes first with an explicit 0.
+    """
+    n, k = indices.shape
+    if with_self:
+        indices = np.hstack([np.arange(n)[:, None], indices])
+        distances = np.hstack([np.zeros((n, 1)), distances])
+        k += 1
+    return scipy.sparse.csr_matrix(
+        (distances.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n_columns)
+    )
+
+
+def base_distances(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
+    """Input-space distances ``E`` between the flattened samples of ``A`` and ``B``.
+
+    SciPy's ``cdist`` works on differences, so nearby samples keep their exact
+    distance; scikit-learn's dot-product formula loses about ``1e-8·‖x‖`` to
+    rounding, which would blur the nearest neighbours UMAP is built on.
+    """
+    return cdist(
+        A.reshape(len(A), -1).astype(np.float64, copy=False),
+        B.reshape(len(B), -1).astype(np.float64, copy=False),
+        metric=metric,
+    )
+
+
+def paired_base_distances(
+    A: np.ndarray, index_a: np.ndarray, B: np.ndarray, index_b: np.ndarray, metric: str
+) -> np.ndarray:
+    """Base distances of the pairs ``(A[index_a[i]], B[index_b[i]])``, from differences."""
+    out = np.empty(len(index_a))
+    width = int(np.prod(A.shape[1:], dtype=np.int64))
+    block = max(1, (1 << 21) // max(1, width))
+    for start in range(0, len(index_a), block):
+        a = A[index_a[start : start + block]].reshape(-1, width).astype(np.float64)
+        b = B[index_b[start : start + block]].reshape(-1, width).astype(np.float64)
+        if metric == "euclidean":
+            a -= b
+            values = np.sqrt(np.einsum("ij,ij->i", a, a))
+        else:
+            norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
+            values = 1.0 - np.einsum("ij,ij->i", a, b) / np.where(norms > 0, norms, 1.0)
+            np.maximum(values, 0.0, out=values)
+        out[start : start + len(a)] = values
+    return out
+
+
+def equal_sample_groups(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids of the samples of ``A`` and ``B``: equal ids exactly for equal samples.
+
+    Equal samples are at distance 0 by definition; their path lengths, computed
+    from predictions that may differ in the last bit between classifier batches,
+    need not be. Found by sorting the rows' bytes: ``O(n log n)`` time and ``O(n)``
+    memory, however many samples repeat.
+    """
+    width = int(np.prod(A.shape[1:], dtype=np.int64))
+    rows = np.concatenate([A.reshape(len(A), width), B.reshape(len(B), width)])
+    rows = np.ascontiguousarray(rows, dtype=np.float64) + 0.0  # -0.0 equals 0.0
+    _, group = np.unique(rows.view(np.dtype((np.void, 8 * width))).ravel(), return_inverse=True)
+    group = group.ravel()
+    return group[: len(A)], group[len(A) :]
+
+
+def check_cosine_rows(X: np.ndarray) -> None:
+    """Refuse all-zero samples under the cosine distance, which has no value for them."""
+    flat = X.reshape(len(X), -1)
+    zero = np.flatnonzero(~flat.any(axis=1))
+    if len(zero):
+        raise ValueError(
+            f"base_metric='cosine' is undefined for all-zero samples; samples {zero[:5].tolist()}"
+            f"{' and more' if len(zero) > 5 else ''} are all zero. Remove them or use "
+            "base_metric='euclidean'."
+        )
+
+
+def symmetric_base_distances(X: np.ndarray, metric: str) -> np.ndarray:
+    """Base distances among the samples of ``X``: exactly symmetric, zero diagonal."""
+    base = base_distances(X, X, metric)
+    # cdist's rounding may differ between (i, j) and (j, i).
+    base += base.T
+    base *= 0.5
+    np.fill_diagonal(base, 0.0)
+    return base
+
+
+def combine_distances(
+    path: np.ndarray, base: np.ndarray, lam: float, path_scale: float, base_scale: float
+) -> np.ndarray:
+    """DiDi distance ``(1 − λ)·D/s_D + λ·E/s_E``."""
+    return (1.0 - lam) * (path / path_scale) + lam * (base / base_scale)

@@ -1,0 +1,549 @@
+"""``FisherJSMetric``: DiDi distances between samples from any classifier."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from typing import Any
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import (
+    PrefitClassifierMixin,
+    check_enough_samples,
+    check_in_range,
+    check_sample_shape,
+    check_samples,
+)
+from .._memory import resolve_memory
+from .._proba import resolve_proba_function
+from .._resources import check_dense_memory, progress_bar
+from .._timing import lap
+from ._base_distance import (
+    base_distances,
+    check_cosine_rows,
+    combine_distances,
+    equal_sample_groups,
+    knn_graph,
+    paired_base_distances,
+    symmetric_base_distances,
+)
+from ._bounds import BoundWeights, bound_terms, bound_weights, exact_candidates, paired_lower_bounds
+from ._knn import CandidateLists, bound_ordered_knn
+from ._paths import parallel_path_lengths, upper_triangle_blocks
+from ._scales import TYPICAL_PATH_SCALE, rms_base_distance
+from ._stores import PathLengthStore
+
+_BASE_METRICS = ("euclidean", "cosine")
+_SCALES = ("typical", "max")
+_CANDIDATES = ("auto", "exact", "nndescent")
+
+#: Largest number of samples for which ``candidates="auto"`` ranks all pairs by
+#: their bound (exact); beyond it, nearest-neighbour descent finds the candidates.
+EXACT_CANDIDATES_MAX_SAMPLES = 10_000
+
+#: The same when the classifier ranks on its GPU (``O(n²)`` work that a GPU does
+#: for 70,000 samples in seconds).
+DEVICE_EXACT_CANDIDATES_MAX_SAMPLES = 200_000
+
+
+def _positive_scale(value: float) -> float:
+    # A zero maximum (all points predicted alike, or all identical) leaves that part
+    # of the distance zero everywhere; any positive scale keeps it zero.
+    return float(value) if value > 0 else 1.0
+
+
+class FisherJSMetric(
+    PrefitClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Discriminative (Fisher / Jensen-Shannon) distances from any ``predict_proba``.
+
+    The DiDi distance between samples ``x`` and ``x'`` mixes how much the
+    classifier's prediction changes along the straight path between them with their
+    plain distance in input space:
+
+    ``d(x, x') = (1 − λ)·D(x, x')/s_D + λ·E(x, x')/s_E``
+
+    where ``D`` is the Jensen-Shannon length of the path sampled at ``n_steps``
+    interior points and ``E`` the ``base_metric`` distance. The scales ``s_D`` and
+    ``s_E`` are fixed by :meth:`fit` and reused by :meth:`transform` (see ``scale``).
+
+    Two outputs, as scikit-learn's ``KNeighborsTransformer`` and
+    ``pairwise_distances`` give, both usable with ``metric="precomputed"``:
+
+    * ``n_neighbors=None``: the dense ``(n, n)`` matrix. Cost ``n + n(n−1)/2·n_steps``
+      classifier rows and ``O(n²)`` memory; refused with a :class:`MemoryError`
+      when it would not fit.
+    * ``n_neighbors=k``: the sparse graph of each sample's ``k`` nearest neighbours
+      (plus itself at distance 0). A free lower bound,
+      ``d ≥ (1 − λ)·d_JS(f(x), f(x'))/s_D + λ·E/s_E``, ranks candidates without
+      calling the classifier; paths are evaluated in increasing order of bound until
+      the ``k``-th distance is below the next bound. The graph is **exact** (the same
+      neighbours and distances as the dense matrix, up to ties) when the candidates
+      are ranked exactly (``candidates="exact"``, the default up to 10,000 samples).
+      With ``candidates="nndescent"`` the first candidates come from approximate
+      nearest-neighbour descent under the bound, sub-quadratic in ``n``: the graph is
+      then exact for every sample whose true neighbours were among its candidates,
+      which the benchmarks measure as recall (0.99 and above there).
+
+    Parameters
+    ----------
+    estimator : object or callable
+        A fitted classifier with ``predict_proba`` (scikit-learn estimator or
+        Pipeline, skorch, scikeras, ...) or a callable ``f(X) -> probabilities``.
+        It receives arrays shaped like the caller's samples, ``(n, *shape)``. It is
+        never refitted.
+    lam : float, default=0.65
+        Weight ``λ`` of the input-space distance, in ``[0, 1]``. ``0`` is the pure
+        discriminative distance, ``1`` the scaled base distance.
+    n_steps : int, default=5
+        Interior points per path (the reference's ``n``). ``0`` uses only the end
+        points: the Jensen-Shannon distance of the two predictions.
+    base_metric : {"euclidean", "cosine"}, default="euclidean"
+        Input-space distance ``E``; cosine suits text embeddings.
+    n_neighbors : int, default=None
+        ``None`` for the dense matrix; ``k`` for the exact k-nearest-neighbour graph.
+    scale : {"typical", "max"}, default="typical"
+        How ``s_D`` and ``s_E`` are fixed. ``"typical"``: ``s_D = sqrt(ln 2)`` (one
+        full change of prediction) and ``s_E`` the root mean square base distance
+        over all pairs of samples, exact in ``O(n)``; both modes then give the same
+        distance for the same pair. ``"max"``: the reference implementation's
+        maxima over all pairs of fitted samples, which needs every pair (dense only).
+    candidates : {"auto", "exact", "nndescent"}, default="auto"
+        How the k-NN search ranks its first candidates: ``"exact"`` bounds every
+        pair (``O(n²)`` arithmetic, no classifier call), ``"nndescent"`` uses
+        pynndescent on the bound; ``"auto"`` is exact up to 10,000 samples, or up to
+        200,000 when the classifier ranks them on its GPU
+        (:class:`didi.torch.TorchClassifier` on CUDA).
+    n_jobs : int, default=None
+        Parallel jobs for path evaluation, through joblib (``None``: one, unless
+        set by ``joblib.parallel_config``, whose backend may be a dask or ray
+        cluster), and threads for ranking candidates by their bound. Results do
+        not depend on it. A classifier that evaluates whole paths itself (such as
+        :class:`didi.torch.TorchClassifier` on its device) gets all pairs in this
+        process. The nearest-neighbour descent (``candidates="nndescent"``) runs
+        on numba's threads: ``n_jobs`` of them, all cores for ``None``.
+    memory : str, path, joblib.Memory or None, default=None
+        Where to keep every evaluated path length, so that a later fit on the same
+        samples and classifier (with another ``lam``, say) pays only for the
+        samples' own probabilities and the pairs it has not seen. The classifier
+        is recognised by its pickle and by its probabilities of the samples.
+    verbose : bool, default=False
+        Show progress bars on the long stages.
+    random_state : int, RandomState or None, default=None
+        Seed of the nearest-neighbour descent.
+    batch_size : int, default=None
+        Largest number of rows per classifier call; ``None`` picks about 16 MB of
+        input per call (at most 8192 rows).
+
+    Attributes
+    ----------
+    X_fit_ : ndarray of shape (n_samples, *sample_shape)
+        The reference samples.
+    proba_fit_ : ndarray of shape (n_samples, n_classes)
+        The classifier's probabilities of the reference samples.
+    path_scale_ : float
+        ``s_D``.
+    base_scale_ : float
+        ``s_E``.
+    n_neighbors_ : int or None
+        Neighbours per sample in the graph, or ``None`` for the dense matrix.
+    knn_indices_, knn_distances_ : ndarray of shape (n_samples, n_neighbors_) or None
+        Each sample's nearest other samples and their distances, nearest first
+        (the graph's content; ``None`` for the dense matrix).
+    sample_shape_ : tuple of int
+        Shape of one sample.
+    n_features_in_ : int
+        Number of values in one sample.
+    n_classifier_rows_ : int
+        Rows passed to the classifier by :meth:`fit`.
+    n_path_pairs_ : int
+        Pairs whose path length :meth:`fit` needed (from the classifier or from
+        ``memory``).
+    knn_search_ : dict
+        For the k-NN graph (``None`` for the dense matrix): ``candidates``
+        (``"exact"`` or ``"nndescent"``), ``rounds`` of evaluation, ``widened``
+        (samples whose candidate list had to grow), and the seconds spent ranking
+        candidates and searching (``candidate_seconds``, ``search_seconds``).
+
+    See Also
+    --------
+    FisherUMAP : UMAP on these distances.
+
+    Notes
+    -----
+    Each sample's probabilities are computed once; each pair then costs only its
+    ``n_steps`` interior points, about half the ``2(n_steps + 1)`` rows per pair of
+    the reference implementation.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from didi import FisherJSMetric
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+    >>> FisherJSMetric(clf).fit_transform(X[:20]).shape
+    (20, 20)
+    >>> graph = FisherJSMetric(clf, n_neighbors=5).fit_transform(X)
+    >>> graph.shape, graph.nnz
+    ((150, 150), 900)
+    """
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        lam: float = 0.65,
+        n_steps: int = 5,
+        base_metric: str = "euclidean",
+        n_neighbors: int | None = None,
+        scale: str = "typical",
+        candidates: str = "auto",
+        n_jobs: int | None = None,
+        memory: Any = None,
+        verbose: bool = False,
+        random_state: Any = None,
+        batch_size: int | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.lam = lam
+        self.n_steps = n_steps
+        self.base_metric = base_metric
+        self.n_neighbors = n_neighbors
+        self.scale = scale
+        self.candidates = candidates
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
+        self.random_state = random_state
+        self.batch_size = batch_size
+
+    def _check_params(self) -> None:
+        check_in_range("lam", self.lam, 0.0, 1.0)
+        check_in_range("n_steps", self.n_steps, 0, np.inf, integer=True)
+        for name, value, allowed in (
+            ("base_metric", self.base_metric, _BASE_METRICS),
+            ("scale", self.scale, _SCALES),
+            ("candidates", self.candidates, _CANDIDATES),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
+        if self.n_neighbors is not None:
+            check_in_range("n_neighbors", self.n_neighbors, 1, np.inf, integer=True)
+            if self.scale == "max":
+                raise ValueError(
+                    "scale='max' divides by maxima over every pair, which a k-NN graph "
+                    "never evaluates: use scale='typical' with n_neighbors, or "
+                    "n_neighbors=None for the dense matrix."
+                )
+
+    def fit(self, X: Any, y: Any = None) -> FisherJSMetric:
+        """Keep ``X`` as reference samples and fix the two distance scales.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+            Reference samples, at least two.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FisherJSMetric
+        """
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None):
+        """Fit and return the distances among the samples of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+            Reference samples, at least two.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_samples) or sparse matrix
+            The dense symmetric matrix (zero diagonal) for ``n_neighbors=None``;
+            otherwise a CSR graph whose row ``i`` holds ``i`` itself (explicit 0)
+            and its ``n_neighbors`` nearest samples, sorted by distance.
+        """
+        self._check_params()
+        X = check_samples(X, min_samples=2)
+        if self.n_neighbors is None:
+            check_dense_memory(len(X), type(self).__name__)
+        else:
+            check_enough_samples(len(X), self.n_neighbors, self)
+        if self.base_metric == "cosine":
+            check_cosine_rows(X)
+        memory = resolve_memory(self.memory)
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        proba_X = proba_fn(X)
+        # Counted here, not on self: an interrupted fit leaves no partial state.
+        counts = {"rows": proba_fn.n_rows, "pairs": 0}
+        # The probabilities are part of the key: a classifier whose pickle does not
+        # change with its model (a plain function reading global weights) is still
+        # told apart.
+        store = PathLengthStore(memory, self.estimator, X, proba_X, self.n_steps)
+        sample_pairs = getattr(self, "_sample_pairs", None)
+        if sample_pairs is not None:  # set by DecisionMap: pairs by lasting sample id
+            pairs, ids = sample_pairs
+            store = pairs.view(ids, proba_X, self.n_steps, fallback=store)
+        group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
+
+        def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            found, values = store.lookup(ia, ib)
+            new = ~found
+            lengths, rows = parallel_path_lengths(
+                proba_fn,
+                X,
+                X,
+                proba_X,
+                proba_X,
+                ia[new],
+                ib[new],
+                self.n_steps,
+                n_jobs=self.n_jobs,
+            )
+            values[new] = lengths
+            store.add(ia[new], ib[new], lengths)
+            counts["rows"] += rows
+            counts["pairs"] += len(ia)
+            values[group[ia] == group[ib]] = 0.0
+            return values
+
+        try:
+            scales, result, indices, dist, search, k = self._fit_distances(X, proba_X, paths)
+        finally:
+            # Whatever was evaluated is kept, also when the fit is interrupted.
+            store.flush()
+        self.X_fit_ = X
+        self.proba_fit_ = proba_X
+        self.sample_shape_ = tuple(X.shape[1:])
+        self.n_features_in_ = int(np.prod(self.sample_shape_))
+        self.path_scale_, self.base_scale_ = scales
+        self.n_neighbors_ = k
+        self.knn_indices_, self.knn_distances_ = indices, dist
+        self.knn_search_ = search
+        self.n_classifier_rows_ = counts["rows"]
+        self.n_path_pairs_ = counts["pairs"]
+        return result
+
+    def _fit_distances(self, X: np.ndarray, proba_X: np.ndarray, paths):
+        """The dense matrix or the k-NN graph, with the scales and search figures."""
+        if self.n_neighbors is None:
+            path, base = self._dense_parts(X, paths)
+            if self.scale == "max":
+                scales = _positive_scale(path.max()), _positive_scale(base.max())
+            else:
+                scales = self._typical_scales(X)
+            result = combine_distances(path, base, self.lam, *scales)
+            search = indices = dist = None
+            k = None
+        else:
+            scales = self._typical_scales(X)
+            k = int(self.n_neighbors)
+            indices, dist, search = self._knn_fit(X, proba_X, paths, scales, k)
+            result = knn_graph(indices, dist, len(X), with_self=True)
+        return scales, result, indices, dist, search, k
+
+    def _typical_scales(self, X: np.ndarray) -> tuple[float, float]:
+        return TYPICAL_PATH_SCALE, _positive_scale(rms_base_distance(X, self.base_metric))
+
+    def _dense_parts(self, X: np.ndarray, paths) -> tuple[np.ndarray, np.ndarray]:
+        """Raw path lengths and base distances between all pairs of ``X``."""
+        n = len(X)
+        path = np.zeros((n, n))
+        batch = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:]).batch_size
+        # Blocks only bound the index arrays and pace the progress bar: the
+        # interpolated points are batched further down, by the classifier's batch.
+        pairs_per_block = max(n, min(1 << 18, 64 * batch // max(1, self.n_steps)))
+        with progress_bar(n * (n - 1) // 2, "path lengths", self.verbose) as bar:
+            for ia, ib in upper_triangle_blocks(n, pairs_per_block):
+                path[ia, ib] = paths(ia, ib)
+                bar.update(len(ia))
+        path += path.T
+        return path, symmetric_base_distances(X, self.base_metric)
+
+    def _weights(self, reference) -> BoundWeights:
+        return bound_weights(
+            self.lam, self.path_scale_, self.base_scale_, self.base_metric, reference
+        )
+
+    def _knn_fit(self, X, proba_X, paths, scales, k):
+        """Exact k-NN search among the samples of ``X``."""
+        terms = bound_terms(X, proba_X, self.base_metric, _centre(X))
+        weights = bound_weights(self.lam, *scales, self.base_metric, terms)
+        n = len(X)
+        rank, on_device = self._exact_ranking()
+        limit = DEVICE_EXACT_CANDIDATES_MAX_SAMPLES if on_device else EXACT_CANDIDATES_MAX_SAMPLES
+        use_exact = self.candidates == "exact" or (self.candidates == "auto" and n <= limit)
+        width = min(2 * k, n - 1)
+        clock = time.perf_counter()
+        if use_exact:
+            candidates = CandidateLists.from_rows(
+                *rank(terms, np.arange(n), terms, weights, width, exclude_self=True)
+            )
+        else:
+            candidates = self._descent_candidates(terms, weights, width)
+
+        candidate_seconds, clock = lap(clock)
+
+        def extend(rows: np.ndarray, new_width: int):
+            return rank(terms, rows, terms, weights, new_width, exclude_self=True)
+
+        def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            base = paired_base_distances(X, ia, X, ib, self.base_metric)
+            return combine_distances(paths(ia, ib), base, self.lam, *scales)
+
+        with progress_bar(n, "k-NN search", self.verbose) as bar:
+            done = [0]
+
+            def progress(n_done: int, total: int) -> None:
+                bar.update(n_done - done[0])
+                done[0] = n_done
+
+            result = bound_ordered_knn(
+                k,
+                candidates,
+                evaluate,
+                extend,
+                n_references=n,
+                symmetric=True,
+                progress=progress,
+            )
+        search = {
+            "candidates": "exact" if use_exact else "nndescent",
+            "ranked_on": "device" if on_device else "host",
+            "rounds": result.n_rounds,
+            "widened": result.n_widened,
+            "candidate_seconds": candidate_seconds,
+            "search_seconds": lap(clock)[0],
+        }
+        return result.indices, result.distances, search
+
+    def _exact_ranking(self):
+        """Exact ranking of candidates: on the classifier's GPU where it offers one
+        (``TorchClassifier`` on CUDA), else numpy with ``n_jobs`` threads."""
+        host = functools.partial(exact_candidates, n_threads=_ranking_threads(self.n_jobs))
+        offer = getattr(self.estimator, "_candidate_ranker", None)
+        on_device = offer(host) if offer is not None else None
+        if on_device is not None:
+            return on_device, True
+        return host, False
+
+    def _descent_candidates(self, terms, weights, width) -> CandidateLists:
+        from ._nndescent import nndescent_candidates
+
+        indices, next_bound = nndescent_candidates(
+            terms, weights, width, random_state=self.random_state, n_jobs=self.n_jobs
+        )
+        n = len(indices)
+        bounds = paired_lower_bounds(
+            terms, np.repeat(np.arange(n), width), terms, indices.ravel(), weights
+        ).reshape(n, width)
+        order = np.lexsort((indices, bounds), axis=1)
+        indices = np.take_along_axis(indices, order, axis=1)
+        bounds = np.take_along_axis(bounds, order, axis=1)
+        # A row that needs more than its list is searched exactly.
+        return CandidateLists.from_rows(indices, bounds, next_bound)
+
+    @property
+    def _n_features_out(self) -> int:
+        # One output column per reference sample: "fisherjsmetric0", ...
+        return len(self.X_fit_)
+
+    def transform(self, X: Any):
+        """Distances from new samples to the reference samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+            New samples, shaped like the reference samples.
+
+        Returns
+        -------
+        ndarray of shape (n_new, n_samples) or sparse matrix
+            DiDi distances on the scales fixed by :meth:`fit`: all of them
+            (dense), or each new sample's ``n_neighbors + 1`` nearest reference
+            samples as a CSR graph (``KNeighborsTransformer``'s convention, since a
+            new sample may be one of the reference samples).
+        """
+        check_is_fitted(self, "X_fit_")
+        X = check_samples(X)
+        check_sample_shape(X, self.sample_shape_, self)
+        ref = self.X_fit_
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        proba_X = proba_fn(X)
+        if proba_X.shape[1] != self.proba_fit_.shape[1]:
+            raise ValueError(
+                f"The classifier returned {proba_X.shape[1]} classes for X but "
+                f"{self.proba_fit_.shape[1]} at fit time."
+            )
+        scales = self.path_scale_, self.base_scale_
+        n_ref = len(ref)
+        if self.base_metric == "cosine":
+            check_cosine_rows(X)
+        group_new, group_ref = equal_sample_groups(X, ref)
+
+        def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            path, _ = parallel_path_lengths(
+                proba_fn, X, ref, proba_X, self.proba_fit_, ia, ib, self.n_steps,
+                n_jobs=self.n_jobs,
+            )  # fmt: skip
+            path[group_new[ia] == group_ref[ib]] = 0.0
+            return path
+
+        if self.n_neighbors_ is None:
+            out = np.empty((len(X), n_ref))
+            rows_per_block = max(1, 4 * proba_fn.batch_size // max(1, self.n_steps * n_ref))
+            for start in range(0, len(X), rows_per_block):
+                rows = np.arange(start, min(start + rows_per_block, len(X)))
+                ia = np.repeat(rows, n_ref)
+                ib = np.tile(np.arange(n_ref), len(rows))
+                out[rows] = paths(ia, ib).reshape(len(rows), n_ref)
+            base = base_distances(X, ref, self.base_metric)
+            return combine_distances(out, base, self.lam, *scales)
+
+        def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            base = paired_base_distances(X, ia, ref, ib, self.base_metric)
+            return combine_distances(paths(ia, ib), base, self.lam, *scales)
+
+        centre = _centre(ref)
+        reference = bound_terms(ref, self.proba_fit_, self.base_metric, centre)
+        query = bound_terms(X, proba_X, self.base_metric, centre)
+        weights = self._weights(reference)
+        k = min(self.n_neighbors_ + 1, n_ref)
+
+        rank, _ = self._exact_ranking()
+
+        def extend(rows: np.ndarray, width: int):
+            return rank(query, rows, reference, weights, width, exclude_self=False)
+
+        result = bound_ordered_knn(
+            k,
+            CandidateLists.from_rows(*extend(np.arange(len(X)), min(2 * k, n_ref))),
+            evaluate,
+            extend,
+            n_references=n_ref,
+            symmetric=False,
+        )
+        return knn_graph(result.indices, result.distances, n_ref, with_self=False)
+
+
+def _ranking_threads(n_jobs: int | None) -> int:
+    """Local threads for ranking candidates: ``n_jobs`` resolved, at most the cores here
+    (a cluster backend's worker count says nothing about this machine)."""
+    return max(1, min(effective_n_jobs(n_jobs), os.cpu_count() or 1))
+
+
+def _centre(X: np.ndarray) -> np.ndarray:
+    return X.reshape(len(X), -1).mean(axis=0, dtype=np.float64)

@@ -1,0 +1,12 @@
+"""Pictures of a fitted map: matplotlib displays, a click explorer, a web page.
+
+:class:`DecisionMapDisplay` draws the map, :class:`ProbeDisplay` the samples π⁻¹
+synthesises at chosen positions, :class:`MapExplorer` makes a drawn map clickable;
+:meth:`didi.DecisionMap.to_html` writes the self-contained web page.
+"""
+
+from ._decision_map_display import DecisionMapDisplay
+from ._explorer import MapExplorer
+from ._probe_display import ProbeDisplay
+
+__all__ = ["DecisionMapDisplay", "MapExplorer", "ProbeDisplay"]

@@ -1,0 +1,329 @@
+"""``DecisionMapDisplay``: draw a fitted :class:`~didi.DecisionMap` with matplotlib."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+#: How strongly a fully certain cell shows its class colour (1 would be the pure
+#: colour); below 1 the points, drawn in pure colours, stand out from the ground.
+_BACKGROUND_STRENGTH = 0.6
+
+
+def class_colors(n_classes: int, cmap: Any = None) -> np.ndarray:
+    """One RGB colour per class index, fixed by ``n_classes`` alone.
+
+    A class keeps its colour whichever classes happen to be present in a grid.
+    Qualitative colour maps with enough colours (``tab10``, ``tab20``) are used
+    colour by colour; others are sampled evenly.
+    """
+    import matplotlib as mpl
+
+    if cmap is None:
+        cmap = "tab10" if n_classes <= 10 else "tab20" if n_classes <= 20 else "turbo"
+    cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    listed = getattr(cmap, "colors", None)
+    if listed is not None and len(listed) >= n_classes and cmap.N == len(listed):
+        return np.asarray(listed, dtype=float)[:n_classes, :3]
+    positions = np.linspace(0.0, 1.0, n_classes) if n_classes > 1 else np.zeros(1)
+    return np.asarray(cmap(positions), dtype=float)[:, :3]
+
+
+def background_image(
+    grid_labels: np.ndarray,
+    grid_entropy: np.ndarray,
+    colors: np.ndarray,
+    strength: float = _BACKGROUND_STRENGTH,
+) -> np.ndarray:
+    """RGB image: each cell's class colour, faded to white as its entropy rises.
+
+    Certainty is ``1 − entropy/log(n_classes)``, an absolute scale: a uniform
+    prediction is white and a certain one full colour, in every map.
+    """
+    certainty = (1.0 - np.clip(grid_entropy, 0.0, 1.0))[..., None]
+    return 1.0 - strength * certainty * (1.0 - colors[grid_labels])
+
+
+class DecisionMapDisplay:
+    """Visualisation of a fitted :class:`~didi.DecisionMap`.
+
+    Use :meth:`from_estimator` to create one. The background shows the
+    classifier's predicted class at π⁻¹ of each cell, faded to white where it is
+    uncertain; the points are coloured by their true label (by their predicted
+    label when no labels are known), and points the classifier gets wrong carry a
+    cross in the colour of the predicted class.
+
+    Parameters
+    ----------
+    grid_x, grid_y : ndarray of shape (resolution,)
+        Cell centres along the axes.
+    grid_labels : ndarray of shape (resolution, resolution)
+        Predicted class index per cell.
+    grid_entropy : ndarray of shape (resolution, resolution)
+        Normalised entropy per cell, in ``[0, 1]``.
+    embedding : ndarray of shape (n_samples, 2)
+        The points.
+    predicted : ndarray of shape (n_samples,)
+        Predicted class index per point.
+    classes : ndarray of shape (n_classes,)
+        Class names.
+    true : ndarray of shape (n_samples,), default=None
+        True class index per point (``-1`` for a label outside ``classes``).
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    image_ : matplotlib AxesImage
+        The background.
+    scatter_ : matplotlib PathCollection
+        The points.
+    errors_ : matplotlib PathCollection or None
+        The crosses on misclassified points.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from didi import DecisionMap, DecisionMapDisplay
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+    >>> dmap = DecisionMap(clf, n_neighbors=10, resolution=20, random_state=0).fit(X, y)
+    >>> disp = DecisionMapDisplay.from_estimator(dmap)
+    >>> disp.figure_.savefig("iris_map.png")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, *, grid_x, grid_y, grid_labels, grid_entropy, embedding, predicted, classes, true=None
+    ) -> None:
+        self.grid_x = grid_x
+        self.grid_y = grid_y
+        self.grid_labels = grid_labels
+        self.grid_entropy = grid_entropy
+        self.embedding = embedding
+        self.predicted = predicted
+        self.classes = classes
+        self.true = true
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        cmap: Any = None,
+        point_size: float = 18.0,
+        legend: bool = True,
+        title: str | None = None,
+    ) -> DecisionMapDisplay:
+        """Draw the map.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when ``None``.
+        cmap : str or Colormap, default=None
+            Class colours; ``tab10``/``tab20`` (or ``turbo`` beyond 20 classes)
+            when ``None``.
+        point_size : float, default=18
+            Marker area of the points.
+        legend : bool, default=True
+            Show a legend with the class names.
+        title : str, default=None
+            Axes title.
+
+        Returns
+        -------
+        self : DecisionMapDisplay
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 6))
+        colors = class_colors(len(self.classes), cmap)
+        step_x = (self.grid_x[-1] - self.grid_x[0]) / max(1, len(self.grid_x) - 1)
+        step_y = (self.grid_y[-1] - self.grid_y[0]) / max(1, len(self.grid_y) - 1)
+        extent = (
+            self.grid_x[0] - step_x / 2,
+            self.grid_x[-1] + step_x / 2,
+            self.grid_y[0] - step_y / 2,
+            self.grid_y[-1] + step_y / 2,
+        )
+        self.image_ = ax.imshow(
+            background_image(self.grid_labels, self.grid_entropy, colors),
+            origin="lower",
+            extent=extent,
+            aspect="auto",
+            interpolation="nearest",
+        )
+        shown = self.predicted if self.true is None else self.true
+        point_colors = np.where((shown >= 0)[:, None], colors[np.clip(shown, 0, None)], 0.5)
+        self.scatter_ = ax.scatter(
+            self.embedding[:, 0],
+            self.embedding[:, 1],
+            c=point_colors,
+            s=point_size,
+            edgecolors="black",
+            linewidths=0.4,
+            zorder=2,
+        )
+        self.errors_ = None
+        wrong = (
+            np.zeros(len(shown), dtype=bool) if self.true is None else self.true != self.predicted
+        )
+        if wrong.any():
+            self.errors_ = ax.scatter(
+                self.embedding[wrong, 0],
+                self.embedding[wrong, 1],
+                c=colors[self.predicted[wrong]],
+                s=point_size * 2.5,
+                marker="x",
+                linewidths=1.6,
+                zorder=3,
+            )
+        ax.set_xlim(extent[:2])
+        ax.set_ylim(extent[2:])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if title is not None:
+            ax.set_title(title)
+        if legend:
+            handles = [
+                Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(name))
+                for k, name in enumerate(self.classes)
+            ]
+            if wrong.any():
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color="black",
+                        marker="x",
+                        linestyle="",
+                        label="misclassified\n(× in predicted colour)",
+                    )
+                )
+            ax.legend(
+                handles=handles,
+                loc="center left",
+                bbox_to_anchor=(1.01, 0.5),
+                frameon=False,
+                fontsize="small",
+            )
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    def explore(
+        self,
+        decision_map,
+        *,
+        image_shape: tuple[int, ...] | None = None,
+        data_viz: Any = None,
+        pick_radius: float = 6.0,
+    ):
+        """Make the drawn map clickable (with an interactive matplotlib backend).
+
+        Clicking a data point shows that sample with its true and predicted label in
+        a panel in the map's corner; clicking the background shows π⁻¹ there with the
+        classifier's label and certainty. Works in a desktop window and in Jupyter
+        with ipympl (``%matplotlib widget``); harmless with a non-interactive backend.
+
+        Parameters
+        ----------
+        decision_map : DecisionMap
+            The fitted map this display shows.
+        image_shape : tuple of int, default=None
+            Shape to reshape flat samples to, to show them as images.
+        data_viz : callable, default=None
+            ``data_viz(ax, sample)`` for samples that are not images (a bar chart of
+            the values by default).
+        pick_radius : float, default=6
+            Pixels within which a click selects a data point.
+
+        Returns
+        -------
+        MapExplorer
+            Keep a reference to it: matplotlib holds event handlers weakly.
+        """
+        from ._explorer import MapExplorer
+
+        return MapExplorer(
+            self, decision_map, image_shape=image_shape, data_viz=data_viz, pick_radius=pick_radius
+        )
+
+    @classmethod
+    def from_estimator(cls, decision_map, *, y=None, ax=None, **kwargs) -> DecisionMapDisplay:
+        """Draw a fitted :class:`~didi.DecisionMap`.
+
+        Parameters
+        ----------
+        decision_map : DecisionMap
+            A fitted map.
+        y : array-like of shape (n_samples,), default=None
+            True labels of the fitted samples; defaults to the ``y`` given to
+            ``fit``. Without labels, points are coloured by predicted class.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        DecisionMapDisplay
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(decision_map, "embedding_")
+        classes = decision_map.classes_
+        true = decision_map.y_ if y is None else np.asarray(y)
+        if true is not None:
+            if len(true) != len(decision_map.embedding_):
+                raise ValueError(
+                    f"y has {len(true)} labels for {len(decision_map.embedding_)} points."
+                )
+            true = label_indices(true, classes)
+        display = cls(
+            grid_x=decision_map.grid_x_,
+            grid_y=decision_map.grid_y_,
+            grid_labels=decision_map.grid_labels_,
+            grid_entropy=decision_map.grid_entropy_,
+            embedding=decision_map.embedding_,
+            predicted=decision_map.proba_.argmax(axis=1),
+            classes=classes,
+            true=true,
+        )
+        return display.plot(ax=ax, **kwargs)
+
+
+def label_indices(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Index of each label in ``classes``; ``-1`` (with a warning) for labels not among them.
+
+    Integer labels none of which is a class name, all in ``0 … n_classes − 1``, are
+    taken as class indices when the classes are names: a network's targets, with
+    ``classes`` naming its columns.
+    """
+    labels = np.asarray(labels)
+    lookup = {value: k for k, value in enumerate(classes.tolist())}
+    indices = np.array([lookup.get(value, -1) for value in labels.tolist()], dtype=int)
+    missing = indices == -1
+    if (
+        missing.all()
+        and len(labels)
+        and not np.issubdtype(np.asarray(classes).dtype, np.integer)
+        and np.issubdtype(labels.dtype, np.integer)
+        and 0 <= labels.min()
+        and labels.max() < len(classes)
+    ):
+        return labels.astype(int)
+    if missing.any():
+        warnings.warn(
+            f"{int(missing.sum())} of {len(labels)} labels in y are not among the "
+            f"classifier's classes {classes.tolist()[:10]}; they are drawn as misclassified.",
+            stacklevel=3,
+        )
+    return indices
