@@ -56,18 +56,17 @@ def check_sample_shape(X: np.ndarray, sample_shape: tuple[int, ...], owner: obje
     )
 
 
-def check_in_range(
-    name: str, value: Any, low: float, high: float, *, integer: bool = False, low_open: bool = False
-) -> None:
-    """Raise a ``ValueError`` naming the parameter when ``value`` is out of range."""
-    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {what}; got {value!r}.")
-    below = value <= low if low_open else value < low
-    if below or value > high:
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {left}{low}, {high}]; got {value!r}.")
+def forwarded_params(source: Any, target: type, **overrides: Any) -> dict[str, Any]:
+    """The parameters of estimator class ``target`` that ``source`` has too, and ``overrides``.
+
+    An estimator that builds another one (``DecisionMap`` its ``FisherUMAP``,
+    ``FisherUMAP`` its ``FisherJSMetric``) hands on every parameter the two share by
+    name, so that a parameter added to both cannot be forgotten on the way.
+    """
+    own = source.get_params(deep=False)
+    params = {name: own[name] for name in target._get_param_names() if name in own}
+    params.update(overrides)
+    return params
 
 
 def check_enough_samples(n_samples: int, n_neighbors: int, owner: object) -> None:

@@ -1,5 +1,6 @@
 """Bad input gets a clear error, nothing is lost, results are reproducible and robust."""
 
+import copy
 import pickle
 import sys
 
@@ -85,20 +86,65 @@ def test_acceptable_classifier_outputs(iris, convert):
     np.testing.assert_allclose(got, expected, atol=5e-3)
 
 
+NUMBER_01 = r"a finite number in \[0, 1\]"
+POSITIVE = r"a finite number in \(0, inf\)"
+
 BAD_PARAMETERS = [
-    (FisherJSMetric, {"lam": 1.01}, "lam must be in"),
-    (FisherJSMetric, {"lam": -0.5}, "lam must be in"),
-    (FisherJSMetric, {"n_steps": -1}, "n_steps must be in"),
-    (FisherJSMetric, {"n_neighbors": 0}, "n_neighbors must be in"),
-    (FisherUMAP, {"lam": 2}, "lam must be in"),
-    (FisherUMAP, {"mode": "fast"}, "mode must be one of"),
-    (DecisionMap, {"a": 0}, r"a must be in \(0.0, inf\]"),
-    (DecisionMap, {"a": -3}, r"a must be in \(0.0, inf\]"),
-    (DecisionMap, {"resolution": 1}, r"resolution must be in \[2, inf\]"),
-    (DecisionMap, {"n_steps": -2}, "n_steps must be in"),
-    (DecisionMap, {"holdout": 1.0}, "holdout must be in"),
-    (DecisionMap, {"scoring": "accuracy"}, "scoring must be one of"),
-    (DecisionMap, {"n_centers": 0}, "n_centers must be in"),
+    (FisherJSMetric, {"lam": 1.01}, rf"FisherJSMetric: lam must be {NUMBER_01}; got 1.01\."),
+    (FisherJSMetric, {"lam": -0.5}, rf"lam must be {NUMBER_01}; got -0.5"),
+    (FisherJSMetric, {"lam": np.nan}, rf"lam must be {NUMBER_01}; got nan"),
+    (FisherJSMetric, {"lam": np.inf}, rf"lam must be {NUMBER_01}; got inf"),
+    (FisherJSMetric, {"lam": "0.5"}, rf"lam must be {NUMBER_01}; got '0.5'"),
+    (FisherJSMetric, {"n_steps": -1}, r"n_steps must be an integer in \[0, inf\); got -1"),
+    (FisherJSMetric, {"n_steps": True}, r"n_steps must be an integer in \[0, inf\); got True"),
+    (FisherJSMetric, {"n_steps": 2.0}, r"n_steps must be an integer in \[0, inf\); got 2.0"),
+    (FisherJSMetric, {"n_neighbors": 0}, r"n_neighbors must be None or an integer in \[1, inf\)"),
+    (FisherJSMetric, {"batch_size": True}, r"batch_size must be None or an integer .*; got True"),
+    (FisherJSMetric, {"batch_size": np.float64(8)}, r"batch_size must be .*; got np.float64"),
+    (
+        FisherJSMetric,
+        {"n_jobs": 0},
+        r"n_jobs must be None, an integer in \[1, inf\) or an integer in \(-inf, -1\]; got 0",
+    ),
+    (FisherJSMetric, {"random_state": -1}, r"random_state must be None, an integer in .*; got -1"),
+    (
+        FisherJSMetric,
+        {"memory": 3},
+        r"memory must be None, a folder \(str or path\) or a joblib.Memory; got 3",
+    ),
+    (
+        FisherJSMetric,
+        {"verbose": "yes"},
+        r"verbose must be a boolean or an integer in \[0, inf\); got 'yes'",
+    ),
+    (
+        FisherJSMetric,
+        {"base_metric": "l1"},
+        r"base_metric must be one of 'euclidean', 'cosine'; got 'l1'",
+    ),
+    (FisherUMAP, {"lam": 2}, rf"FisherUMAP: lam must be {NUMBER_01}; got 2"),
+    (FisherUMAP, {"mode": "fast"}, r"mode must be one of 'auto', 'knn', 'dense'; got 'fast'"),
+    (FisherUMAP, {"min_dist": np.nan}, r"min_dist must be a finite number in \[0, inf\); got nan"),
+    (FisherUMAP, {"spread": np.inf}, rf"spread must be {POSITIVE}; got inf"),
+    (FisherUMAP, {"n_epochs": 0}, r"n_epochs must be None or an integer in \[1, inf\); got 0"),
+    (FisherUMAP, {"umap_kwargs": [("a", 1)]}, r"umap_kwargs must be None or a dict; got \["),
+    (DecisionMap, {"a": 0}, rf"DecisionMap: a must be {POSITIVE}; got 0"),
+    (DecisionMap, {"a": -3}, rf"a must be {POSITIVE}; got -3"),
+    (DecisionMap, {"a": np.nan}, rf"a must be {POSITIVE}; got nan"),
+    (DecisionMap, {"alpha": np.inf}, rf"alpha must be {POSITIVE}; got inf"),
+    (DecisionMap, {"margin": np.nan}, r"margin must be a finite number in \[0, inf\); got nan"),
+    (DecisionMap, {"resolution": 1}, r"resolution must be an integer in \[2, inf\); got 1"),
+    (DecisionMap, {"resolution": True}, r"resolution must be an integer in \[2, inf\); got True"),
+    (DecisionMap, {"n_steps": -2}, r"n_steps must be an integer in \[0, inf\); got -2"),
+    (DecisionMap, {"holdout": 1.0}, r"holdout must be a finite number in \[0, 0.9\]; got 1.0"),
+    (DecisionMap, {"holdout": np.nan}, r"holdout must be a finite number in \[0, 0.9\]; got nan"),
+    (DecisionMap, {"scoring": "accuracy"}, r"scoring must be one of 'q_knn_e', .*; got 'accuracy'"),
+    (
+        DecisionMap,
+        {"n_centers": 0},
+        r"n_centers must be one of 'auto' or an integer in \[1, inf\); got 0",
+    ),
+    (DecisionMap, {"n_centers": True}, r"n_centers must be .*; got True"),
 ]
 
 
@@ -107,6 +153,44 @@ def test_bad_parameters_name_the_parameter(iris, cls, params, message):
     X, _, clf = iris
     with pytest.raises(ValueError, match=message):
         cls(clf, **{"n_neighbors": 8, **params}).fit(X)
+
+
+@pytest.mark.parametrize("cls", [FisherJSMetric, FisherUMAP, DecisionMap, RBFInverse])
+def test_every_parameter_has_constraints(cls):
+    assert sorted(cls._parameter_constraints) == sorted(cls().get_params(deep=False))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [({"b": np.nan}, r"b must be a finite number in \(0, inf\); got nan"),
+     ({"n_centers": 2.0}, r"n_centers must be None or an integer in \[1, inf\); got 2.0")],
+)  # fmt: skip
+def test_bad_inverse_parameters(params, message):
+    Y = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match=message):
+        RBFInverse(**params).fit(Y, Y)
+
+
+def test_every_entry_point_validates_the_parameters(iris):
+    """Parameters set after fit are checked by the method that reads them next."""
+    X, y, clf = iris
+    entry_points = {
+        "add_samples": lambda m: m.add_samples(X[:5], y[:5]),
+        "transform": lambda m: m.transform(X[:5]),
+        "inverse_transform": lambda m: m.inverse_transform(m.embedding_[:2]),
+        "probe": lambda m: m.probe(m.embedding_[:2]),
+        "score": lambda m: m.score(X[:20]),
+    }
+    fitted = small_map(clf).fit(X[10:], y[10:])
+    for name, call in entry_points.items():
+        for bad in ({"batch_size": True}, {"lam": np.nan}):
+            dmap = copy.copy(fitted).set_params(**bad)  # the fitted state, a bad parameter
+            with pytest.raises(ValueError, match=f"{next(iter(bad))} must be"):
+                call(dmap)
+        assert call(fitted) is not None, name
+    metric = FisherJSMetric(clf).fit(X[:20])
+    with pytest.raises(ValueError, match="batch_size must be"):
+        metric.set_params(batch_size=True).transform(X[:3])
 
 
 def test_bad_samples(iris):
@@ -126,7 +210,9 @@ def test_bad_samples(iris):
         small_map(clf).fit(X, y[:10])
     with pytest.raises(ValueError, match="identical samples"):
         small_map(clf).fit(np.ones((20, 4)))
-    with pytest.raises(TypeError, match="predict_proba method or be a callable"):
+    with pytest.raises(
+        TypeError, match="estimator must be a fitted classifier with predict_proba or a callable"
+    ):
         small_map(object()).fit(X)
 
 
@@ -205,44 +291,71 @@ def test_dataframe_inputs(iris):
 # ------------------------------------------------------------ any input: valid or documented
 
 
-DOCUMENTED_ERRORS = (ValueError, TypeError)
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # float16 overflow of 1e6 is the point
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    n=st.integers(0, 14),
-    d=st.integers(1, 4),
-    dtype=st.sampled_from([np.float16, np.float32, np.float64, np.int64]),
-    log_scale=st.integers(-6, 6),
-    n_neighbors=st.one_of(st.none(), st.integers(-1, 15)),
-    lam=st.floats(-0.5, 1.5),
-    poison=st.sampled_from([None, np.nan, np.inf]),
-    seed=st.integers(0, 100),
-)
-def test_any_input_gives_valid_distances_or_a_documented_error(
-    n, d, dtype, log_scale, n_neighbors, lam, poison, seed
-):
-    rng = np.random.default_rng(seed)
-    scale = 10.0**log_scale
+@st.composite
+def valid_problems(draw):
+    """Samples of any size, scale and precision a user may pass, a classifier for them,
+    and parameters in their allowed ranges."""
+    n = draw(st.integers(2, 14))
+    d = draw(st.integers(1, 4))
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int64]))
+    scale = 10.0 ** draw(st.integers(-3, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 100)))
     X = (rng.normal(size=(n, d)) * scale).astype(dtype)
-    if poison is not None and n:
-        X = X.astype(np.float64)
-        X[rng.integers(n), rng.integers(d)] = poison
-    f = softmax_classifier(rng.normal(size=(d, 3)) / scale)
-    metric = FisherJSMetric(f, lam=lam, n_steps=2, n_neighbors=n_neighbors)
-    try:
-        out = metric.fit_transform(X)
-    except DOCUMENTED_ERRORS:
-        return
-    dense = out.toarray() if hasattr(out, "toarray") else out
+    classifier = softmax_classifier(rng.normal(size=(d, 3)) / scale)
+    params = {
+        "lam": draw(st.floats(0, 1)),
+        "n_steps": draw(st.integers(0, 3)),
+        "n_neighbors": draw(st.one_of(st.none(), st.integers(1, n - 1))),
+    }
+    return X, classifier, params
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=valid_problems())
+def test_valid_inputs_give_valid_distances(problem):
+    X, classifier, params = problem
+    out = FisherJSMetric(classifier, **params).fit_transform(X)
+    dense = FisherJSMetric(classifier, **{**params, "n_neighbors": None}).fit_transform(X)
+    n = len(X)
     assert dense.shape == (n, n)
     assert np.all(np.isfinite(dense)) and dense.min() >= 0
-    if n_neighbors is None:
-        np.testing.assert_array_equal(dense, dense.T)
-        assert np.all(np.diag(dense) == 0)
-    else:
-        assert out.nnz == n * (n_neighbors + 1)
+    np.testing.assert_array_equal(dense, dense.T)
+    assert np.all(np.diag(dense) == 0)
+    k = params["n_neighbors"]
+    if k is not None:
+        # Each row: the sample itself at 0, then exactly the k smallest distances of
+        # the dense matrix to the other samples.
+        assert out.nnz == n * (k + 1)
+        off_diagonal = np.where(np.eye(n, dtype=bool), np.inf, dense)
+        expected = np.sort(off_diagonal, axis=1)[:, :k]
+        got = np.array([np.sort(out.getrow(i).data)[1:] for i in range(n)])
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    poison=st.sampled_from([np.nan, np.inf, -np.inf]),
+    where=st.tuples(st.integers(0, 9), st.integers(0, 2)),
+)
+def test_non_finite_samples_are_refused(poison, where):
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    X[where] = poison
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
+        FisherJSMetric(softmax_classifier(np.eye(3))).fit(X)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lam=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).filter(lambda v: not 0 <= v <= 1),
+        st.booleans(),
+        st.text(max_size=3),
+    )
+)
+def test_any_lam_outside_zero_to_one_is_refused(lam):
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    with pytest.raises(ValueError, match=r"lam must be a finite number in \[0, 1\]; got "):
+        FisherJSMetric(softmax_classifier(np.eye(3)), lam=lam).fit(X)
 
 
 # ------------------------------------------------------------------------ nothing lost

@@ -7,12 +7,13 @@ A scikeras ``KerasClassifier`` already has ``predict_proba`` and plugs in unchan
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
 
 from .._base import check_samples
+from .._validation import Satisfies
 from ._prefit import PrefitClassifier, model_input_shape, proba_from_outputs
 
 
@@ -76,13 +77,15 @@ class KerasModelClassifier(PrefitClassifier):
         self.classes = classes
         self.batch_size = batch_size
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if not callable(getattr(self.model, "predict", None)):
-            raise TypeError(
-                f"model must be a Keras model with a predict method; got "
-                f"{type(self.model).__name__}."
+    _parameter_constraints: ClassVar[dict] = {
+        **PrefitClassifier._parameter_constraints,
+        "model": [
+            Satisfies(
+                lambda value: callable(getattr(value, "predict", None)),
+                "a Keras model with a predict method",
             )
+        ],
+    }
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of the samples.

@@ -7,27 +7,25 @@ answers ``predict_proba`` straight away.
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+from .._validation import NONE, Interval, Options, Satisfies, validate_params
 
 #: What a model's last layer may return, and how it becomes probabilities.
 OUTPUTS = ("logits", "probabilities", "log_probabilities")
 
 
-def check_output(output: Any) -> None:
-    """Refuse an unknown ``output`` with the allowed values."""
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}; got {output!r}.")
-
-
-def check_batch_size(batch_size: Any) -> None:
-    """Refuse a batch size that is not a positive integer."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+def _is_shape(value: Any) -> bool:
+    """A tuple or list of positive integers (booleans are not integers)."""
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) > 0
+        and all(Interval(Integral, 1, None).accepts(size) for size in value)
+    )
 
 
 def model_input_shape(sample_shape: tuple[int, ...], input_shape: Any) -> tuple[int, ...]:
@@ -108,9 +106,16 @@ class PrefitClassifier(ClassifierMixin, BaseEstimator):
         self.__dict__.pop("_n_columns", None)
         return super().set_params(**params)
 
+    #: Constraints the adapters share; each adds its model's own.
+    _parameter_constraints: ClassVar[dict] = {
+        "output": [Options(OUTPUTS)],
+        "input_shape": [NONE, Satisfies(_is_shape, "a tuple of positive integers")],
+        "classes": [NONE, Satisfies(lambda value: np.ndim(value) == 1, "a 1-D array of labels")],
+        "batch_size": [Interval(Integral, 1, None)],
+    }
+
     def _check_params(self) -> None:
-        check_output(self.output)
-        check_batch_size(self.batch_size)
+        validate_params(self)
 
     def __sklearn_is_fitted__(self) -> bool:
         return True

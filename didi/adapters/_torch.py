@@ -15,13 +15,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from .._base import check_samples
 from .._proba import ROW_SUM_TOLERANCE
+from .._validation import NONE, Interval, Options, Satisfies
 from ..distance._bounds import (
     JS_MARGIN,
     BoundTerms,
@@ -144,18 +146,28 @@ class TorchClassifier(PrefitClassifier):
 
     # ------------------------------------------------------------------ placement
 
+    _parameter_constraints: ClassVar[dict] = {
+        **PrefitClassifier._parameter_constraints,
+        "module": [
+            Satisfies(
+                lambda value: isinstance(value, torch.nn.Module),
+                "a torch.nn.Module (a function of numpy arrays can be passed to didi directly)",
+            )
+        ],
+        "device": [
+            NONE,
+            Satisfies(lambda value: isinstance(value, (str, torch.device)), "a torch.device"),
+            Interval(Integral, 0, None),  # a CUDA device's index, as torch takes it
+        ],
+        "dtype": [
+            NONE,
+            Satisfies(lambda value: isinstance(value, torch.dtype), "a torch.dtype"),
+            Options(tuple(_DTYPES)),
+        ],
+    }
+
     def _check_params(self) -> None:
         super()._check_params()
-        if not isinstance(self.module, torch.nn.Module):
-            raise TypeError(
-                f"module must be a torch.nn.Module; got {type(self.module).__name__}. "
-                "A function of numpy arrays can be passed to didi directly."
-            )
-        if self.dtype is not None and not isinstance(self.dtype, torch.dtype):
-            if self.dtype not in _DTYPES:
-                raise ValueError(
-                    f"dtype must be a torch.dtype or one of {tuple(_DTYPES)}; got {self.dtype!r}."
-                )
         self._input_dtype()
 
     def _placement(self) -> tuple[torch.device, torch.dtype]:

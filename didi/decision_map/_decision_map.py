@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -13,21 +14,23 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import (
     PrefitClassifierMixin,
     check_enough_samples,
-    check_in_range,
     check_sample_shape,
     check_samples,
+    forwarded_params,
 )
 from .._memory import cache_key, resolve_memory
 from .._proba import class_names_of, resolve_proba_function
 from .._timing import lap
+from .._validation import CLASSIFIER, Interval, Options, check_value, validate_params
 from ..distance._divergence import normalized_entropy
-from ..distance._stores import SamplePairMemory
+from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
 from ..projection import FisherUMAP
 from ..projection._umap import place_points
 from ._euclidean import euclidean_neighbour_graph, fit_euclidean_umap
 from ._grid import classify_grid, grid_axes
-from ._quality import SCORE_NAMES, agreement, holdout_split, knn_accuracy, loo_knn_accuracy
+from ._quality import SCORE_NAMES, agreement, holdout_split, knn_accuracy, quality_scores
+from ._streaming import warm_start_positions
 
 #: Centres of π⁻¹ with ``n_centers="auto"``.
 AUTO_MAX_CENTERS = 3000
@@ -240,29 +243,21 @@ class DecisionMap(
         self.n_epochs = n_epochs
         self.umap_kwargs = umap_kwargs
 
-    def _check_params(self) -> None:
-        check_in_range("resolution", self.resolution, 2, np.inf, integer=True)
-        check_in_range("holdout", self.holdout, 0.0, 0.9)
-        check_in_range("margin", self.margin, 0.0, np.inf)
-        check_in_range("a", self.a, 0.0, np.inf, low_open=True)
-        if self.n_centers != "auto":
-            check_in_range("n_centers", self.n_centers, 1, np.inf, integer=True)
-        self._check_scoring(self.scoring)
-
-    @staticmethod
-    def _check_scoring(scoring: str) -> None:
-        if scoring not in SCORE_NAMES:
-            raise ValueError(f"scoring must be one of {SCORE_NAMES}; got {scoring!r}.")
+    _parameter_constraints: ClassVar[dict] = {
+        **FisherUMAP._parameter_constraints,
+        **{name: RBFInverse._parameter_constraints[name] for name in ("a", "b", "alpha")},
+        "estimator": [CLASSIFIER],
+        "resolution": [Interval(Integral, 2, None)],
+        "holdout": [Interval(Real, 0, 0.9)],
+        "scoring": [Options(SCORE_NAMES)],
+        "n_centers": [Options(("auto",)), Interval(Integral, 1, None)],
+        "margin": [Interval(Real, 0, None)],
+    }
 
     def _make_inverse(self, n_samples: int) -> RBFInverse:
         n_centers = AUTO_MAX_CENTERS if self.n_centers == "auto" else self.n_centers
-        return RBFInverse(
-            a=self.a,
-            b=self.b,
-            alpha=self.alpha,
-            n_centers=n_centers if n_centers < n_samples else None,
-            random_state=self.random_state,
-        )
+        n_centers = n_centers if n_centers < n_samples else None
+        return RBFInverse(**forwarded_params(self, RBFInverse, n_centers=n_centers))
 
     def fit(self, X: Any, y: Any = None) -> DecisionMap:
         """Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
@@ -279,7 +274,7 @@ class DecisionMap(
         -------
         self : DecisionMap
         """
-        self._check_params()
+        validate_params(self)
         X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
         y = self._check_labels(y, len(X))
         return self._fit(X, y, ids=np.arange(len(X)), pairs=SamplePairMemory())
@@ -301,77 +296,89 @@ class DecisionMap(
         pairs: SamplePairMemory,
         init: np.ndarray | None = None,
     ) -> DecisionMap:
-        """The work of :meth:`fit` and :meth:`add_samples`.
+        """The work of :meth:`fit` and :meth:`add_samples`: the method's four steps.
 
         ``ids`` name the samples lastingly, so that ``pairs`` can hand back path
         lengths between samples already seen; ``init`` starts UMAP's layout.
         """
-        check_in_range("n_neighbors", self.n_neighbors, 2, np.inf, integer=True)
         check_enough_samples(len(X), self.n_neighbors, self)
-        timings: dict[str, float] = {}
-        memory = resolve_memory(self.memory)
-        umap_kwargs = dict(self.umap_kwargs or {})
-        if init is not None:
-            umap_kwargs["init"] = init
-
-        projection = FisherUMAP(
-            self.estimator,
-            lam=self.lam,
-            n_steps=self.n_steps,
-            n_neighbors=self.n_neighbors,
-            min_dist=self.min_dist,
-            spread=self.spread,
-            random_state=self.random_state,
-            base_metric=self.base_metric,
-            mode=self.mode,
-            scale=self.scale,
-            n_jobs=self.n_jobs,
-            memory=self.memory,
-            verbose=self.verbose,
-            batch_size=self.batch_size,
-            n_epochs=self.n_epochs,
-            umap_kwargs=umap_kwargs or None,
-        )
-        projection._sample_pairs = (pairs, ids)
-        clock = time.perf_counter()
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
-        projection_cached = False
-        if memory.location is None:
-            projection.fit(X)
-        else:
-            # The classifier is recognised by its pickle and by its probabilities of
-            # the samples (a plain function's pickle is only its name).
-            key = _projection_key(projection, cache_key(self.estimator, X, proba_fn(X)))
-            fit_projection = memory.cache(_fit_projection, ignore=["projection"])
-            projection_cached = fit_projection.check_call_in_cache(projection, key, X)
-            projection = fit_projection(projection, key, X)
-        projection.__dict__.pop("_sample_pairs", None)
-        if projection_cached:
-            timings["cached projection"], clock = lap(clock)
-        else:
-            timings.update(projection.timings_)
-            clock = time.perf_counter()
-        distances = projection.metric_
-
-        embedding = projection.embedding_
-        proba = distances.proba_fit_
-        predicted = proba.argmax(axis=1)
-
-        # π⁻¹ for the scores: fitted without the held-out points, as in the paper.
+        timings: dict[str, float] = {}
+        # Steps 1 and 2: DiDi distances and their UMAP.
+        projection, cached = self._project(X, proba_fn, pairs.for_samples(ids), init, timings)
+        embedding, proba = projection.embedding_, projection.metric_.proba_fit_
+        clock = time.perf_counter()
+        # Step 3: π⁻¹, and for the scores π⁻¹ without the held-out points, as in the paper.
         train, held_out = holdout_split(len(X), self.holdout, self.random_state)
         scoring_inverse = self._make_inverse(len(train)).fit(embedding[train], X[train])
         back = proba_fn(scoring_inverse.inverse_transform(embedding)).argmax(axis=1)
-        if len(held_out):
-            inverse = self._make_inverse(len(X)).fit(embedding, X)
-        else:
-            inverse = scoring_inverse
+        inverse = self._make_inverse(len(X)).fit(embedding, X) if len(held_out) else scoring_inverse
         timings["inverse"], clock = lap(clock)
-
+        # Step 4: the grid, classified at π⁻¹ of every cell.
         grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
         grid_proba = classify_grid(proba_fn, inverse, grid_x, grid_y, verbose=self.verbose)
         timings["grid"], clock = lap(clock)
+        euclidean_umap = self._euclidean_umap(X)
+        scores = quality_scores(
+            embedding, euclidean_umap.embedding_, proba.argmax(axis=1), back, train, held_out
+        )
+        timings["scores"] = lap(clock)[0]
 
-        euclidean_umap = memory.cache(fit_euclidean_umap)(
+        self.projection_, self.inverse_, self.euclidean_umap_ = projection, inverse, euclidean_umap
+        self.embedding_, self.proba_, self.y_ = embedding, proba, y
+        self.classes_ = class_names_of(self.estimator, proba.shape[1])
+        self.holdout_indices_ = held_out
+        self.grid_x_, self.grid_y_, self.grid_proba_ = grid_x, grid_y, grid_proba
+        self.grid_labels_ = grid_proba.argmax(axis=-1)
+        self.grid_entropy_ = normalized_entropy(grid_proba)
+        self.scores_, self.timings_ = scores, timings
+        distance_rows = 0 if cached else projection.metric_.n_classifier_rows_
+        self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
+        self.sample_shape_ = projection.metric_.sample_shape_
+        self.n_features_in_ = projection.metric_.n_features_in_
+        self.sample_ids_ = ids
+        self._sample_pairs = pairs
+        return self
+
+    def _project(
+        self, X: np.ndarray, proba_fn, known_paths, init: np.ndarray | None, timings: dict
+    ) -> tuple[FisherUMAP, bool]:
+        """Steps 1 and 2, :class:`FisherUMAP` on ``X``, served by ``memory`` where it can be.
+
+        Returns the fitted projection and whether ``memory`` served it.
+        """
+        clock = time.perf_counter()
+        umap_kwargs = dict(self.umap_kwargs or {})
+        if init is not None:
+            umap_kwargs["init"] = init
+        projection = FisherUMAP(
+            **forwarded_params(self, FisherUMAP, umap_kwargs=umap_kwargs or None)
+        )
+        memory = resolve_memory(self.memory)
+        if memory.location is None:
+            projection.fit(X, known_paths=known_paths)
+            timings.update(projection.timings_)
+            return projection, False
+        # The classifier is recognised by its pickle and by its probabilities of
+        # the samples (a plain function's pickle is only its name).
+        proba = proba_fn(X)
+        key = _projection_key(projection, cache_key(self.estimator, X, proba))
+        fit_projection = memory.cache(_fit_projection, ignore=["projection", "known_paths"])
+        cached = fit_projection.check_call_in_cache(projection, key, X, known_paths)
+        projection = fit_projection(projection, key, X, known_paths)
+        if not cached:
+            timings.update(projection.timings_)
+            return projection, False
+        timings["cached projection"] = lap(clock)[0]
+        # The cached fit's path lengths are in memory's store: known by sample id
+        # from now on, so that add_samples need not evaluate them again.
+        stored = PathLengthStore(memory, self.estimator, X, proba, self.n_steps)
+        known_paths.view(proba, self.n_steps).add(*stored.stored_pairs())
+        return projection, True
+
+    def _euclidean_umap(self, X: np.ndarray):
+        """The Euclidean UMAP behind ``q_knn_e``, served by ``memory`` where it can be."""
+        return resolve_memory(self.memory).cache(fit_euclidean_umap)(
             X,
             n_neighbors=self.n_neighbors,
             min_dist=self.min_dist,
@@ -380,35 +387,6 @@ class DecisionMap(
             random_state=self.random_state,
             umap_kwargs=self.umap_kwargs,
         )
-        scores = {
-            "q_knn_e": loo_knn_accuracy(euclidean_umap.embedding_, predicted),
-            "q_knn": loo_knn_accuracy(embedding, predicted),
-            "q_data": agreement(back[train], predicted[train]),
-            "q_not_data": agreement(back[held_out], predicted[held_out]),
-        }
-        timings["scores"], clock = lap(clock)
-
-        self.projection_ = projection
-        self.inverse_ = inverse
-        self.euclidean_umap_ = euclidean_umap
-        self.embedding_ = embedding
-        self.proba_ = proba
-        self.classes_ = class_names_of(self.estimator, proba.shape[1])
-        self.y_ = y
-        self.holdout_indices_ = held_out
-        self.grid_x_, self.grid_y_ = grid_x, grid_y
-        self.grid_proba_ = grid_proba
-        self.grid_labels_ = self.grid_proba_.argmax(axis=-1)
-        self.grid_entropy_ = normalized_entropy(self.grid_proba_)
-        self.scores_ = scores
-        self.timings_ = timings
-        distance_rows = 0 if projection_cached else distances.n_classifier_rows_
-        self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
-        self.sample_shape_ = distances.sample_shape_
-        self.n_features_in_ = distances.n_features_in_
-        self.sample_ids_ = ids
-        self._sample_pairs = pairs
-        return self
 
     def add_samples(self, X: Any, y: Any = None, *, max_samples: int | None = None) -> DecisionMap:
         """Add samples to the fitted map and update it; keep at most ``max_samples``.
@@ -436,10 +414,16 @@ class DecisionMap(
         self : DecisionMap
         """
         check_is_fitted(self, "embedding_")
+        validate_params(self)
         X = check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
         if max_samples is not None:
-            check_in_range("max_samples", max_samples, self.n_neighbors + 1, np.inf, integer=True)
+            check_value(
+                "DecisionMap.add_samples",
+                "max_samples",
+                max_samples,
+                [Interval(Integral, self.n_neighbors + 1, None)],
+            )
         if (y is None) != (self.y_ is None):
             raise ValueError(
                 "The map was fitted with labels and no labels were given for the new "
@@ -447,7 +431,7 @@ class DecisionMap(
             )
         y = self._check_labels(y, len(X))
         X_fit = self.projection_.metric_.X_fit_
-        init = np.vstack([self.embedding_, self._warm_start_positions(X_fit, X)])
+        init = np.vstack([self.embedding_, warm_start_positions(self.embedding_, X_fit, X)])
         X_all = np.concatenate([X_fit, X.astype(X_fit.dtype)])
         y_all = None if y is None else np.concatenate([self.y_, y])
         ids = np.concatenate([self.sample_ids_, self.sample_ids_.max() + 1 + np.arange(len(X))])
@@ -460,16 +444,6 @@ class DecisionMap(
             init=init[keep],
         )
 
-    def _warm_start_positions(self, X_fit: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Starting positions of new samples: the mean position of their 5 nearest
-        mapped samples in input space (no classifier call; UMAP refines them)."""
-        from sklearn.neighbors import NearestNeighbors
-
-        k = min(5, len(X_fit))
-        search = NearestNeighbors(n_neighbors=k).fit(X_fit.reshape(len(X_fit), -1))
-        nearest = search.kneighbors(X.reshape(len(X), -1), return_distance=False)
-        return self.embedding_[nearest].mean(axis=1)
-
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit and return ``embedding_``."""
         return self.fit(X, y).embedding_
@@ -477,6 +451,7 @@ class DecisionMap(
     def transform(self, X: Any) -> np.ndarray:
         """Place new samples into the map, shape ``(n_new, 2)``; fitted points stay."""
         check_is_fitted(self, "embedding_")
+        validate_params(self)
         return self.projection_.transform(X)
 
     def probe(self, positions: Any) -> Bunch:
@@ -509,6 +484,7 @@ class DecisionMap(
         ((2, 4), (2,))
         """
         check_is_fitted(self, "embedding_")
+        validate_params(self)
         positions = check_array(positions, dtype=np.float64, input_name="positions")
         if positions.shape[1] != 2:
             raise ValueError(
@@ -561,7 +537,13 @@ class DecisionMap(
         from ..plotting._html import write_html
 
         check_is_fitted(self, "embedding_")
-        check_in_range("probe_resolution", probe_resolution, 1, 200, integer=True)
+        validate_params(self)
+        check_value(
+            "DecisionMap.to_html",
+            "probe_resolution",
+            probe_resolution,
+            [Interval(Integral, 1, 200)],
+        )
         return write_html(
             self, path, title=title, image_shape=image_shape, probe_resolution=probe_resolution
         )
@@ -574,6 +556,7 @@ class DecisionMap(
     def inverse_transform(self, Y: Any) -> np.ndarray:
         """Synthesise input-space samples ``π⁻¹(Y)`` for 2-D positions ``Y``."""
         check_is_fitted(self, "embedding_")
+        validate_params(self)
         return self.inverse_.inverse_transform(Y)
 
     def score(self, X: Any, y: Any = None, scoring: str | None = None) -> float:
@@ -606,8 +589,9 @@ class DecisionMap(
         float
         """
         check_is_fitted(self, "embedding_")
+        validate_params(self)
         scoring = self.scoring if scoring is None else scoring
-        self._check_scoring(scoring)
+        check_value("DecisionMap.score", "scoring", scoring, [Options(SCORE_NAMES)])
         X = check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
@@ -647,9 +631,8 @@ def _projection_key(projection: FisherUMAP, classifier_and_data: str) -> dict:
     return params
 
 
-def _fit_projection(projection: FisherUMAP, key: dict, X: np.ndarray) -> FisherUMAP:
+def _fit_projection(
+    projection: FisherUMAP, key: dict, X: np.ndarray, known_paths: Any
+) -> FisherUMAP:
     """Fit ``projection``; cached by ``memory`` under ``key`` and ``X``."""
-    projection.fit(X)
-    # The pairs handed over for add_samples belong to the map, not to the cache.
-    projection.__dict__.pop("_sample_pairs", None)
-    return projection
+    return projection.fit(X, known_paths=known_paths)

@@ -126,3 +126,25 @@ def holdout_split(n: int, holdout: float, random_state: Any) -> tuple[np.ndarray
         n_out = min(max(n_out, 1), n - 2)
     perm = check_random_state(random_state).permutation(n)
     return np.sort(perm[n_out:]), np.sort(perm[:n_out])
+
+
+def quality_scores(
+    embedding: np.ndarray,
+    euclidean_embedding: np.ndarray,
+    predicted: np.ndarray,
+    back: np.ndarray,
+    fitted: np.ndarray,
+    held_out: np.ndarray,
+) -> dict[str, float]:
+    """The paper's four scores of a fitted map.
+
+    ``predicted`` holds the classifier's labels of the samples, ``back`` its labels
+    of ``π⁻¹(π(x_i))`` under the π⁻¹ fitted to the samples ``fitted`` only;
+    ``held_out`` are the others.
+    """
+    return {
+        "q_knn_e": loo_knn_accuracy(euclidean_embedding, predicted),
+        "q_knn": loo_knn_accuracy(embedding, predicted),
+        "q_data": agreement(back[fitted], predicted[fitted]),
+        "q_not_data": agreement(back[held_out], predicted[held_out]),
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import time
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -15,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 from .._base import (
     PrefitClassifierMixin,
     check_enough_samples,
-    check_in_range,
     check_sample_shape,
     check_samples,
 )
@@ -23,6 +23,18 @@ from .._memory import resolve_memory
 from .._proba import resolve_proba_function
 from .._resources import check_dense_memory, progress_bar
 from .._timing import lap
+from .._validation import (
+    CLASSIFIER,
+    MEMORY,
+    N_JOBS,
+    NONE,
+    RANDOM_STATE,
+    VERBOSE,
+    Interval,
+    InvalidParameterError,
+    Options,
+    validate_params,
+)
 from ._base_distance import (
     base_distances,
     check_cosine_rows,
@@ -32,15 +44,17 @@ from ._base_distance import (
     paired_base_distances,
     symmetric_base_distances,
 )
-from ._bounds import BoundWeights, bound_terms, bound_weights, exact_candidates, paired_lower_bounds
+from ._bounds import bound_terms, bound_weights, exact_candidates, paired_lower_bounds
 from ._knn import CandidateLists, bound_ordered_knn
 from ._paths import parallel_path_lengths, upper_triangle_blocks
 from ._scales import TYPICAL_PATH_SCALE, rms_base_distance
 from ._stores import PathLengthStore
 
-_BASE_METRICS = ("euclidean", "cosine")
-_SCALES = ("typical", "max")
-_CANDIDATES = ("auto", "exact", "nndescent")
+#: Input-space distances ``E``.
+BASE_METRICS = ("euclidean", "cosine")
+
+#: How the two parts of the distance are scaled.
+SCALES = ("typical", "max")
 
 #: Largest number of samples for which ``candidates="auto"`` ranks all pairs by
 #: their bound (exact); beyond it, nearest-neighbour descent finds the candidates.
@@ -146,6 +160,9 @@ class FisherJSMetric(
         The reference samples.
     proba_fit_ : ndarray of shape (n_samples, n_classes)
         The classifier's probabilities of the reference samples.
+    lam_, n_steps_, base_metric_ : float, int, str
+        ``lam``, ``n_steps`` and ``base_metric`` as :meth:`fit` used them;
+        :meth:`transform` uses these, not parameters changed after the fit.
     path_scale_ : float
         ``s_D``.
     base_scale_ : float
@@ -223,26 +240,31 @@ class FisherJSMetric(
         self.random_state = random_state
         self.batch_size = batch_size
 
-    def _check_params(self) -> None:
-        check_in_range("lam", self.lam, 0.0, 1.0)
-        check_in_range("n_steps", self.n_steps, 0, np.inf, integer=True)
-        for name, value, allowed in (
-            ("base_metric", self.base_metric, _BASE_METRICS),
-            ("scale", self.scale, _SCALES),
-            ("candidates", self.candidates, _CANDIDATES),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
-        if self.n_neighbors is not None:
-            check_in_range("n_neighbors", self.n_neighbors, 1, np.inf, integer=True)
-            if self.scale == "max":
-                raise ValueError(
-                    "scale='max' divides by maxima over every pair, which a k-NN graph "
-                    "never evaluates: use scale='typical' with n_neighbors, or "
-                    "n_neighbors=None for the dense matrix."
-                )
+    _parameter_constraints: ClassVar[dict] = {
+        "estimator": [CLASSIFIER],
+        "lam": [Interval(Real, 0, 1)],
+        "n_steps": [Interval(Integral, 0, None)],
+        "base_metric": [Options(BASE_METRICS)],
+        "n_neighbors": [NONE, Interval(Integral, 1, None)],
+        "scale": [Options(SCALES)],
+        "candidates": [Options(("auto", "exact", "nndescent"))],
+        "n_jobs": N_JOBS,
+        "memory": MEMORY,
+        "verbose": VERBOSE,
+        "random_state": RANDOM_STATE,
+        "batch_size": [NONE, Interval(Integral, 1, None)],
+    }
 
-    def fit(self, X: Any, y: Any = None) -> FisherJSMetric:
+    def _check_params(self) -> None:
+        validate_params(self)
+        if self.n_neighbors is not None and self.scale == "max":
+            raise InvalidParameterError(
+                "FisherJSMetric: scale='max' divides by maxima over every pair, which a "
+                "k-NN graph never evaluates: use scale='typical' with n_neighbors, or "
+                "n_neighbors=None for the dense matrix."
+            )
+
+    def fit(self, X: Any, y: Any = None, *, known_paths: Any = None) -> FisherJSMetric:
         """Keep ``X`` as reference samples and fix the two distance scales.
 
         Parameters
@@ -251,15 +273,19 @@ class FisherJSMetric(
             Reference samples, at least two.
         y : None
             Ignored.
+        known_paths : object, default=None
+            Path lengths known from earlier fits, by lasting sample id, as
+            :meth:`DecisionMap.add_samples <didi.DecisionMap.add_samples>` hands them
+            over; ``None`` evaluates every pair anew (or finds it in ``memory``).
 
         Returns
         -------
         self : FisherJSMetric
         """
-        self.fit_transform(X)
+        self.fit_transform(X, known_paths=known_paths)
         return self
 
-    def fit_transform(self, X: Any, y: Any = None):
+    def fit_transform(self, X: Any, y: Any = None, *, known_paths: Any = None):
         """Fit and return the distances among the samples of ``X``.
 
         Parameters
@@ -268,6 +294,8 @@ class FisherJSMetric(
             Reference samples, at least two.
         y : None
             Ignored.
+        known_paths : object, default=None
+            Path lengths known from earlier fits (see :meth:`fit`).
 
         Returns
         -------
@@ -284,42 +312,12 @@ class FisherJSMetric(
             check_enough_samples(len(X), self.n_neighbors, self)
         if self.base_metric == "cosine":
             check_cosine_rows(X)
-        memory = resolve_memory(self.memory)
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         proba_X = proba_fn(X)
         # Counted here, not on self: an interrupted fit leaves no partial state.
         counts = {"rows": proba_fn.n_rows, "pairs": 0}
-        # The probabilities are part of the key: a classifier whose pickle does not
-        # change with its model (a plain function reading global weights) is still
-        # told apart.
-        store = PathLengthStore(memory, self.estimator, X, proba_X, self.n_steps)
-        sample_pairs = getattr(self, "_sample_pairs", None)
-        if sample_pairs is not None:  # set by DecisionMap: pairs by lasting sample id
-            pairs, ids = sample_pairs
-            store = pairs.view(ids, proba_X, self.n_steps, fallback=store)
-        group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
-
-        def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-            found, values = store.lookup(ia, ib)
-            new = ~found
-            lengths, rows = parallel_path_lengths(
-                proba_fn,
-                X,
-                X,
-                proba_X,
-                proba_X,
-                ia[new],
-                ib[new],
-                self.n_steps,
-                n_jobs=self.n_jobs,
-            )
-            values[new] = lengths
-            store.add(ia[new], ib[new], lengths)
-            counts["rows"] += rows
-            counts["pairs"] += len(ia)
-            values[group[ia] == group[ib]] = 0.0
-            return values
-
+        store = self._path_store(X, proba_X, known_paths)
+        paths = self._fit_paths(proba_fn, X, proba_X, store, counts)
         try:
             scales, result, indices, dist, search, k = self._fit_distances(X, proba_X, paths)
         finally:
@@ -329,6 +327,7 @@ class FisherJSMetric(
         self.proba_fit_ = proba_X
         self.sample_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = int(np.prod(self.sample_shape_))
+        self.lam_, self.n_steps_, self.base_metric_ = self.lam, self.n_steps, self.base_metric
         self.path_scale_, self.base_scale_ = scales
         self.n_neighbors_ = k
         self.knn_indices_, self.knn_distances_ = indices, dist
@@ -336,6 +335,40 @@ class FisherJSMetric(
         self.n_classifier_rows_ = counts["rows"]
         self.n_path_pairs_ = counts["pairs"]
         return result
+
+    def _path_store(self, X: np.ndarray, proba_X: np.ndarray, known_paths: Any):
+        """Where this fit looks up and keeps path lengths: ``memory``, and before it the
+        lengths known by sample id (``known_paths``)."""
+        # The probabilities are part of the key: a classifier whose pickle does not
+        # change with its model (a plain function reading global weights) is still
+        # told apart.
+        store = PathLengthStore(
+            resolve_memory(self.memory), self.estimator, X, proba_X, self.n_steps
+        )
+        if known_paths is None:
+            return store
+        return known_paths.view(proba_X, self.n_steps, fallback=store)
+
+    def _fit_paths(self, proba_fn, X: np.ndarray, proba_X: np.ndarray, store, counts: dict):
+        """``paths(ia, ib)``: path lengths among the samples of ``X``, from ``store``
+        where known, else from the classifier (counted in ``counts``)."""
+        group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
+
+        def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+            found, values = store.lookup(ia, ib)
+            new = ~found
+            lengths, rows = parallel_path_lengths(
+                proba_fn, X, X, proba_X, proba_X, ia[new], ib[new], self.n_steps,
+                n_jobs=self.n_jobs,
+            )  # fmt: skip
+            values[new] = lengths
+            store.add(ia[new], ib[new], lengths)
+            counts["rows"] += rows
+            counts["pairs"] += len(ia)
+            values[group[ia] == group[ib]] = 0.0
+            return values
+
+        return paths
 
     def _fit_distances(self, X: np.ndarray, proba_X: np.ndarray, paths):
         """The dense matrix or the k-NN graph, with the scales and search figures."""
@@ -372,11 +405,6 @@ class FisherJSMetric(
                 bar.update(len(ia))
         path += path.T
         return path, symmetric_base_distances(X, self.base_metric)
-
-    def _weights(self, reference) -> BoundWeights:
-        return bound_weights(
-            self.lam, self.path_scale_, self.base_scale_, self.base_metric, reference
-        )
 
     def _knn_fit(self, X, proba_X, paths, scales, k):
         """Exact k-NN search among the samples of ``X``."""
@@ -478,9 +506,9 @@ class FisherJSMetric(
             new sample may be one of the reference samples).
         """
         check_is_fitted(self, "X_fit_")
+        validate_params(self)
         X = check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
-        ref = self.X_fit_
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         proba_X = proba_fn(X)
         if proba_X.shape[1] != self.proba_fit_.shape[1]:
@@ -488,41 +516,60 @@ class FisherJSMetric(
                 f"The classifier returned {proba_X.shape[1]} classes for X but "
                 f"{self.proba_fit_.shape[1]} at fit time."
             )
-        scales = self.path_scale_, self.base_scale_
-        n_ref = len(ref)
-        if self.base_metric == "cosine":
+        if self.base_metric_ == "cosine":
             check_cosine_rows(X)
+        paths = self._transform_paths(proba_fn, X, proba_X)
+        if self.n_neighbors_ is None:
+            return self._transform_dense(X, paths, proba_fn.batch_size)
+        return self._transform_knn(X, proba_X, paths)
+
+    def _combine(self, path: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """The DiDi distance with what :meth:`fit` fixed: ``λ`` and the two scales."""
+        return combine_distances(path, base, self.lam_, self.path_scale_, self.base_scale_)
+
+    def _transform_paths(self, proba_fn, X: np.ndarray, proba_X: np.ndarray):
+        """``paths(ia, ib)``: path lengths from new samples to reference samples."""
+        ref = self.X_fit_
         group_new, group_ref = equal_sample_groups(X, ref)
 
         def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             path, _ = parallel_path_lengths(
-                proba_fn, X, ref, proba_X, self.proba_fit_, ia, ib, self.n_steps,
+                proba_fn, X, ref, proba_X, self.proba_fit_, ia, ib, self.n_steps_,
                 n_jobs=self.n_jobs,
             )  # fmt: skip
             path[group_new[ia] == group_ref[ib]] = 0.0
             return path
 
-        if self.n_neighbors_ is None:
-            out = np.empty((len(X), n_ref))
-            rows_per_block = max(1, 4 * proba_fn.batch_size // max(1, self.n_steps * n_ref))
-            for start in range(0, len(X), rows_per_block):
-                rows = np.arange(start, min(start + rows_per_block, len(X)))
-                ia = np.repeat(rows, n_ref)
-                ib = np.tile(np.arange(n_ref), len(rows))
-                out[rows] = paths(ia, ib).reshape(len(rows), n_ref)
-            base = base_distances(X, ref, self.base_metric)
-            return combine_distances(out, base, self.lam, *scales)
+        return paths
+
+    def _transform_dense(self, X: np.ndarray, paths, batch_size: int) -> np.ndarray:
+        """Distances from every new sample to every reference sample."""
+        n_ref = len(self.X_fit_)
+        out = np.empty((len(X), n_ref))
+        rows_per_block = max(1, 4 * batch_size // max(1, self.n_steps_ * n_ref))
+        for start in range(0, len(X), rows_per_block):
+            rows = np.arange(start, min(start + rows_per_block, len(X)))
+            ia = np.repeat(rows, n_ref)
+            ib = np.tile(np.arange(n_ref), len(rows))
+            out[rows] = paths(ia, ib).reshape(len(rows), n_ref)
+        return self._combine(out, base_distances(X, self.X_fit_, self.base_metric_))
+
+    def _transform_knn(self, X: np.ndarray, proba_X: np.ndarray, paths):
+        """Each new sample's ``n_neighbors_ + 1`` nearest reference samples, exactly."""
+        ref = self.X_fit_
+        n_ref = len(ref)
 
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-            base = paired_base_distances(X, ia, ref, ib, self.base_metric)
-            return combine_distances(paths(ia, ib), base, self.lam, *scales)
+            base = paired_base_distances(X, ia, ref, ib, self.base_metric_)
+            return self._combine(paths(ia, ib), base)
 
         centre = _centre(ref)
-        reference = bound_terms(ref, self.proba_fit_, self.base_metric, centre)
-        query = bound_terms(X, proba_X, self.base_metric, centre)
-        weights = self._weights(reference)
+        reference = bound_terms(ref, self.proba_fit_, self.base_metric_, centre)
+        query = bound_terms(X, proba_X, self.base_metric_, centre)
+        weights = bound_weights(
+            self.lam_, self.path_scale_, self.base_scale_, self.base_metric_, reference
+        )
         k = min(self.n_neighbors_ + 1, n_ref)
-
         rank, _ = self._exact_ranking()
 
         def extend(rows: np.ndarray, width: int):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,11 @@ class PathLengthStore:
             with np.load(self.file) as saved:
                 self.keys, self.values = saved["keys"], saved["values"]
 
+    def stored_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every stored pair ``(index_a, index_b)`` with ``index_a < index_b``, and its length."""
+        index_a, index_b = np.divmod(self.keys, self.n)
+        return index_a, index_b, self.values
+
     def lookup(self, index_a: np.ndarray, index_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For pairs with ``index_a < index_b``: which were stored, and their lengths."""
         return sorted_lookup(self.keys, self.values, index_a * self.n + index_b)
@@ -124,6 +130,11 @@ class SamplePairMemory:
         self.proba = np.empty((0, 0))
         self.n_steps = None
 
+    def for_samples(self, ids: np.ndarray) -> SamplePairs:
+        """This memory for a fit on the samples named ``ids``, as
+        :meth:`FisherJSMetric.fit <didi.FisherJSMetric.fit>` takes it (``known_paths``)."""
+        return SamplePairs(self, np.asarray(ids, dtype=np.int64))
+
     def view(self, ids: np.ndarray, proba: np.ndarray, n_steps: int, fallback=None):
         """The store for a fit on the samples ``ids`` with probabilities ``proba``.
 
@@ -148,6 +159,19 @@ class SamplePairMemory:
         self.ids, self.proba = ids, np.array(proba)
         view = SamplePairView(self, ids)
         return view if fallback is None else LayeredStore(view, fallback)
+
+
+@dataclass(frozen=True)
+class SamplePairs:
+    """A :class:`SamplePairMemory` bound to the lasting ids of one fit's samples."""
+
+    memory: SamplePairMemory
+    ids: np.ndarray
+
+    def view(self, proba: np.ndarray, n_steps: int, fallback=None):
+        """The store for the fit, given its probabilities (see
+        :meth:`SamplePairMemory.view`)."""
+        return self.memory.view(self.ids, proba, n_steps, fallback=fallback)
 
 
 #: Ids stay below this, so that a pair of ids is one int64 key.

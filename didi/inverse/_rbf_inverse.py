@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import check_in_range
+from .._validation import NONE, RANDOM_STATE, Interval, validate_params
 from ._rbf import fit_coefficients, normalized_weights
 
 #: Rows of 2-D points mapped at once by ``inverse_transform`` (bounds memory).
@@ -51,6 +52,8 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         The fitted ``θ``, flattened.
     a_effective_ : float
         ``a'``, the sharpness actually used.
+    b_ : float
+        ``b`` as :meth:`fit` used it (:meth:`inverse_transform` uses this one).
     sample_shape_ : tuple of int
         Shape of one input-space sample (``()`` for a 1-D target).
     n_features_in_ : int
@@ -90,6 +93,14 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         self.n_centers = n_centers
         self.random_state = random_state
 
+    _parameter_constraints: ClassVar[dict] = {
+        "a": [Interval(Real, 0, None, closed="neither")],
+        "b": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "n_centers": [NONE, Interval(Integral, 1, None)],
+        "random_state": RANDOM_STATE,
+    }
+
     def fit(self, Y: Any, X: Any) -> RBFInverse:
         """Learn π⁻¹ from pairs (2-D point ``Y[i]``, input-space sample ``X[i]``).
 
@@ -104,9 +115,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         -------
         self : RBFInverse
         """
-        check_in_range("a", self.a, 0.0, np.inf, low_open=True)
-        check_in_range("b", self.b, 0.0, np.inf, low_open=True)
-        check_in_range("alpha", self.alpha, 0.0, np.inf, low_open=True)
+        validate_params(self)
         Y = check_array(Y, dtype=np.float64, input_name="Y")
         if X is None:
             raise ValueError(
@@ -125,8 +134,6 @@ class RBFInverse(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"Y and X must have the same number of samples; got {len(Y)} and {len(X)}."
             )
-        if self.n_centers is not None:
-            check_in_range("n_centers", self.n_centers, 1, np.inf, integer=True)
         flat = X.reshape(len(X), -1).astype(np.float64, copy=False)
 
         center_idx = np.arange(len(Y))
@@ -135,6 +142,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
             center_idx = np.sort(rng.choice(len(Y), self.n_centers, replace=False))
         value_range = float(np.mean(np.ptp(Y, axis=0)))
         self.a_effective_ = self.a / value_range if value_range > 0 else float(self.a)
+        self.b_ = self.b
         self.centers_ = Y[center_idx]
         self.coef_ = fit_coefficients(
             Y, self.centers_, self.a_effective_, self.b, flat, flat[center_idx], self.alpha
@@ -166,6 +174,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
             Synthesised samples, in the training samples' shape and dtype.
         """
         check_is_fitted(self, "coef_")
+        validate_params(self)
         Y = check_array(Y, dtype=np.float64, input_name="Y")
         if Y.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -175,6 +184,6 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         out = np.empty((len(Y), self.coef_.shape[1]), dtype=self._dtype)
         for start in range(0, len(Y), _CHUNK_ROWS):
             block = Y[start : start + _CHUNK_ROWS]
-            W = normalized_weights(block, self.centers_, self.a_effective_, self.b)
+            W = normalized_weights(block, self.centers_, self.a_effective_, self.b_)
             out[start : start + len(block)] = W @ self.coef_
         return out.reshape((len(Y), *self.sample_shape_))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse
@@ -11,11 +12,13 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import PrefitClassifierMixin, check_enough_samples, check_in_range, check_samples
+from .._base import PrefitClassifierMixin, check_enough_samples, check_samples, forwarded_params
 from .._timing import lap
+from .._validation import CLASSIFIER, DICT, NONE, Interval, Options, validate_params
 from ..distance import FisherJSMetric
 from ._umap import fit_umap, place_points
 
+#: Which distances are computed: the exact k-NN graph, every pair, or chosen by size.
 MODES = ("auto", "knn", "dense")
 
 
@@ -149,30 +152,41 @@ class FisherUMAP(
         self.n_epochs = n_epochs
         self.umap_kwargs = umap_kwargs
 
+    _parameter_constraints: ClassVar[dict] = {
+        **{
+            name: FisherJSMetric._parameter_constraints[name]
+            for name in (
+                "lam",
+                "n_steps",
+                "random_state",
+                "base_metric",
+                "scale",
+                "n_jobs",
+                "memory",
+                "verbose",
+                "batch_size",
+            )
+        },
+        "estimator": [CLASSIFIER, Options(("precomputed",))],
+        "n_neighbors": [Interval(Integral, 2, None)],
+        "min_dist": [Interval(Real, 0, None)],
+        "spread": [Interval(Real, 0, None, closed="neither")],
+        "mode": [Options(MODES)],
+        "n_epochs": [NONE, Interval(Integral, 1, None)],
+        "umap_kwargs": [NONE, DICT],
+    }
+
     @property
     def _precomputed(self) -> bool:
         return isinstance(self.estimator, str) and self.estimator == "precomputed"
 
     def _make_metric(self, n_samples: int) -> FisherJSMetric:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}; got {self.mode!r}.")
         knn = resolve_mode(self.mode, n_samples, self.n_neighbors, self.scale) == "knn"
-        return FisherJSMetric(
-            self.estimator,
-            lam=self.lam,
-            n_steps=self.n_steps,
-            base_metric=self.base_metric,
-            # UMAP counts each sample among its own neighbours.
-            n_neighbors=self.n_neighbors - 1 if knn else None,
-            scale=self.scale,
-            n_jobs=self.n_jobs,
-            memory=self.memory,
-            verbose=self.verbose,
-            random_state=self.random_state,
-            batch_size=self.batch_size,
-        )
+        # UMAP counts each sample among its own neighbours.
+        n_neighbors = self.n_neighbors - 1 if knn else None
+        return FisherJSMetric(**forwarded_params(self, FisherJSMetric, n_neighbors=n_neighbors))
 
-    def fit(self, X: Any, y: Any = None) -> FisherUMAP:
+    def fit(self, X: Any, y: Any = None, *, known_paths: Any = None) -> FisherUMAP:
         """Compute DiDi distances of ``X`` and embed them in 2-D.
 
         Parameters
@@ -181,12 +195,15 @@ class FisherUMAP(
             Samples, or a square distance matrix for ``estimator="precomputed"``.
         y : None
             Ignored.
+        known_paths : object, default=None
+            Path lengths known from earlier fits, handed to
+            :meth:`FisherJSMetric.fit <didi.FisherJSMetric.fit>`.
 
         Returns
         -------
         self : FisherUMAP
         """
-        check_in_range("n_neighbors", self.n_neighbors, 2, np.inf, integer=True)
+        validate_params(self)
         clock = time.perf_counter()
         # Everything is built locally and kept only once UMAP has succeeded: a
         # failed refit must not leave a new metric beside an old embedding.
@@ -198,19 +215,9 @@ class FisherUMAP(
             X = check_samples(X, min_samples=2)
             check_enough_samples(len(X), self.n_neighbors, self)
             metric = self._make_metric(len(X))
-            # DecisionMap.add_samples hands over path lengths known by sample id.
-            metric._sample_pairs = getattr(self, "_sample_pairs", None)
-            try:
-                distances = metric.fit_transform(X)
-            finally:
-                del metric._sample_pairs
+            distances = metric.fit_transform(X, known_paths=known_paths)
             n_features = metric.n_features_in_
-        values = distances.data if scipy.sparse.issparse(distances) else distances
-        if values.size == 0 or values.max() == 0:
-            raise ValueError(
-                "All samples are at distance 0 from one another (identical samples, or "
-                "identical predictions with lam=0): there is nothing to lay out."
-            )
+        check_spread_out(distances)
         timings = {"distances": lap(clock)[0]}
         clock = time.perf_counter()
         model = fit_umap(
@@ -252,7 +259,9 @@ class FisherUMAP(
         ndarray of shape (n_new, 2)
         """
         check_is_fitted(self, "embedding_")
-        if self._precomputed:
+        validate_params(self)
+        # What fit was given decides, not the estimator parameter changed since.
+        if self.metric_ is None:
             distances = check_array(X, accept_sparse="csr", ensure_all_finite=True, input_name="X")
             if distances.shape[1] != len(self.embedding_):
                 raise ValueError(
@@ -281,6 +290,16 @@ class FisherUMAP(
         if self._precomputed:
             tags.input_tags.pairwise = True
         return tags
+
+
+def check_spread_out(distances) -> None:
+    """Refuse distances that are all zero: there is nothing to lay out."""
+    values = distances.data if scipy.sparse.issparse(distances) else distances
+    if values.size == 0 or values.max() == 0:
+        raise ValueError(
+            "All samples are at distance 0 from one another (identical samples, or "
+            "identical predictions with lam=0): there is nothing to lay out."
+        )
 
 
 def check_precomputed(D: Any):

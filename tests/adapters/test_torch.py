@@ -230,11 +230,14 @@ def test_module_output_objects():
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"output": "softmax"}, ValueError, "output must be one of"),
-        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
-        ({"dtype": "int8"}, ValueError, "dtype must be a torch.dtype"),
+        ({"output": "softmax"}, ValueError, "output must be one of 'logits', "),
+        ({"batch_size": 0}, ValueError, r"batch_size must be an integer in \[1, inf\); got 0"),
+        ({"batch_size": True}, ValueError, r"batch_size must be an integer .*; got True"),
+        ({"dtype": "int8"}, ValueError, "dtype must be None, a torch.dtype or one of 'float16'"),
         ({"dtype": "float16"}, ValueError, "parameters are torch.float32.*module.half"),
         ({"module": np.eye(3)}, TypeError, "module must be a torch.nn.Module"),
+        ({"input_shape": (1, 0, 3)}, ValueError, "input_shape must be None or a tuple of positive"),
+        ({"device": -1}, ValueError, "device must be None, a torch.device or an integer"),
     ],
 )
 def test_bad_parameters(params, error, match):

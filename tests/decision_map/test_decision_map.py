@@ -176,12 +176,12 @@ def test_images(blobs):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"resolution": 1}, "resolution must be in"),
-        ({"holdout": 1.0}, "holdout must be in"),
-        ({"a": 0}, "a must be in"),
+        ({"resolution": 1}, r"DecisionMap: resolution must be an integer in \[2, inf\); got 1\."),
+        ({"holdout": 1.0}, r"holdout must be a finite number in \[0, 0.9\]; got 1.0"),
+        ({"a": 0}, r"a must be a finite number in \(0, inf\); got 0"),
         ({"scoring": "auc"}, "scoring must be one of"),
-        ({"lam": 2}, "lam must be in"),
-        ({"n_neighbors": 1}, "n_neighbors must be in"),
+        ({"lam": 2}, r"lam must be a finite number in \[0, 1\]; got 2"),
+        ({"n_neighbors": 1}, r"n_neighbors must be an integer in \[2, inf\); got 1"),
     ],
 )
 def test_bad_parameters(blobs, params, message):

@@ -89,7 +89,10 @@ def test_add_samples_errors(data):
     dmap = make_map(clf).fit(X[:60], y[:60])
     with pytest.raises(ValueError, match="pass y for both or for neither"):
         dmap.add_samples(X[60:70])
-    with pytest.raises(ValueError, match="max_samples must be in"):
+    with pytest.raises(
+        ValueError,
+        match=r"DecisionMap.add_samples: max_samples must be an integer in \[11, inf\); got 5",
+    ):
         dmap.add_samples(X[60:70], y[60:70], max_samples=5)
     with pytest.raises(ValueError, match="X has 10 features"):
         dmap.add_samples(X[60:70, :10], y[60:70])
@@ -119,3 +122,19 @@ def test_every_classifier_call_of_an_update_is_counted(data):
     before = model.rows
     dmap.add_samples(X[100:120], y[100:120])
     assert model.rows - before == dmap.n_classifier_rows_
+
+
+def test_add_samples_after_a_fit_served_by_memory_reuses_its_pairs(data, tmp_path):
+    X, y, clf = data
+    make_map(clf, memory=tmp_path).fit(X[:120], y[:120])  # fills the cache
+    served = make_map(clf, memory=tmp_path).fit(X[:120], y[:120])
+    assert "cached projection" in served.timings_
+    computed = make_map(clf).fit(X[:120], y[:120])
+    served.add_samples(X[120:150], y[120:150])
+    computed.add_samples(X[120:150], y[120:150])
+    after_cache, after_fit = served.projection_.metric_, computed.projection_.metric_
+    # Only pairs with a new sample cost classifier rows, as after a computed fit.
+    assert after_cache.n_classifier_rows_ == after_fit.n_classifier_rows_
+    assert after_cache.n_classifier_rows_ < make_map(clf).fit(X[:150]).n_classifier_rows_ / 2
+    np.testing.assert_array_equal(after_cache.knn_indices_, after_fit.knn_indices_)
+    np.testing.assert_array_equal(after_cache.knn_distances_, after_fit.knn_distances_)

@@ -157,16 +157,16 @@ def test_sklearn_classifier_and_estimator_with_classes(digits, digits_mlp):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"lam": 1.5}, "lam must be in"),
-        ({"lam": -0.1}, "lam must be in"),
-        ({"n_steps": -1}, "n_steps must be in"),
+        ({"lam": 1.5}, r"lam must be a finite number in \[0, 1\]; got 1.5"),
+        ({"lam": -0.1}, r"lam must be a finite number in \[0, 1\]; got -0.1"),
+        ({"n_steps": -1}, r"n_steps must be an integer in \[0, inf\); got -1"),
         ({"n_steps": 2.5}, "n_steps must be an integer"),
         ({"base_metric": "manhattan"}, "base_metric must be one of"),
         ({"scale": "median"}, "scale must be one of"),
         ({"candidates": "kd_tree"}, "candidates must be one of"),
-        ({"n_neighbors": 0}, "n_neighbors must be in"),
+        ({"n_neighbors": 0}, r"n_neighbors must be None or an integer in \[1, inf\); got 0"),
         ({"n_neighbors": 3, "scale": "max"}, "scale='max' divides by maxima"),
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"batch_size": 0}, r"batch_size must be None or an integer in \[1, inf\); got 0"),
     ],
 )
 def test_bad_parameters(toy, params, message):
@@ -194,3 +194,16 @@ def test_logits_are_refused_with_advice(toy):
     _, X = toy
     with pytest.raises(ValueError, match="softmax"):
         FisherJSMetric(lambda Z: Z[:, :3] * 5).fit(X)
+
+
+@pytest.mark.parametrize("n_neighbors", [None, 4])
+def test_transform_uses_what_fit_fixed(toy, n_neighbors):
+    f, X = toy
+    metric = FisherJSMetric(f, n_neighbors=n_neighbors).fit(X[:8])
+    before = metric.transform(X[8:])
+    metric.set_params(lam=0.1, n_steps=0, base_metric="cosine")
+    after = metric.transform(X[8:])
+    if n_neighbors is not None:
+        before, after = before.toarray(), after.toarray()
+    np.testing.assert_array_equal(after, before)
+    assert (metric.lam_, metric.n_steps_, metric.base_metric_) == (0.65, 5, "euclidean")

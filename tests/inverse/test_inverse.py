@@ -83,7 +83,11 @@ def test_a_subset_of_centres(pairs):
 
 @pytest.mark.parametrize(
     "params, message",
-    [({"a": 0}, "a must be in"), ({"b": -1}, "b must be in"), ({"alpha": 0}, "alpha must be in")],
+    [
+        ({"a": 0}, r"RBFInverse: a must be a finite number in \(0, inf\); got 0\."),
+        ({"b": -1}, r"b must be a finite number in \(0, inf\); got -1"),
+        ({"alpha": 0}, r"alpha must be a finite number in \(0, inf\); got 0"),
+    ],
 )
 def test_bad_parameters(pairs, params, message):
     Y, X = pairs
@@ -95,3 +99,12 @@ def test_mismatched_lengths(pairs):
     Y, X = pairs
     with pytest.raises(ValueError, match="same number of samples"):
         RBFInverse().fit(Y[:10], X)
+
+
+def test_inverse_transform_uses_what_fit_fixed():
+    Y = np.random.default_rng(0).normal(size=(30, 2))
+    X = np.c_[Y, Y[:, :1] * Y[:, 1:]]
+    inverse = RBFInverse().fit(Y, X)
+    before = inverse.inverse_transform(Y[:5] + 0.1)
+    after = inverse.set_params(a=5.0, b=2.0).inverse_transform(Y[:5] + 0.1)
+    np.testing.assert_array_equal(after, before)
