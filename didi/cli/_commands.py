@@ -7,12 +7,13 @@ import json
 import time
 from pathlib import Path
 
+#: Images in scikit-learn's digits data.
+N_DIGITS = 1797
 
-def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state: int) -> dict:
-    """Fit an MLP on scikit-learn's bundled digits, map held-out digits, write files.
 
-    Returns the scores written to ``scores.json``.
-    """
+def demo_classifier_and_samples(n_samples: int = 600, random_state: int = 0):
+    """What ``didi demo`` maps: an MLP trained on the digits it does not map, and
+    ``n_samples`` held-out digits (stratified) with their labels."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
@@ -20,11 +21,6 @@ def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state:
     from sklearn.preprocessing import StandardScaler
 
     X, y = load_digits(return_X_y=True)
-    if not 40 <= n_samples <= len(X) - 100:
-        raise SystemExit(
-            f"didi demo: --n-samples must be between 40 and {len(X) - 100} (the rest of the "
-            f"{len(X)} digits train the MLP); got {n_samples}."
-        )
     X_train, X_map, y_train, y_map = train_test_split(
         X, y, test_size=n_samples, stratify=y, random_state=random_state
     )
@@ -32,6 +28,20 @@ def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state:
         StandardScaler(),
         MLPClassifier(hidden_layer_sizes=(64,), max_iter=1000, random_state=random_state),
     ).fit(X_train, y_train)
+    return clf, X_map, y_map
+
+
+def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state: int) -> dict:
+    """Fit an MLP on scikit-learn's bundled digits, map held-out digits, write files.
+
+    Returns the scores written to ``scores.json``.
+    """
+    if not 40 <= n_samples <= N_DIGITS - 100:
+        raise SystemExit(
+            f"didi demo: --n-samples must be between 40 and {N_DIGITS - 100} (the rest of the "
+            f"{N_DIGITS} digits train the MLP); got {n_samples}."
+        )
+    clf, X_map, y_map = demo_classifier_and_samples(n_samples, random_state)
     accuracy = float(clf.score(X_map, y_map))
 
     result = map_and_write(
@@ -69,7 +79,8 @@ def map_and_write(
     matplotlib.use("Agg")
     import numpy as np
 
-    from didi import DecisionMap, DecisionMapDisplay
+    from ..decision_map import DecisionMap
+    from ..plotting import DecisionMapDisplay
 
     start = time.perf_counter()
     dmap = DecisionMap(clf, **params).fit(X, y)

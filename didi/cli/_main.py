@@ -6,7 +6,6 @@ Run ``python -m didi --help`` (or ``didi --help`` once installed).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ._commands import run_demo, run_map
@@ -40,13 +39,21 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``didi`` command and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="didi",
         description="Decision maps of classifiers (DeepView): see what a trained "
         "classifier does, as a picture.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_demo_command(sub)
+    _add_map_command(sub)
+    return parser
+
+
+def _add_demo_command(sub) -> None:
+    """``didi demo``: the digits MLP."""
     demo = sub.add_parser(
         "demo",
         help="map an MLP trained on scikit-learn's bundled digits",
@@ -68,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="seed for the split, the MLP and the map (default: %(default)s)",
     )
+
+
+def _add_map_command(sub) -> None:
+    """``didi map``: a saved classifier on samples from a file."""
     mapper = sub.add_parser(
         "map",
         help="map your own samples and saved classifier",
@@ -143,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     mapper.add_argument(
         "--verbose", action="store_true", help="show progress bars on the long stages"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     if args.command == "map":
@@ -183,7 +199,3 @@ def _print_scores(scores: dict, output_dir: Path) -> None:
         f"Wrote {output_dir / 'decision_map.png'}, {output_dir / 'decision_map.html'}, "
         f"{output_dir / 'scores.json'} and {output_dir / 'embedding.npz'}"
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

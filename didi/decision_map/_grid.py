@@ -21,6 +21,19 @@ def grid_axes(
     return np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
 
 
+def grid_extent(grid_x: np.ndarray, grid_y: np.ndarray) -> tuple[float, float, float, float]:
+    """``(left, right, bottom, top)`` of the grid's cells: the outer cells' centres plus
+    half a cell, as matplotlib's ``imshow`` takes an ``extent``."""
+    step_x = (grid_x[-1] - grid_x[0]) / max(1, len(grid_x) - 1)
+    step_y = (grid_y[-1] - grid_y[0]) / max(1, len(grid_y) - 1)
+    return (
+        grid_x[0] - step_x / 2,
+        grid_x[-1] + step_x / 2,
+        grid_y[0] - step_y / 2,
+        grid_y[-1] + step_y / 2,
+    )
+
+
 def classify_grid(
     proba_fn,
     inverse: RBFInverse,

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..decision_map._grid import grid_extent
+
 #: How strongly a fully certain cell shows its class colour (1 would be the pure
 #: colour); below 1 the points, drawn in pure colours, stand out from the ground.
 _BACKGROUND_STRENGTH = 0.6
@@ -139,20 +141,11 @@ class DecisionMapDisplay:
         self : DecisionMapDisplay
         """
         import matplotlib.pyplot as plt
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 6))
         colors = class_colors(len(self.classes), cmap)
-        step_x = (self.grid_x[-1] - self.grid_x[0]) / max(1, len(self.grid_x) - 1)
-        step_y = (self.grid_y[-1] - self.grid_y[0]) / max(1, len(self.grid_y) - 1)
-        extent = (
-            self.grid_x[0] - step_x / 2,
-            self.grid_x[-1] + step_x / 2,
-            self.grid_y[0] - step_y / 2,
-            self.grid_y[-1] + step_y / 2,
-        )
+        extent = grid_extent(self.grid_x, self.grid_y)
         self.image_ = ax.imshow(
             background_image(self.grid_labels, self.grid_entropy, colors),
             origin="lower",
@@ -160,6 +153,22 @@ class DecisionMapDisplay:
             aspect="auto",
             interpolation="nearest",
         )
+        wrong = self._draw_points(ax, colors, point_size)
+        ax.set_xlim(extent[:2])
+        ax.set_ylim(extent[2:])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if title is not None:
+            ax.set_title(title)
+        if legend:
+            self._draw_legend(ax, colors, with_errors=bool(wrong.any()))
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    def _draw_points(self, ax, colors: np.ndarray, point_size: float) -> np.ndarray:
+        """The points in their label's colour, and crosses on the misclassified ones;
+        returns which points are misclassified."""
         shown = self.predicted if self.true is None else self.true
         point_colors = np.where((shown >= 0)[:, None], colors[np.clip(shown, 0, None)], 0.5)
         self.scatter_ = ax.scatter(
@@ -185,38 +194,35 @@ class DecisionMapDisplay:
                 linewidths=1.6,
                 zorder=3,
             )
-        ax.set_xlim(extent[:2])
-        ax.set_ylim(extent[2:])
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if title is not None:
-            ax.set_title(title)
-        if legend:
-            handles = [
-                Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(name))
-                for k, name in enumerate(self.classes)
-            ]
-            if wrong.any():
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="black",
-                        marker="x",
-                        linestyle="",
-                        label="misclassified\n(× in predicted colour)",
-                    )
+        return wrong
+
+    def _draw_legend(self, ax, colors: np.ndarray, *, with_errors: bool) -> None:
+        """One patch per class, and the cross's meaning when there are crosses."""
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles = [
+            Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(name))
+            for k, name in enumerate(self.classes)
+        ]
+        if with_errors:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color="black",
+                    marker="x",
+                    linestyle="",
+                    label="misclassified\n(× in predicted colour)",
                 )
-            ax.legend(
-                handles=handles,
-                loc="center left",
-                bbox_to_anchor=(1.01, 0.5),
-                frameon=False,
-                fontsize="small",
             )
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        ax.legend(
+            handles=handles,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            frameon=False,
+            fontsize="small",
+        )
 
     def explore(
         self,

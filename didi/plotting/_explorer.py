@@ -61,6 +61,11 @@ class MapExplorer:
         self.data_viz = data_viz
         self.pick_radius = pick_radius
         self.last_ = None
+        # A map explored again replaces its explorer: one panel, one click handler.
+        explorers = display.figure_.__dict__.setdefault("_didi_explorers", {})
+        previous = explorers.get(display.ax_)
+        if previous is not None:
+            previous.remove()
         # An inset in the map's upper right corner: it never collides with the
         # legend, and panning or zooming moves the map out from under it.
         self.panel_ax_ = display.ax_.inset_axes((0.73, 0.70, 0.25, 0.25))
@@ -68,13 +73,21 @@ class MapExplorer:
         self.panel_ax_.set_yticks([])
         self._caption("click the map")
         self._connection = display.figure_.canvas.mpl_connect("button_press_event", self.on_click)
-        # matplotlib keeps bound-method handlers only weakly: the figure keeps this
-        # explorer alive for as long as it is shown.
-        display.figure_._didi_explorer = self
+        # matplotlib keeps bound-method handlers only weakly: the figure keeps each
+        # map's explorer alive for as long as it is shown.
+        explorers[display.ax_] = self
 
     def disconnect(self) -> None:
         """Stop reacting to clicks."""
         self.display.figure_.canvas.mpl_disconnect(self._connection)
+
+    def remove(self) -> None:
+        """Stop reacting to clicks and take the panel off the map."""
+        self.disconnect()
+        self.panel_ax_.remove()
+        explorers = self.display.figure_.__dict__.get("_didi_explorers", {})
+        if explorers.get(self.display.ax_) is self:
+            del explorers[self.display.ax_]
 
     def on_click(self, event: Any) -> None:
         """Show the sample at the click: a data point if one is near, else π⁻¹ there."""

@@ -13,28 +13,11 @@ import numba
 import numpy as np
 import sklearn
 import umap
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from didi import DecisionMap
+from didi.cli._commands import demo_classifier_and_samples
 
 HERE = Path(__file__).parent
-
-
-def demo_classifier_and_samples(random_state: int = 0, n_samples: int = 600):
-    """What ``didi demo`` maps: an MLP on the other digits, and 600 held-out digits."""
-    X, y = load_digits(return_X_y=True)
-    X_train, X_map, y_train, y_map = train_test_split(
-        X, y, test_size=n_samples, stratify=y, random_state=random_state
-    )
-    clf = make_pipeline(
-        StandardScaler(),
-        MLPClassifier(hidden_layer_sizes=(64,), max_iter=1000, random_state=random_state),
-    ).fit(X_train, y_train)
-    return clf, X_map, y_map
 
 
 #: The maps compared: the demo's own (k-NN mode), the dense reference-faithful mode, and

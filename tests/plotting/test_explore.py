@@ -66,7 +66,7 @@ def test_clicks_elsewhere_are_ignored_and_handlers_survive(fitted):
     canvas.callbacks.process(
         "button_press_event", MouseEvent("button_press_event", canvas, 1, 1, 1)
     )
-    explorer = display.figure_._didi_explorer
+    (explorer,) = display.figure_._didi_explorers.values()
     assert explorer.last_ is None
     click(display, dmap.embedding_[0])
     assert explorer.last_.kind == "sample"
@@ -74,6 +74,32 @@ def test_clicks_elsewhere_are_ignored_and_handlers_survive(fitted):
     explorer.last_ = None
     click(display, dmap.embedding_[0])
     assert explorer.last_ is None
+
+
+def test_exploring_again_replaces_the_panel_and_the_handler(fitted):
+    dmap, _ = fitted
+    display = DecisionMapDisplay.from_estimator(dmap)
+    first = display.explore(dmap)
+    second = display.explore(dmap, image_shape=(8, 8))
+    # One panel on the map, and only the new explorer answers clicks.
+    assert display.ax_.child_axes == [second.panel_ax_]
+    click(display, dmap.embedding_[3])
+    assert first.last_ is None and second.last_.kind == "sample"
+    assert second.panel_ax_.images, "the live panel shows the clicked sample"
+
+
+def test_two_maps_on_one_figure_each_keep_their_explorer(fitted):
+    import matplotlib.pyplot as plt
+
+    dmap, _ = fitted
+    _, (left, right) = plt.subplots(1, 2)
+    displays = [DecisionMapDisplay.from_estimator(dmap, ax=ax) for ax in (left, right)]
+    for display in displays:
+        display.explore(dmap)  # no reference kept
+    gc.collect()
+    for display in displays:
+        click(display, dmap.embedding_[5])
+        assert display.figure_._didi_explorers[display.ax_].last_.kind == "sample"
 
 
 def test_clicks_through_the_web_canvas_that_ipympl_builds_on(fitted):

@@ -1,0 +1,164 @@
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("didi-data").textContent);
+  const canvas = document.getElementById("map");
+  const ctx = canvas.getContext("2d");
+  const tooltip = document.getElementById("tooltip");
+  const [x0, x1, y0, y1] = data.extent;
+  const P = data.points;
+  const view = { scale: 1, tx: 0, ty: 0 };
+  const background = new Image();
+  background.onload = draw;
+  background.src = data.background;
+
+  function el(tag, text) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function toScreen(x, y) {
+    return [((x - x0) / (x1 - x0)) * canvas.width * view.scale + view.tx,
+            (1 - (y - y0) / (y1 - y0)) * canvas.height * view.scale + view.ty];
+  }
+  function toMap(px, py) {
+    return [x0 + ((px - view.tx) / (canvas.width * view.scale)) * (x1 - x0),
+            y0 + (1 - (py - view.ty) / (canvas.height * view.scale)) * (y1 - y0)];
+  }
+  function colorOf(i) {
+    const c = P.true && P.true[i] >= 0 ? P.true[i] : P.predicted[i];
+    return data.colors[c];
+  }
+  function draw() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(background, view.tx, view.ty, canvas.width * view.scale,
+                  canvas.height * view.scale);
+    for (let i = 0; i < P.x.length; i++) {
+      const [px, py] = toScreen(P.x[i], P.y[i]);
+      ctx.beginPath();
+      ctx.arc(px, py, 4, 0, 2 * Math.PI);
+      ctx.fillStyle = colorOf(i);
+      ctx.fill();
+      ctx.lineWidth = 0.6;
+      ctx.strokeStyle = "#000";
+      ctx.stroke();
+      if (P.true && P.true[i] !== P.predicted[i]) {
+        ctx.strokeStyle = data.colors[P.predicted[i]];
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        ctx.moveTo(px - 5, py - 5); ctx.lineTo(px + 5, py + 5);
+        ctx.moveTo(px + 5, py - 5); ctx.lineTo(px - 5, py + 5);
+        ctx.stroke();
+      }
+    }
+  }
+  function nearestPoint(px, py, radius) {
+    let best = -1, bestDistance = radius * radius;
+    for (let i = 0; i < P.x.length; i++) {
+      const [qx, qy] = toScreen(P.x[i], P.y[i]);
+      const d = (qx - px) ** 2 + (qy - py) ** 2;
+      if (d <= bestDistance) { best = i; bestDistance = d; }
+    }
+    return best;
+  }
+  function nearestProbe(x, y) {
+    let best = 0, bestDistance = Infinity;
+    for (let i = 0; i < data.probes.x.length; i++) {
+      const d = (data.probes.x[i] - x) ** 2 + (data.probes.y[i] - y) ** 2;
+      if (d < bestDistance) { best = i; bestDistance = d; }
+    }
+    return best;
+  }
+  function describe(i) {
+    const lines = ["#" + i];
+    if (P.labels) lines.push("true: " + P.labels[i]);
+    lines.push("predicted: " + data.classes[P.predicted[i]]);
+    lines.push("certainty: " + Math.round(100 * P.certainty[i]) + "%");
+    return lines;
+  }
+  function sampleNode(viewData) {
+    if (!viewData) return el("div", "(no preview)");
+    if (viewData.image) {
+      const img = el("img"); img.src = viewData.image; img.alt = ""; return img;
+    }
+    const more = viewData.more ? " … (" + viewData.more + " more)" : "";
+    return el("pre", viewData.values.join(", ") + more);
+  }
+  function showTooltip(i, clientX, clientY) {
+    tooltip.replaceChildren(...describe(i).map((line) => el("div", line)), sampleNode(P.views[i]));
+    tooltip.style.left = clientX + 14 + "px";
+    tooltip.style.top = clientY + 14 + "px";
+    tooltip.style.display = "block";
+  }
+  function showPanel(title, lines, viewData) {
+    document.getElementById("panel-title").textContent = title;
+    document.getElementById("panel-body").replaceChildren(
+      ...lines.map((line) => el("div", line)), sampleNode(viewData));
+  }
+  function localXY(event) {
+    const box = canvas.getBoundingClientRect();
+    return [event.clientX - box.left, event.clientY - box.top];
+  }
+  let drag = null;
+  canvas.addEventListener("mousedown", (event) => {
+    const [px, py] = localXY(event);
+    drag = { px, py, tx: view.tx, ty: view.ty, moved: false };
+  });
+  window.addEventListener("mouseup", (event) => {
+    if (drag && !drag.moved && event.target === canvas) click(event);
+    drag = null;
+  });
+  canvas.addEventListener("mousemove", (event) => {
+    const [px, py] = localXY(event);
+    if (drag && (Math.abs(px - drag.px) + Math.abs(py - drag.py) > 3)) {
+      drag.moved = true;
+      view.tx = drag.tx + px - drag.px;
+      view.ty = drag.ty + py - drag.py;
+      draw();
+    }
+    const i = nearestPoint(px, py, 7);
+    if (i >= 0) showTooltip(i, event.clientX, event.clientY);
+    else tooltip.style.display = "none";
+  });
+  canvas.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
+  canvas.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const [px, py] = localXY(event);
+    const factor = event.deltaY < 0 ? 1.2 : 1 / 1.2;
+    view.tx = px - (px - view.tx) * factor;
+    view.ty = py - (py - view.ty) * factor;
+    view.scale *= factor;
+    draw();
+  }, { passive: false });
+  function click(event) {
+    const [px, py] = localXY(event);
+    const i = nearestPoint(px, py, 7);
+    if (i >= 0) { showPanel("Sample #" + i, describe(i).slice(1), P.views[i]); return; }
+    const [x, y] = toMap(px, py);
+    const k = nearestProbe(x, y);
+    showPanel("π⁻¹ near (" + x.toFixed(2) + ", " + y.toFixed(2) + ")",
+      ["label: " + data.probes.labels[k],
+       "certainty: " + Math.round(100 * data.probes.certainty[k]) + "%"],
+      data.probes.views[k]);
+  }
+  const scores = Object.entries(data.scores)
+    .map(([name, value]) => name + " " + (value === null ? "n/a" : (100 * value).toFixed(1) + "%"))
+    .join(" · ");
+  document.getElementById("scores").textContent = scores;
+  const legend = document.getElementById("legend");
+  data.classes.forEach((name, k) => {
+    const item = el("span"); const swatch = el("i");
+    swatch.style.background = data.colors[k];
+    item.append(swatch, document.createTextNode(name));
+    legend.append(item);
+  });
+  // For tests and scripts: where a point is drawn, in page coordinates.
+  window.didi = {
+    pointOnPage(i) {
+      const box = canvas.getBoundingClientRect();
+      const [px, py] = toScreen(P.x[i], P.y[i]);
+      return [box.left + px, box.top + py];
+    },
+    view,
+  };
+})();
