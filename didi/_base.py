@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_array
 
 
@@ -18,11 +18,12 @@ class PrefitClassifierMixin:
     and copies every other parameter.
     """
 
-    def __sklearn_clone__(self):
-        params = self.get_params(deep=False)
+    def __sklearn_clone__(self) -> Any:
+        this: Any = self  # a BaseEstimator: the mixin comes before it in every class
+        params = this.get_params(deep=False)
         estimator = params.pop("estimator")
         params = {name: clone(value, safe=False) for name, value in params.items()}
-        return type(self)(estimator=estimator, **params)
+        return type(this)(estimator=estimator, **params)
 
 
 def check_samples(X: Any, *, min_samples: int = 1) -> np.ndarray:
@@ -56,7 +57,9 @@ def check_sample_shape(X: np.ndarray, sample_shape: tuple[int, ...], owner: obje
     )
 
 
-def forwarded_params(source: Any, target: type, **overrides: Any) -> dict[str, Any]:
+def forwarded_params(
+    source: BaseEstimator, target: type[BaseEstimator], **overrides: Any
+) -> dict[str, Any]:
     """The parameters of estimator class ``target`` that ``source`` has too, and ``overrides``.
 
     An estimator that builds another one (``DecisionMap`` its ``FisherUMAP``,

@@ -83,6 +83,8 @@ class ProbaFunction:
         """Path lengths of the pairs, computed by the classifier's own evaluator."""
         if len(index_a) == 0:
             return np.empty(0)
+        if self._make_evaluator is None:
+            raise TypeError("The classifier has no path_length_evaluator.")
         key = (id(A), id(B), int(n_steps))
         if key not in self._evaluators:
             evaluator = self._make_evaluator(A, B, proba_A, proba_B, int(n_steps))
@@ -110,13 +112,13 @@ class ProbaFunction:
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Return the ``(len(X), n_classes)`` probabilities of ``X``, batch by batch."""
         n = len(X)
+        first = self._call_once(X[: self.batch_size])
         if n <= self.batch_size:
-            return self._call_once(X)
-        out = None
-        for start in range(0, n, self.batch_size):
+            return first
+        out = np.empty((n, first.shape[1]), dtype=np.float64)
+        out[: len(first)] = first
+        for start in range(self.batch_size, n, self.batch_size):
             block = self._call_once(X[start : start + self.batch_size])
-            if out is None:
-                out = np.empty((n, block.shape[1]), dtype=np.float64)
             out[start : start + len(block)] = block
         return out
 

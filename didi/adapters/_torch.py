@@ -205,7 +205,7 @@ class TorchClassifier(PrefitClassifier):
         """
         key = id(self.module)
         with _MODE_LOCK:
-            count, modes = _ACTIVE.get(key, (0, None))
+            count, modes = _ACTIVE.get(key, (0, []))
             if count == 0:
                 modes = [(m, m.training) for m in self.module.modules()]
                 self.module.eval()

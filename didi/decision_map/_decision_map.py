@@ -22,6 +22,7 @@ from .._memory import cache_key, resolve_memory
 from .._proba import class_names_of, resolve_proba_function
 from .._timing import lap
 from .._validation import CLASSIFIER, Interval, Options, check_value, validate_params
+from ..distance import FisherJSMetric
 from ..distance._divergence import normalized_entropy
 from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
@@ -255,9 +256,9 @@ class DecisionMap(
     }
 
     def _make_inverse(self, n_samples: int) -> RBFInverse:
-        n_centers = AUTO_MAX_CENTERS if self.n_centers == "auto" else self.n_centers
-        n_centers = n_centers if n_centers < n_samples else None
-        return RBFInverse(**forwarded_params(self, RBFInverse, n_centers=n_centers))
+        n_centers = AUTO_MAX_CENTERS if self.n_centers == "auto" else int(self.n_centers)
+        centers = n_centers if n_centers < n_samples else None
+        return RBFInverse(**forwarded_params(self, RBFInverse, n_centers=centers))
 
     def fit(self, X: Any, y: Any = None) -> DecisionMap:
         """Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
@@ -306,7 +307,8 @@ class DecisionMap(
         timings: dict[str, float] = {}
         # Steps 1 and 2: DiDi distances and their UMAP.
         projection, cached = self._project(X, proba_fn, pairs.for_samples(ids), init, timings)
-        embedding, proba = projection.embedding_, projection.metric_.proba_fit_
+        metric = _distances_of(projection)
+        embedding, proba = projection.embedding_, metric.proba_fit_
         clock = time.perf_counter()
         # Step 3: π⁻¹, and for the scores π⁻¹ without the held-out points, as in the paper.
         train, held_out = holdout_split(len(X), self.holdout, self.random_state)
@@ -332,10 +334,10 @@ class DecisionMap(
         self.grid_labels_ = grid_proba.argmax(axis=-1)
         self.grid_entropy_ = normalized_entropy(grid_proba)
         self.scores_, self.timings_ = scores, timings
-        distance_rows = 0 if cached else projection.metric_.n_classifier_rows_
+        distance_rows = 0 if cached else metric.n_classifier_rows_
         self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
-        self.sample_shape_ = projection.metric_.sample_shape_
-        self.n_features_in_ = projection.metric_.n_features_in_
+        self.sample_shape_ = metric.sample_shape_
+        self.n_features_in_ = metric.n_features_in_
         self.sample_ids_ = ids
         self._sample_pairs = pairs
         return self
@@ -430,7 +432,7 @@ class DecisionMap(
                 "samples, or the other way round: pass y for both or for neither."
             )
         y = self._check_labels(y, len(X))
-        X_fit = self.projection_.metric_.X_fit_
+        X_fit = _distances_of(self.projection_).X_fit_
         init = np.vstack([self.embedding_, warm_start_positions(self.embedding_, X_fit, X)])
         X_all = np.concatenate([X_fit, X.astype(X_fit.dtype)])
         y_all = None if y is None else np.concatenate([self.y_, y])
@@ -611,7 +613,8 @@ class DecisionMap(
         model = self.euclidean_umap_
         if model.metric != "precomputed":
             return np.asarray(model.transform(X.reshape(len(X), -1)), dtype=np.float64)
-        graph = euclidean_neighbour_graph(X, self.projection_.metric_.X_fit_, model._n_neighbors)
+        X_fit = _distances_of(self.projection_).X_fit_
+        graph = euclidean_neighbour_graph(X, X_fit, model._n_neighbors)
         return place_points(model, graph, random_state=self.random_state)
 
     def __sklearn_tags__(self):
@@ -619,6 +622,13 @@ class DecisionMap(
         tags.non_deterministic = self.random_state is None
         tags.target_tags.required = False
         return tags
+
+
+def _distances_of(projection: FisherUMAP) -> FisherJSMetric:
+    """The fitted distances of a map's projection (a map never takes precomputed ones)."""
+    if projection.metric_ is None:
+        raise TypeError("A DecisionMap's projection computes its own distances.")
+    return projection.metric_
 
 
 def _projection_key(projection: FisherUMAP, classifier_and_data: str) -> dict:

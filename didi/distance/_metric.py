@@ -406,10 +406,11 @@ class FisherJSMetric(
         path += path.T
         return path, symmetric_base_distances(X, self.base_metric)
 
-    def _knn_fit(self, X, proba_X, paths, scales, k):
+    def _knn_fit(self, X, proba_X, paths, scales: tuple[float, float], k: int):
         """Exact k-NN search among the samples of ``X``."""
         terms = bound_terms(X, proba_X, self.base_metric, _centre(X))
-        weights = bound_weights(self.lam, *scales, self.base_metric, terms)
+        path_scale, base_scale = scales
+        weights = bound_weights(self.lam, path_scale, base_scale, self.base_metric, terms)
         n = len(X)
         rank, on_device = self._exact_ranking()
         limit = DEVICE_EXACT_CANDIDATES_MAX_SAMPLES if on_device else EXACT_CANDIDATES_MAX_SAMPLES

@@ -128,7 +128,7 @@ class SamplePairMemory:
         self.values = np.empty(0)
         self.ids = np.empty(0, dtype=np.int64)
         self.proba = np.empty((0, 0))
-        self.n_steps = None
+        self.n_steps: int | None = None
 
     def for_samples(self, ids: np.ndarray) -> SamplePairs:
         """This memory for a fit on the samples named ``ids``, as

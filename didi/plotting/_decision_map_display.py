@@ -198,10 +198,11 @@ class DecisionMapDisplay:
 
     def _draw_legend(self, ax, colors: np.ndarray, *, with_errors: bool) -> None:
         """One patch per class, and the cross's meaning when there are crosses."""
+        from matplotlib.artist import Artist
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        handles = [
+        handles: list[Artist] = [
             Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(name))
             for k, name in enumerate(self.classes)
         ]
