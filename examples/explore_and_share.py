@@ -1,4 +1,5 @@
-"""Explore a decision map: probe it, stream samples in, share it as a web page.
+"""Explore a decision map: probe it, stream samples in, share it as a web page
+===========================================================================
 
 A logistic regression on scikit-learn's digits. The script
 

@@ -1,4 +1,5 @@
-"""Find a backdoor in a Fashion-MNIST ConvNet with its decision map (the paper's section 5.4).
+"""Find a backdoor in a Fashion-MNIST ConvNet with its decision map (the paper's section 5.4)
+==========================================================================================
 
 DeepView's authors poisoned a ConvNet's training data the way Gu et al. (2017) do:
 some bags carry a small pattern in their top-right corner and are relabelled as
@@ -50,6 +51,8 @@ downloaded::
 Run: ``python examples/fashion_mnist_backdoor.py`` (about two and a half minutes on
 two CPU cores, most of it training; half a minute with the network cached).
 """
+
+# sphinx_gallery_thumbnail_path = "images/fashion_backdoor_probes.png"
 
 import argparse
 import json

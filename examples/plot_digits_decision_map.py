@@ -1,4 +1,5 @@
-"""Decision map of an MLP on handwritten digits, and what π⁻¹ shows between them.
+"""Decision map of an MLP on handwritten digits, and what π⁻¹ shows between them
+=============================================================================
 
 Trains an MLP on scikit-learn's bundled 8×8 digits, draws the decision map of 600
 held-out digits, and synthesises digits at a few positions of the map with the

@@ -1,4 +1,5 @@
-"""Use DiDi distances anywhere scikit-learn takes ``metric="precomputed"``.
+"""Use DiDi distances anywhere scikit-learn takes ``metric="precomputed"``
+=======================================================================
 
 ``FisherJSMetric`` is a transformer: its distance matrix feeds a UMAP
 (``FisherUMAP("precomputed")``), a nearest-neighbour classifier or a clustering,

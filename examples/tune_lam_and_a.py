@@ -1,4 +1,5 @@
-"""Choose λ and a with GridSearchCV, by the paper's quality scores.
+"""Choose λ and a with GridSearchCV, by the paper's quality scores
+===============================================================
 
 The paper picks λ as the largest value that does not degrade Q_kNN, and a as the
 smallest that does not drop Q_data (section 5.2). Here every combination is

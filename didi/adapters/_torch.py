@@ -275,11 +275,11 @@ class TorchClassifier(PrefitClassifier):
         proba_B: np.ndarray,
         n_steps: int,
     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-        """A function of pairs giving their discriminative path lengths, on the device.
+        r"""A function of pairs giving their discriminative path lengths, on the device.
 
         Parameters
         ----------
-        A, B : ndarray of shape (n_a, *sample_shape), (n_b, *sample_shape)
+        A, B : ndarray of shape (n_a, \*sample_shape), (n_b, \*sample_shape)
             Start and end point sets (they may be the same array).
         proba_A, proba_B : ndarray of shape (n_a, n_classes), (n_b, n_classes)
             This classifier's probabilities of ``A`` and ``B``.

@@ -261,11 +261,11 @@ class DecisionMap(
         return RBFInverse(**forwarded_params(self, RBFInverse, n_centers=centers))
 
     def fit(self, X: Any, y: Any = None) -> DecisionMap:
-        """Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
+        r"""Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \*shape)
             Samples to show, in the shape the classifier accepts.
         y : array-like of shape (n_samples,), default=None
             True labels, only used to colour the points in
@@ -391,7 +391,7 @@ class DecisionMap(
         )
 
     def add_samples(self, X: Any, y: Any = None, *, max_samples: int | None = None) -> DecisionMap:
-        """Add samples to the fitted map and update it; keep at most ``max_samples``.
+        r"""Add samples to the fitted map and update it; keep at most ``max_samples``.
 
         The new samples join the mapped ones; beyond ``max_samples`` the oldest are
         dropped. Path lengths between samples already mapped are reused, so only
@@ -404,7 +404,7 @@ class DecisionMap(
 
         Parameters
         ----------
-        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+        X : array-like of shape (n_new, n_features) or (n_new, \*shape)
             New samples, shaped like the mapped ones.
         y : array-like of shape (n_new,), default=None
             Their true labels; needed when the map was fitted with labels.
@@ -562,7 +562,7 @@ class DecisionMap(
         return self.inverse_.inverse_transform(Y)
 
     def score(self, X: Any, y: Any = None, scoring: str | None = None) -> float:
-        """A quality score measured on the given samples, placed into the fitted map.
+        r"""A quality score measured on the given samples, placed into the fitted map.
 
         The samples (held-out ones in cross-validation) are placed with
         :meth:`transform`, then:
@@ -579,7 +579,7 @@ class DecisionMap(
 
         Parameters
         ----------
-        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+        X : array-like of shape (n_new, n_features) or (n_new, \*shape)
         y : None
             Ignored: the classifier's own labels are the target.
         scoring : str, default=None

@@ -74,7 +74,7 @@ def _positive_scale(value: float) -> float:
 class FisherJSMetric(
     PrefitClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
-    """Discriminative (Fisher / Jensen-Shannon) distances from any ``predict_proba``.
+    r"""Discriminative (Fisher / Jensen-Shannon) distances from any ``predict_proba``.
 
     The DiDi distance between samples ``x`` and ``x'`` mixes how much the
     classifier's prediction changes along the straight path between them with their
@@ -156,7 +156,7 @@ class FisherJSMetric(
 
     Attributes
     ----------
-    X_fit_ : ndarray of shape (n_samples, *sample_shape)
+    X_fit_ : ndarray of shape (n_samples, \*sample_shape)
         The reference samples.
     proba_fit_ : ndarray of shape (n_samples, n_classes)
         The classifier's probabilities of the reference samples.
@@ -265,11 +265,11 @@ class FisherJSMetric(
             )
 
     def fit(self, X: Any, y: Any = None, *, known_paths: Any = None) -> FisherJSMetric:
-        """Keep ``X`` as reference samples and fix the two distance scales.
+        r"""Keep ``X`` as reference samples and fix the two distance scales.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \*shape)
             Reference samples, at least two.
         y : None
             Ignored.
@@ -286,11 +286,11 @@ class FisherJSMetric(
         return self
 
     def fit_transform(self, X: Any, y: Any = None, *, known_paths: Any = None):
-        """Fit and return the distances among the samples of ``X``.
+        r"""Fit and return the distances among the samples of ``X``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \*shape)
             Reference samples, at least two.
         y : None
             Ignored.
@@ -491,11 +491,11 @@ class FisherJSMetric(
         return len(self.X_fit_)
 
     def transform(self, X: Any):
-        """Distances from new samples to the reference samples.
+        r"""Distances from new samples to the reference samples.
 
         Parameters
         ----------
-        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+        X : array-like of shape (n_new, n_features) or (n_new, \*shape)
             New samples, shaped like the reference samples.
 
         Returns

@@ -102,13 +102,13 @@ class RBFInverse(RegressorMixin, BaseEstimator):
     }
 
     def fit(self, Y: Any, X: Any) -> RBFInverse:
-        """Learn π⁻¹ from pairs (2-D point ``Y[i]``, input-space sample ``X[i]``).
+        r"""Learn π⁻¹ from pairs (2-D point ``Y[i]``, input-space sample ``X[i]``).
 
         Parameters
         ----------
         Y : array-like of shape (n_samples, 2)
             Positions in the embedding.
-        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \*shape)
             The samples at those positions.
 
         Returns
@@ -162,7 +162,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         return self.inverse_transform(Y)
 
     def inverse_transform(self, Y: Any) -> np.ndarray:
-        """Map 2-D points to input space.
+        r"""Map 2-D points to input space.
 
         Parameters
         ----------
@@ -170,7 +170,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_points, *sample_shape_)
+        ndarray of shape (n_points, \*sample_shape_)
             Synthesised samples, in the training samples' shape and dtype.
         """
         check_is_fitted(self, "coef_")

@@ -1,6 +1,6 @@
 """Pictures of a fitted map: matplotlib displays, a click explorer, a web page.
 
-:class:`DecisionMapDisplay` draws the map, :class:`ProbeDisplay` the samples π⁻¹
+:class:`~didi.DecisionMapDisplay` draws the map, :class:`~didi.ProbeDisplay` the samples π⁻¹
 synthesises at chosen positions, :class:`MapExplorer` makes a drawn map clickable;
 :meth:`didi.DecisionMap.to_html` writes the self-contained web page.
 """

@@ -21,7 +21,7 @@ from ._samples import draw_sample
 class MapExplorer:
     """Click handling for a :class:`~didi.DecisionMapDisplay` of a fitted map.
 
-    Create it with :meth:`DecisionMapDisplay.explore`. A panel in the map's upper
+    Create it with :meth:`~didi.DecisionMapDisplay.explore`. A panel in the map's upper
     right corner shows the last clicked sample.
 
     Parameters

@@ -187,11 +187,11 @@ class FisherUMAP(
         return FisherJSMetric(**forwarded_params(self, FisherJSMetric, n_neighbors=n_neighbors))
 
     def fit(self, X: Any, y: Any = None, *, known_paths: Any = None) -> FisherUMAP:
-        """Compute DiDi distances of ``X`` and embed them in 2-D.
+        r"""Compute DiDi distances of ``X`` and embed them in 2-D.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, \*shape)
             Samples, or a square distance matrix for ``estimator="precomputed"``.
         y : None
             Ignored.
@@ -242,7 +242,7 @@ class FisherUMAP(
         return self.fit(X).embedding_
 
     def transform(self, X: Any) -> np.ndarray:
-        """Place new samples into the fitted map; the fitted points do not move.
+        r"""Place new samples into the fitted map; the fitted points do not move.
 
         A sample at distance zero from a fitted sample (the same sample) gets that
         sample's fitted position, so ``fit(X).transform(X)`` equals
@@ -250,7 +250,7 @@ class FisherUMAP(
 
         Parameters
         ----------
-        X : array-like of shape (n_new, n_features) or (n_new, *shape)
+        X : array-like of shape (n_new, n_features) or (n_new, \*shape)
             New samples, or their ``(n_new, n_fitted)`` DiDi distances to the fitted
             samples for ``estimator="precomputed"``.
 
