@@ -310,11 +310,8 @@ class DecisionMap(
         metric = _distances_of(projection)
         embedding, proba = projection.embedding_, metric.proba_fit_
         clock = time.perf_counter()
-        # Step 3: π⁻¹, and for the scores π⁻¹ without the held-out points, as in the paper.
-        train, held_out = holdout_split(len(X), self.holdout, self.random_state)
-        scoring_inverse = self._make_inverse(len(train)).fit(embedding[train], X[train])
-        back = proba_fn(scoring_inverse.inverse_transform(embedding)).argmax(axis=1)
-        inverse = self._make_inverse(len(X)).fit(embedding, X) if len(held_out) else scoring_inverse
+        # Step 3: π⁻¹.
+        inverse, back, train, held_out = self._invert(X, embedding, proba_fn)
         timings["inverse"], clock = lap(clock)
         # Step 4: the grid, classified at π⁻¹ of every cell.
         grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
@@ -377,6 +374,20 @@ class DecisionMap(
         stored = PathLengthStore(memory, self.estimator, X, proba, self.n_steps)
         known_paths.view(proba, self.n_steps).add(*stored.stored_pairs())
         return projection, True
+
+    def _invert(self, X: np.ndarray, embedding: np.ndarray, proba_fn):
+        """Step 3: π⁻¹ fitted to every sample, for the map; and for the scores, as in
+        the paper, π⁻¹ fitted without the held-out samples.
+
+        Returns the map's π⁻¹, the classifier's labels of ``π⁻¹(π(x_i))`` under the
+        scores' π⁻¹, and the indices of the samples it was and was not fitted to.
+        """
+        train, held_out = holdout_split(len(X), self.holdout, self.random_state)
+        scoring_inverse = self._make_inverse(len(train)).fit(embedding[train], X[train])
+        back = proba_fn(scoring_inverse.inverse_transform(embedding)).argmax(axis=1)
+        if not len(held_out):
+            return scoring_inverse, back, train, held_out
+        return self._make_inverse(len(X)).fit(embedding, X), back, train, held_out
 
     def _euclidean_umap(self, X: np.ndarray):
         """The Euclidean UMAP behind ``q_knn_e``, served by ``memory`` where it can be."""
