@@ -28,7 +28,7 @@ from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
 from ..projection import FisherUMAP
 from ..projection._umap import place_points
-from ._euclidean import euclidean_neighbour_graph, fit_euclidean_umap
+from ._euclidean import euclidean_neighbour_graph, euclidean_units, fit_euclidean_umap
 from ._grid import classify_grid, grid_axes
 from ._quality import SCORE_NAMES, agreement, holdout_split, knn_accuracy, quality_scores
 from ._streaming import warm_start_positions
@@ -622,9 +622,10 @@ class DecisionMap(
     def _place_euclidean(self, X: np.ndarray) -> np.ndarray:
         """Place samples into the Euclidean UMAP behind ``q_knn_e``."""
         model = self.euclidean_umap_
-        if model.metric != "precomputed":
-            return np.asarray(model.transform(X.reshape(len(X), -1)), dtype=np.float64)
         X_fit = _distances_of(self.projection_).X_fit_
+        if model.metric != "precomputed":
+            X, _ = euclidean_units(X, X_fit)
+            return np.asarray(model.transform(X.reshape(len(X), -1)), dtype=np.float64)
         graph = euclidean_neighbour_graph(X, X_fit, model._n_neighbors)
         return place_points(model, graph, random_state=self.random_state)
 

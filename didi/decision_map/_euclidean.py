@@ -6,13 +6,22 @@ from typing import Any
 
 import numpy as np
 
-from ..distance._base_distance import knn_graph, paired_base_distances
+from ..distance._base_distance import (
+    base_unit,
+    check_magnitudes,
+    knn_graph,
+    paired_base_distances,
+)
 from ..projection._umap import fit_umap
 
 #: Largest number of samples whose Euclidean UMAP (for ``q_knn_e``) is fitted on
 #: exact nearest neighbours (brute force, ``O(n²·d)`` arithmetic in bounded
 #: memory); beyond, umap-learn's own approximate neighbour search is used.
 EXACT_EUCLIDEAN_MAX_SAMPLES = 20_000
+
+#: Largest magnitude of the samples at which their Euclidean distances go to UMAP
+#: as they are: umap-learn reads distances in float32 (at most about 3.4e38).
+UMAP_SAFE_MAGNITUDE = 2.0**100
 
 
 def fit_euclidean_umap(
@@ -25,7 +34,14 @@ def fit_euclidean_umap(
     random_state: Any,
     umap_kwargs: dict | None,
 ):
-    """The plain Euclidean UMAP of the samples, for ``q_knn_e``."""
+    """The plain Euclidean UMAP of the samples, for ``q_knn_e``.
+
+    Samples with values too large for umap-learn's float32 distances are measured in
+    units of a power of two (:func:`~didi.distance._base_distance.base_unit`).
+    """
+    unit = base_unit(X, UMAP_SAFE_MAGNITUDE)
+    if unit != 1.0:
+        X = X / unit
     kwargs = dict(
         n_neighbors=n_neighbors,
         min_dist=min_dist,
@@ -40,15 +56,31 @@ def fit_euclidean_umap(
     return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)
 
 
+def euclidean_units(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` and ``B`` in the base units of ``B``, the fitted samples (see
+    :func:`fit_euclidean_umap`); a value of ``A`` beyond them is refused."""
+    unit = base_unit(B, UMAP_SAFE_MAGNITUDE)
+    check_magnitudes(
+        A,
+        UMAP_SAFE_MAGNITUDE * unit,
+        "its distance to the fitted samples overflows on their scale",
+    )
+    if unit == 1.0:
+        return A, B
+    return A / unit, B / unit
+
+
 def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
     """Each sample of ``A``'s ``k`` nearest samples of ``B``, as a CSR distance graph.
 
     scikit-learn's brute-force search finds the neighbours in bounded memory; their
     distances are then recomputed from differences, so that a sample's distance to
     itself is exactly 0 (the product formula leaves about 1e-8·‖x‖), as UMAP expects.
+    Distances are in the units :func:`euclidean_units` gives ``B``.
     """
     from sklearn.neighbors import NearestNeighbors
 
+    A, B = euclidean_units(A, B)
     # float64: float32 products misorder neighbours whose distances differ by 1e-4.
     flat_b = B.reshape(len(B), -1).astype(np.float64, copy=False)
     search = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(flat_b)

@@ -14,6 +14,18 @@ def knn_graph(indices: np.ndarray, distances: np.ndarray, n_columns: int, *, wit
     own sample comes first with an explicit 0.
     """
     n, k = indices.shape
+    # An index outside the columns would corrupt the sparse matrix's memory: a
+    # non-finite distance is the only way one can arise, and both are refused.
+    if not np.all(np.isfinite(distances)):
+        raise ValueError(
+            "Some distances are not finite, so nearest neighbours are undefined; the "
+            "samples' values or the classifier's probabilities overflowed."
+        )
+    if indices.size and (indices.min() < 0 or indices.max() >= n_columns):
+        raise ValueError(
+            f"Neighbour indices must lie in [0, {n_columns}); got "
+            f"[{indices.min()}, {indices.max()}]."
+        )
     if with_self:
         indices = np.hstack([np.arange(n)[:, None], indices])
         distances = np.hstack([np.zeros((n, 1)), distances])
@@ -21,6 +33,47 @@ def knn_graph(indices: np.ndarray, distances: np.ndarray, n_columns: int, *, wit
     return scipy.sparse.csr_matrix(
         (distances.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n_columns)
     )
+
+
+#: Largest magnitude at which base distances are computed directly. Sums of squares
+#: over every feature and pair of samples stay far below the float64 maximum (about
+#: 1.8e308) up to here; larger samples are measured in units of a power of two.
+SAFE_MAGNITUDE = 2.0**400
+
+
+def base_unit(X: np.ndarray, safe_magnitude: float = SAFE_MAGNITUDE) -> float:
+    """The power of two in whose units base distances of ``X`` are computed.
+
+    ``1.0`` unless a value exceeds ``safe_magnitude`` (a power of two); dividing by a
+    power of two changes only the exponents, so distances are those of ``X``, scaled
+    exactly. Only the ratio of a base distance to its scale enters the DiDi distance.
+    """
+    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    if largest <= safe_magnitude:
+        return 1.0
+    return 2.0 ** (int(np.ceil(np.log2(largest))) - int(np.log2(safe_magnitude)))
+
+
+def check_magnitudes(X: np.ndarray, limit: float, reason: str) -> None:
+    """Refuse the first value of ``X`` above ``limit`` in magnitude, naming its sample
+    and column (the column of the flattened sample)."""
+    flat = X.reshape(len(X), -1)
+    too_large = np.abs(flat) > limit
+    if not too_large.any():
+        return
+    sample, column = (int(i) for i in np.argwhere(too_large)[0])
+    raise ValueError(
+        f"X[{sample}, {column}] = {flat[sample, column]:.6g} is too large: {reason} "
+        f"({int(too_large.sum())} value(s) above {limit:.3g}). A placeholder for a missing "
+        "value? Replace or impute it, or rescale the features."
+    )
+
+
+def check_interpolable(X: np.ndarray) -> None:
+    """Refuse values whose differences overflow in ``X``'s precision: a path between
+    two samples is built from them."""
+    limit = float(np.finfo(X.dtype).max) / 2
+    check_magnitudes(X, limit, f"differences between samples overflow in {X.dtype}")
 
 
 def base_distances(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:

@@ -36,8 +36,12 @@ from .._validation import (
     validate_params,
 )
 from ._base_distance import (
+    SAFE_MAGNITUDE,
     base_distances,
+    base_unit,
     check_cosine_rows,
+    check_interpolable,
+    check_magnitudes,
     combine_distances,
     equal_sample_groups,
     knn_graph,
@@ -163,6 +167,10 @@ class FisherJSMetric(
     lam_, n_steps_, base_metric_ : float, int, str
         ``lam``, ``n_steps`` and ``base_metric`` as :meth:`fit` used them;
         :meth:`transform` uses these, not parameters changed after the fit.
+    base_unit_ : float
+        The power of two in whose units base distances are computed: ``1.0``
+        unless a sample has values above about ``2.6e120``, whose squares would
+        overflow.
     path_scale_ : float
         ``s_D``.
     base_scale_ : float
@@ -306,6 +314,7 @@ class FisherJSMetric(
         """
         self._check_params()
         X = check_samples(X, min_samples=2)
+        check_interpolable(X)
         if self.n_neighbors is None:
             check_dense_memory(len(X), type(self).__name__)
         else:
@@ -318,8 +327,12 @@ class FisherJSMetric(
         counts = {"rows": proba_fn.n_rows, "pairs": 0}
         store = self._path_store(X, proba_X, known_paths)
         paths = self._fit_paths(proba_fn, X, proba_X, store, counts)
+        # Paths run between the samples themselves; everything else is measured on
+        # them in units that cannot overflow.
+        unit = base_unit(X)
+        X_base = X if unit == 1.0 else X / unit
         try:
-            scales, result, indices, dist, search, k = self._fit_distances(X, proba_X, paths)
+            scales, result, indices, dist, search, k = self._fit_distances(X_base, proba_X, paths)
         finally:
             # Whatever was evaluated is kept, also when the fit is interrupted.
             store.flush()
@@ -328,6 +341,7 @@ class FisherJSMetric(
         self.sample_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = int(np.prod(self.sample_shape_))
         self.lam_, self.n_steps_, self.base_metric_ = self.lam, self.n_steps, self.base_metric
+        self.base_unit_ = unit
         self.path_scale_, self.base_scale_ = scales
         self.n_neighbors_ = k
         self.knn_indices_, self.knn_distances_ = indices, dist
@@ -371,7 +385,10 @@ class FisherJSMetric(
         return paths
 
     def _fit_distances(self, X: np.ndarray, proba_X: np.ndarray, paths):
-        """The dense matrix or the k-NN graph, with the scales and search figures."""
+        """The dense matrix or the k-NN graph, with the scales and search figures.
+
+        ``X`` is in base units (:func:`base_unit`); ``paths`` knows the samples.
+        """
         if self.n_neighbors is None:
             path, base = self._dense_parts(X, paths)
             if self.scale == "max":
@@ -520,9 +537,22 @@ class FisherJSMetric(
         if self.base_metric_ == "cosine":
             check_cosine_rows(X)
         paths = self._transform_paths(proba_fn, X, proba_X)
+        X_base, ref_base = self._in_base_units(X)
         if self.n_neighbors_ is None:
-            return self._transform_dense(X, paths, proba_fn.batch_size)
-        return self._transform_knn(X, proba_X, paths)
+            return self._transform_dense(X_base, ref_base, paths, proba_fn.batch_size)
+        return self._transform_knn(X_base, ref_base, proba_X, paths)
+
+    def _in_base_units(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New and reference samples in the base units fixed by :meth:`fit`."""
+        check_interpolable(X)
+        check_magnitudes(
+            X,
+            SAFE_MAGNITUDE * self.base_unit_,
+            "its distance to the reference samples overflows on the scale fixed by fit",
+        )
+        if self.base_unit_ == 1.0:
+            return X, self.X_fit_
+        return X / self.base_unit_, self.X_fit_ / self.base_unit_
 
     def _combine(self, path: np.ndarray, base: np.ndarray) -> np.ndarray:
         """The DiDi distance with what :meth:`fit` fixed: ``λ`` and the two scales."""
@@ -543,9 +573,11 @@ class FisherJSMetric(
 
         return paths
 
-    def _transform_dense(self, X: np.ndarray, paths, batch_size: int) -> np.ndarray:
-        """Distances from every new sample to every reference sample."""
-        n_ref = len(self.X_fit_)
+    def _transform_dense(
+        self, X: np.ndarray, ref: np.ndarray, paths, batch_size: int
+    ) -> np.ndarray:
+        """Distances from every new sample to every reference sample (in base units)."""
+        n_ref = len(ref)
         out = np.empty((len(X), n_ref))
         rows_per_block = max(1, 4 * batch_size // max(1, self.n_steps_ * n_ref))
         for start in range(0, len(X), rows_per_block):
@@ -553,11 +585,11 @@ class FisherJSMetric(
             ia = np.repeat(rows, n_ref)
             ib = np.tile(np.arange(n_ref), len(rows))
             out[rows] = paths(ia, ib).reshape(len(rows), n_ref)
-        return self._combine(out, base_distances(X, self.X_fit_, self.base_metric_))
+        return self._combine(out, base_distances(X, ref, self.base_metric_))
 
-    def _transform_knn(self, X: np.ndarray, proba_X: np.ndarray, paths):
-        """Each new sample's ``n_neighbors_ + 1`` nearest reference samples, exactly."""
-        ref = self.X_fit_
+    def _transform_knn(self, X: np.ndarray, ref: np.ndarray, proba_X: np.ndarray, paths):
+        """Each new sample's ``n_neighbors_ + 1`` nearest reference samples, exactly
+        (``X`` and ``ref`` in base units)."""
         n_ref = len(ref)
 
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:

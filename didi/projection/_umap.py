@@ -121,4 +121,6 @@ def place_points(model, distances, *, random_state: Any = None) -> np.ndarray:
     )
     known = knn_dists[:, 0] == 0
     placed[known] = model.embedding_[knn_indices[known, 0]]
+    if not np.all(np.isfinite(placed)):
+        raise ValueError("Placing the new samples gave non-finite positions.")
     return placed
