@@ -109,22 +109,28 @@ class ProbaFunction:
         self.n_calls += 1
         return lengths
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        """Return the ``(len(X), n_classes)`` probabilities of ``X``, batch by batch."""
+    def __call__(self, X: np.ndarray, *, owned: bool = False) -> np.ndarray:
+        """Return the ``(len(X), n_classes)`` probabilities of ``X``, batch by batch.
+
+        The classifier receives copies of the batches, so that one that edits its
+        input in place cannot edit the caller's samples; ``owned=True`` says that
+        ``X`` is a scratch array of the suite's own (interpolated points, π⁻¹
+        images), handed over as it is.
+        """
         n = len(X)
-        first = self._call_once(X[: self.batch_size])
+        first = self._call_once(X[: self.batch_size], owned)
         if n <= self.batch_size:
             return first
         out = np.empty((n, first.shape[1]), dtype=np.float64)
         out[: len(first)] = first
         for start in range(self.batch_size, n, self.batch_size):
-            block = self._call_once(X[start : start + self.batch_size])
+            block = self._call_once(X[start : start + self.batch_size], owned)
             out[start : start + len(block)] = block
         return out
 
-    def _call_once(self, X: np.ndarray) -> np.ndarray:
+    def _call_once(self, X: np.ndarray, owned: bool) -> np.ndarray:
         try:
-            raw = self._predict(X)
+            raw = self._predict(X if owned else X.copy())
         except Exception as exc:
             # Same exception type for the caller to catch, with where it happened.
             if hasattr(exc, "add_note"):

@@ -40,6 +40,23 @@ def check_dense_memory(n_samples: int, owner: str) -> None:
         )
 
 
+#: Float64 values per cell and class alive at once for a decision map's grid: the
+#: probabilities, and normalised entropy's working copy of them.
+GRID_VALUES_PER_CLASS = 2
+
+
+def check_grid_memory(resolution: int, n_classes: int, owner: str) -> None:
+    """Refuse a ``resolution × resolution`` grid whose results would not fit in memory."""
+    needed = 8 * resolution**2 * (GRID_VALUES_PER_CLASS * n_classes + 2)  # + labels, entropy
+    available = available_memory()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"{owner}: a grid of {resolution} × {resolution} cells for {n_classes} classes "
+            f"needs about {needed / 2**30:.1f} GiB, but only {available / 2**30:.1f} GiB is "
+            "available. Lower resolution."
+        )
+
+
 @contextmanager
 def progress_bar(total: int, description: str, enabled: bool):
     """A tqdm bar when ``enabled``; otherwise an object whose ``update`` does nothing."""

@@ -20,6 +20,7 @@ from .._base import (
 )
 from .._memory import cache_key, resolve_memory
 from .._proba import class_names_of, resolve_proba_function
+from .._resources import check_grid_memory
 from .._timing import lap
 from .._validation import CLASSIFIER, Interval, Options, check_value, validate_params
 from ..distance import FisherJSMetric
@@ -303,12 +304,17 @@ class DecisionMap(
         lengths between samples already seen; ``init`` starts UMAP's layout.
         """
         check_enough_samples(len(X), self.n_neighbors, self)
+        # Up front with the classes the classifier names (at least two), exactly once
+        # the distances are known: before minutes of work, and before the grid.
+        known_classes = len(getattr(self.estimator, "classes_", ()))
+        check_grid_memory(self.resolution, max(2, known_classes), "DecisionMap")
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         timings: dict[str, float] = {}
         # Steps 1 and 2: DiDi distances and their UMAP.
         projection, cached = self._project(X, proba_fn, pairs.for_samples(ids), init, timings)
         metric = _distances_of(projection)
         embedding, proba = projection.embedding_, metric.proba_fit_
+        check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
         clock = time.perf_counter()
         # Step 3: π⁻¹.
         inverse, back, train, held_out = self._invert(X, embedding, proba_fn)
@@ -384,7 +390,7 @@ class DecisionMap(
         """
         train, held_out = holdout_split(len(X), self.holdout, self.random_state)
         scoring_inverse = self._make_inverse(len(train)).fit(embedding[train], X[train])
-        back = proba_fn(scoring_inverse.inverse_transform(embedding)).argmax(axis=1)
+        back = proba_fn(scoring_inverse.inverse_transform(embedding), owned=True).argmax(axis=1)
         if not len(held_out):
             return scoring_inverse, back, train, held_out
         return self._make_inverse(len(X)).fit(embedding, X), back, train, held_out
@@ -616,7 +622,7 @@ class DecisionMap(
         placed = self.transform(X)
         if scoring == "q_knn":
             return knn_accuracy(self.embedding_, fitted_labels, placed, labels)
-        back = proba_fn(self.inverse_transform(placed)).argmax(axis=1)
+        back = proba_fn(self.inverse_transform(placed), owned=True).argmax(axis=1)
         return agreement(back, labels)
 
     def _place_euclidean(self, X: np.ndarray) -> np.ndarray:

@@ -44,14 +44,18 @@ def classify_grid(
 ) -> np.ndarray:
     """Probabilities at π⁻¹ of every cell, shape ``(len(grid_y), len(grid_x), n_classes)``.
 
-    Cells are mapped and classified in bounded chunks, so memory does not grow
-    with the resolution.
+    Cells are mapped and classified in bounded chunks, written straight into the
+    result: beyond the result itself, memory does not grow with the resolution.
     """
     cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
-    chunks = []
+    out = None
     with progress_bar(len(cells), "grid", verbose) as bar:
         for start in range(0, len(cells), _GRID_CHUNK):
             block = cells[start : start + _GRID_CHUNK]
-            chunks.append(proba_fn(inverse.inverse_transform(block)))
+            proba = proba_fn(inverse.inverse_transform(block), owned=True)
+            if out is None:
+                out = np.empty((len(cells), proba.shape[1]))
+            out[start : start + len(block)] = proba
             bar.update(len(block))
-    return np.concatenate(chunks).reshape(len(grid_y), len(grid_x), -1)
+    assert out is not None  # a grid has at least 2 × 2 cells
+    return out.reshape(len(grid_y), len(grid_x), -1)

@@ -69,7 +69,7 @@ def path_lengths(
         # interior[i, k] = xa[i] + t_k·(xb[i] − xa[i]), built in place.
         interior = np.multiply(step[:, None], t)
         interior += xa[:, None]
-        p_interior = proba(interior.reshape((-1, *A.shape[1:])))
+        p_interior = proba(interior.reshape((-1, *A.shape[1:])), owned=True)
         path = np.empty((len(ia), n_steps + 2, p_interior.shape[1]))
         path[:, 0] = proba_A[ia]
         path[:, 1:-1] = p_interior.reshape(len(ia), n_steps, -1)
@@ -173,6 +173,8 @@ def parallel_path_lengths(
                 n_steps,
             )
         )
-    results = Parallel(n_jobs=n_jobs)(tasks)
+    # Never more workers than blocks: each costs a process start (or a cluster slot);
+    # with one block, joblib runs it in this process, except on a cluster backend.
+    results = Parallel(n_jobs=min(n_workers, len(tasks)))(tasks)
     lengths = np.concatenate([lengths for lengths, _ in results])
     return lengths, sum(rows for _, rows in results)

@@ -208,3 +208,56 @@ def test_decision_map_memory_reuses_paths_across_lam(small, tmp_path):
         fresh.projection_.metric_.knn_distances_,
         rtol=1e-12,
     )
+
+
+def test_no_more_workers_than_blocks(small, monkeypatch):
+    """n_jobs=8 on a small fit once started eight processes for a few blocks."""
+    import sklearn.utils.parallel
+
+    calls = []
+
+    class Recording(sklearn.utils.parallel.Parallel):
+        def __call__(self, iterable):
+            tasks = list(iterable)
+            calls.append((self.n_jobs, len(tasks)))
+            return super().__call__(tasks)
+
+    # parallel_path_lengths imports Parallel when it runs: patch it at its source.
+    monkeypatch.setattr(sklearn.utils.parallel, "Parallel", Recording)
+    clf, X, _ = small
+    expected = FisherJSMetric(clf, n_neighbors=5).fit_transform(X[:40])
+    got = FisherJSMetric(clf, n_neighbors=5, n_jobs=8, batch_size=64).fit_transform(X[:40])
+    np.testing.assert_array_equal(got.toarray(), expected.toarray())
+    assert calls, "the blocks went through joblib"
+    assert all(n_jobs <= n_tasks for n_jobs, n_tasks in calls), calls
+    calls.clear()
+    # A single block needs one worker, which joblib makes this process.
+    FisherJSMetric(clf, n_neighbors=5, n_jobs=8).fit_transform(X[:40])
+    assert calls and all(n_jobs == n_tasks == 1 for n_jobs, n_tasks in calls), calls
+
+
+def test_a_grid_that_cannot_fit_is_refused_before_any_work(small, monkeypatch):
+    clf, X, y = small
+    counting = CountingClassifier(clf)
+    monkeypatch.setattr(_resources, "available_memory", lambda: 1 << 30)
+    with pytest.raises(MemoryError, match=r"grid of 20000 × 20000 cells for 10 classes"):
+        DecisionMap(counting, resolution=20_000).fit(X, y)
+    assert counting.rows == 0
+    DecisionMap(counting, n_neighbors=10, resolution=20).fit(X, y)  # small grids pass
+
+
+def test_a_classifier_that_edits_its_input_cannot_edit_the_callers_samples(small):
+    clf, X, y = small
+
+    def vandal(Z):
+        proba = clf.predict_proba(Z)
+        Z[...] = 0.0  # edits whatever it is given
+        return proba
+
+    samples = X.copy()
+    DecisionMap(vandal, n_neighbors=10, resolution=8, random_state=0).fit(samples, y)
+    np.testing.assert_array_equal(samples, X)
+    metric = FisherJSMetric(vandal, n_neighbors=5).fit(samples)
+    metric.transform(samples[:10])
+    np.testing.assert_array_equal(samples, X)
+    np.testing.assert_array_equal(metric.X_fit_, X)
