@@ -18,11 +18,11 @@ from .._base import (
     check_samples,
     forwarded_params,
 )
-from .._memory import cache_key, resolve_memory
+from .._memory import cache_key, fingerprint_points, resolve_memory
 from .._proba import class_names_of, resolve_proba_function
 from .._resources import check_grid_memory
 from .._timing import lap
-from .._validation import CLASSIFIER, Interval, Options, check_value, validate_params
+from .._validation import BOOLEAN, CLASSIFIER, Interval, Options, check_value, validate_params
 from ..distance import FisherJSMetric
 from ..distance._divergence import normalized_entropy
 from ..distance._stores import PathLengthStore, SamplePairMemory
@@ -124,7 +124,9 @@ class DecisionMap(
         ``a``, ``b``, ``alpha`` or ``resolution`` then recomputes only π⁻¹ and the
         grid; one over ``lam`` only the paths it has not evaluated yet. The
         classifier is recognised by its pickle and by its probabilities of the
-        samples, which each fit computes (``n_samples`` rows). With
+        samples and of 16 fixed points between them, which each fit computes
+        (``n_samples + 16`` rows); ``joblib.Memory(location).clear()`` forgets
+        everything. With
         ``random_state=None`` a cached (random) embedding is reused as it is.
     verbose : bool, default=False
         Show progress bars on the long stages.
@@ -365,9 +367,10 @@ class DecisionMap(
             timings.update(projection.timings_)
             return projection, False
         # The classifier is recognised by its pickle and by its probabilities of
-        # the samples (a plain function's pickle is only its name).
+        # the samples and between them (a plain function's pickle is only its name).
         proba = proba_fn(X)
-        key = _projection_key(projection, cache_key(self.estimator, X, proba))
+        fingerprint = (proba, proba_fn(fingerprint_points(X), owned=True))
+        key = _projection_key(projection, cache_key(self.estimator, X, fingerprint))
         fit_projection = memory.cache(_fit_projection, ignore=["projection", "known_paths"])
         cached = fit_projection.check_call_in_cache(projection, key, X, known_paths)
         projection = fit_projection(projection, key, X, known_paths)
@@ -377,8 +380,8 @@ class DecisionMap(
         timings["cached projection"] = lap(clock)[0]
         # The cached fit's path lengths are in memory's store: known by sample id
         # from now on, so that add_samples need not evaluate them again.
-        stored = PathLengthStore(memory, self.estimator, X, proba, self.n_steps)
-        known_paths.view(proba, self.n_steps).add(*stored.stored_pairs())
+        stored = PathLengthStore(memory, self.estimator, X, fingerprint, self.n_steps)
+        known_paths.view(X, proba, proba_fn, self.n_steps).add(*stored.stored_pairs())
         return projection, True
 
     def _invert(self, X: np.ndarray, embedding: np.ndarray, proba_fn):
@@ -407,14 +410,22 @@ class DecisionMap(
             umap_kwargs=self.umap_kwargs,
         )
 
-    def add_samples(self, X: Any, y: Any = None, *, max_samples: int | None = None) -> DecisionMap:
+    def add_samples(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        max_samples: int | None = None,
+        reuse_paths: bool = True,
+    ) -> DecisionMap:
         r"""Add samples to the fitted map and update it; keep at most ``max_samples``.
 
         The new samples join the mapped ones; beyond ``max_samples`` the oldest are
         dropped. Path lengths between samples already mapped are reused, so only
         pairs involving new samples cost classifier calls, as long as the
-        classifier gives the mapped samples the same probabilities as before (a
-        model trained further in between makes everything be recomputed). The
+        classifier gives the mapped samples, and 16 fixed points between the first
+        samples, the same probabilities as before (a model trained further in
+        between makes everything be recomputed; ``reuse_paths=False`` forces it). The
         layout starts from the current one (each new sample at the mean position of
         its nearest mapped samples in input space), so that the map does not jump
         around needlessly. π⁻¹, the grid and the scores are recomputed.
@@ -427,6 +438,10 @@ class DecisionMap(
             Their true labels; needed when the map was fitted with labels.
         max_samples : int, default=None
             Largest number of samples kept (the newest); ``None`` keeps all.
+        reuse_paths : bool, default=True
+            Reuse the path lengths of the mapped samples where the classifier is
+            recognised as the same; ``False`` evaluates every pair anew, for a
+            classifier changed in a way its probabilities there cannot show.
 
         Returns
         -------
@@ -448,7 +463,10 @@ class DecisionMap(
                 "The map was fitted with labels and no labels were given for the new "
                 "samples, or the other way round: pass y for both or for neither."
             )
+        check_value("DecisionMap.add_samples", "reuse_paths", reuse_paths, [BOOLEAN])
         y = self._check_labels(y, len(X))
+        if not reuse_paths:
+            self._sample_pairs.forget()
         X_fit = _distances_of(self.projection_).X_fit_
         init = np.vstack([self.embedding_, warm_start_positions(self.embedding_, X_fit, X)])
         X_all = np.concatenate([X_fit, X.astype(X_fit.dtype)])

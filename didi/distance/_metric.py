@@ -19,7 +19,7 @@ from .._base import (
     check_sample_shape,
     check_samples,
 )
-from .._memory import resolve_memory
+from .._memory import fingerprint_points, resolve_memory
 from .._proba import resolve_proba_function
 from .._resources import check_dense_memory, progress_bar
 from .._timing import lap
@@ -149,7 +149,8 @@ class FisherJSMetric(
         Where to keep every evaluated path length, so that a later fit on the same
         samples and classifier (with another ``lam``, say) pays only for the
         samples' own probabilities and the pairs it has not seen. The classifier
-        is recognised by its pickle and by its probabilities of the samples.
+        is recognised by its pickle and by its probabilities of the samples and
+        of 16 fixed points between them.
     verbose : bool, default=False
         Show progress bars on the long stages.
     random_state : int, RandomState or None, default=None
@@ -323,9 +324,9 @@ class FisherJSMetric(
             check_cosine_rows(X)
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
         proba_X = proba_fn(X)
+        store = self._path_store(X, proba_X, proba_fn, known_paths)
         # Counted here, not on self: an interrupted fit leaves no partial state.
         counts = {"rows": proba_fn.n_rows, "pairs": 0}
-        store = self._path_store(X, proba_X, known_paths)
         paths = self._fit_paths(proba_fn, X, proba_X, store, counts)
         # Paths run between the samples themselves; everything else is measured on
         # them in units that cannot overflow.
@@ -350,18 +351,21 @@ class FisherJSMetric(
         self.n_path_pairs_ = counts["pairs"]
         return result
 
-    def _path_store(self, X: np.ndarray, proba_X: np.ndarray, known_paths: Any):
+    def _path_store(self, X: np.ndarray, proba_X: np.ndarray, proba_fn, known_paths: Any):
         """Where this fit looks up and keeps path lengths: ``memory``, and before it the
         lengths known by sample id (``known_paths``)."""
-        # The probabilities are part of the key: a classifier whose pickle does not
-        # change with its model (a plain function reading global weights) is still
-        # told apart.
-        store = PathLengthStore(
-            resolve_memory(self.memory), self.estimator, X, proba_X, self.n_steps
-        )
+        memory = resolve_memory(self.memory)
+        fingerprint = None
+        if memory.location is not None:
+            # Probabilities are part of the key: a classifier whose pickle does not
+            # change with its model (a plain function reading global weights) is
+            # still told apart, also where it is retrained to the same
+            # probabilities at the samples (fingerprint_points).
+            fingerprint = (proba_X, proba_fn(fingerprint_points(X), owned=True))
+        store = PathLengthStore(memory, self.estimator, X, fingerprint, self.n_steps)
         if known_paths is None:
             return store
-        return known_paths.view(proba_X, self.n_steps, fallback=store)
+        return known_paths.view(X, proba_X, proba_fn, self.n_steps, fallback=store)
 
     def _fit_paths(self, proba_fn, X: np.ndarray, proba_X: np.ndarray, store, counts: dict):
         """``paths(ia, ib)``: path lengths among the samples of ``X``, from ``store``

@@ -19,7 +19,7 @@ from typing import Any
 import joblib
 import numpy as np
 
-from .._memory import cache_key
+from .._memory import cache_key, fingerprint_points
 
 
 def _atomic_save(file: Path, write) -> None:
@@ -69,7 +69,7 @@ class PathLengthStore:
     flush_every = 60.0
 
     def __init__(
-        self, memory: joblib.Memory, estimator: Any, X: np.ndarray, proba: np.ndarray, n_steps: int
+        self, memory: joblib.Memory, estimator: Any, X: np.ndarray, fingerprint: Any, n_steps: int
     ):
         self.n = len(X)
         self.keys = np.empty(0, dtype=np.int64)
@@ -79,7 +79,7 @@ class PathLengthStore:
         self.last_flush = time.monotonic()
         if memory.location is None:
             return
-        key = cache_key(estimator, X, proba, int(n_steps))
+        key = cache_key(estimator, X, fingerprint, int(n_steps))
         self.file = Path(memory.location) / "didi" / "path_lengths" / f"{key}.npz"
         if self.file.exists():
             with np.load(self.file) as saved:
@@ -120,7 +120,9 @@ class SamplePairMemory:
     :meth:`DecisionMap.add_samples` refits on partly the same samples; their pairs
     need no new classifier call as long as the classifier is the same. That is
     checked, not assumed: when the classifier's probabilities of a sample seen
-    before have changed (a model trained further, say), everything is forgotten.
+    before, or at the fixed points between the first samples
+    (:func:`~didi._memory.fingerprint_points`), have changed (a model trained
+    further, say), everything is forgotten.
     """
 
     def __init__(self) -> None:
@@ -129,29 +131,46 @@ class SamplePairMemory:
         self.ids = np.empty(0, dtype=np.int64)
         self.proba = np.empty((0, 0))
         self.n_steps: int | None = None
+        self.points: np.ndarray | None = None
+        self.points_proba = np.empty((0, 0))
+
+    def forget(self) -> None:
+        """Forget every path length: the next fit evaluates every pair anew."""
+        self.keys, self.values = np.empty(0, dtype=np.int64), np.empty(0)
 
     def for_samples(self, ids: np.ndarray) -> SamplePairs:
         """This memory for a fit on the samples named ``ids``, as
         :meth:`FisherJSMetric.fit <didi.FisherJSMetric.fit>` takes it (``known_paths``)."""
         return SamplePairs(self, np.asarray(ids, dtype=np.int64))
 
-    def view(self, ids: np.ndarray, proba: np.ndarray, n_steps: int, fallback=None):
-        """The store for a fit on the samples ``ids`` with probabilities ``proba``.
+    def view(
+        self,
+        ids: np.ndarray,
+        X: np.ndarray,
+        proba: np.ndarray,
+        proba_fn,
+        n_steps: int,
+        fallback=None,
+    ):
+        """The store for a fit on the samples ``X`` named ``ids``, with probabilities
+        ``proba`` from the classifier ``proba_fn``.
 
         ``fallback`` (a :class:`PathLengthStore`) is asked for the pairs this memory
         does not hold, and is given every new pair too.
         """
         ids = np.asarray(ids, dtype=np.int64)
+        if self.points is None:
+            self.points = fingerprint_points(X)
+        points_proba = proba_fn(self.points, owned=True)
         common, here, before = np.intersect1d(ids, self.ids, return_indices=True)
-        if n_steps != self.n_steps or (
-            len(common)
-            and (
-                proba.shape[1] != self.proba.shape[1]
-                or not np.array_equal(proba[here], self.proba[before])
-            )
-        ):
-            self.keys, self.values = np.empty(0, dtype=np.int64), np.empty(0)
-        self.n_steps = n_steps
+        same_model = (
+            n_steps == self.n_steps
+            and _same(points_proba, self.points_proba)
+            and (not len(common) or _same(proba[here], self.proba[before]))
+        )
+        if not same_model:
+            self.forget()
+        self.n_steps, self.points_proba = n_steps, points_proba
         # Keep only pairs among the samples still present.
         first, second = np.divmod(self.keys, _ID_SPAN)
         kept = np.isin(first, ids) & np.isin(second, ids)
@@ -168,10 +187,14 @@ class SamplePairs:
     memory: SamplePairMemory
     ids: np.ndarray
 
-    def view(self, proba: np.ndarray, n_steps: int, fallback=None):
-        """The store for the fit, given its probabilities (see
-        :meth:`SamplePairMemory.view`)."""
-        return self.memory.view(self.ids, proba, n_steps, fallback=fallback)
+    def view(self, X: np.ndarray, proba: np.ndarray, proba_fn, n_steps: int, fallback=None):
+        """The store for the fit on ``X`` (see :meth:`SamplePairMemory.view`)."""
+        return self.memory.view(self.ids, X, proba, proba_fn, n_steps, fallback=fallback)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of probabilities are identical (shapes included)."""
+    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 #: Ids stay below this, so that a pair of ids is one int64 key.

@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 from scipy.spatial import procrustes
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.tree import DecisionTreeClassifier
 
-from didi import DecisionMap
+from didi import DecisionMap, FisherJSMetric
+from didi._memory import FINGERPRINT_POINTS
 
 
 class Counting:
@@ -133,8 +136,70 @@ def test_add_samples_after_a_fit_served_by_memory_reuses_its_pairs(data, tmp_pat
     served.add_samples(X[120:150], y[120:150])
     computed.add_samples(X[120:150], y[120:150])
     after_cache, after_fit = served.projection_.metric_, computed.projection_.metric_
-    # Only pairs with a new sample cost classifier rows, as after a computed fit.
-    assert after_cache.n_classifier_rows_ == after_fit.n_classifier_rows_
+    # Only pairs with a new sample cost classifier rows, as after a computed fit (and
+    # the points between the samples that recognise the classifier in memory).
+    assert after_cache.n_classifier_rows_ == after_fit.n_classifier_rows_ + FINGERPRINT_POINTS
     assert after_cache.n_classifier_rows_ < make_map(clf).fit(X[:150]).n_classifier_rows_ / 2
     np.testing.assert_array_equal(after_cache.knn_indices_, after_fit.knn_indices_)
     np.testing.assert_array_equal(after_cache.knn_distances_, after_fit.knn_distances_)
+
+
+def _tree(random_state):
+    return DecisionTreeClassifier(max_features="sqrt", random_state=random_state)
+
+
+def _forest(random_state):
+    # Without bootstrap every tree is grown on all samples: one-hot at each of them.
+    return RandomForestClassifier(n_estimators=10, bootstrap=False, random_state=random_state)
+
+
+#: A model a plain function reads: its pickle is the function's name only.
+_GLOBAL_MODEL = {}
+
+
+def _global_model(X):
+    return _GLOBAL_MODEL["clf"].predict_proba(X)
+
+
+@pytest.mark.parametrize("make_model", [_tree, _forest])
+def test_a_model_retrained_to_the_same_outputs_at_the_samples_is_not_served_old_paths(
+    digits, make_model
+):
+    X, y = digits[0][:200], digits[1][:200]
+    clf = make_model(0).fit(X, y)
+    dmap = make_map(clf).fit(X[:150], y[:150])
+    before = clf.predict_proba(X)
+    clf.set_params(random_state=1).fit(X, y)  # retrained in place: other boundaries
+    np.testing.assert_array_equal(clf.predict_proba(X), before)  # ... same outputs here
+    dmap.add_samples(X[150:170], y[150:170])
+    fresh = make_map(clf).fit(X[:170], y[:170]).projection_.metric_
+    updated = dmap.projection_.metric_
+    np.testing.assert_array_equal(updated.knn_indices_, fresh.knn_indices_)
+    np.testing.assert_allclose(updated.knn_distances_, fresh.knn_distances_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make_model", [_tree, _forest])
+def test_memory_does_not_serve_a_retrained_model_old_paths(digits, make_model, tmp_path):
+    X = digits[0][:200]
+    y = digits[1][:200]
+    _GLOBAL_MODEL["clf"] = make_model(0).fit(X, y)
+    FisherJSMetric(_global_model, n_neighbors=8, memory=tmp_path).fit(X[:150])
+    _GLOBAL_MODEL["clf"] = make_model(1).fit(X, y)
+    again = FisherJSMetric(_global_model, n_neighbors=8, memory=tmp_path).fit(X[:150])
+    fresh = FisherJSMetric(_global_model, n_neighbors=8).fit(X[:150])
+    np.testing.assert_array_equal(again.knn_indices_, fresh.knn_indices_)
+    np.testing.assert_array_equal(again.knn_distances_, fresh.knn_distances_)
+
+
+def test_reuse_paths_false_evaluates_every_pair_anew(data):
+    X, y, clf = data
+    counting = Counting(clf)
+    dmap = make_map(counting).fit(X[:120], y[:120])
+    rows = counting.rows
+    dmap.add_samples(X[120:150], y[120:150], reuse_paths=False)
+    fresh = make_map(Counting(clf)).fit(X[:150], y[:150])
+    # Every pair of the new fit is evaluated, as in a fresh fit (its pairs, the
+    # samples' and the fingerprint's rows; the warm start may visit other pairs).
+    assert counting.rows - rows > 0.8 * fresh.n_classifier_rows_
+    with pytest.raises(ValueError, match="reuse_paths must be a boolean; got 1"):
+        dmap.add_samples(X[150:155], y[150:155], reuse_paths=1)

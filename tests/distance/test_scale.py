@@ -6,6 +6,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from didi import DecisionMap, FisherJSMetric, FisherUMAP, _resources
+from didi._memory import FINGERPRINT_POINTS
 
 
 class CountingClassifier:
@@ -99,9 +100,10 @@ def test_memory_reuses_paths_across_lam(small, tmp_path):
     first = FisherJSMetric(counting, n_neighbors=8, memory=tmp_path).fit(X)
     assert first.n_classifier_rows_ == counting.rows > 0
     again = FisherJSMetric(counting, n_neighbors=8, memory=str(tmp_path)).fit(X)
-    # Only the samples' own probabilities, which identify the classifier's model.
-    assert again.n_classifier_rows_ == len(X)
-    assert counting.rows == first.n_classifier_rows_ + len(X)
+    # Only the probabilities that identify the classifier's model: of the samples
+    # and of the fixed points between them.
+    assert again.n_classifier_rows_ == len(X) + FINGERPRINT_POINTS
+    assert counting.rows == first.n_classifier_rows_ + len(X) + FINGERPRINT_POINTS
     np.testing.assert_array_equal(again.knn_distances_, first.knn_distances_)
     other_lam = FisherJSMetric(counting, lam=0.3, n_neighbors=8, memory=tmp_path).fit(X)
     fresh = FisherJSMetric(clf, lam=0.3, n_neighbors=8).fit(X)
@@ -117,9 +119,11 @@ def test_memory_makes_a_search_over_a_skip_the_distances(small, tmp_path):
     first = DecisionMap(counting, a=500, **params).fit(X, y)
     before = counting.rows
     second = DecisionMap(counting, a=50, **params).fit(X, y)
-    # Only the samples (to recognise the classifier), π⁻¹ of the samples (for the
-    # scores) and of the grid cells are classified: no path.
-    assert counting.rows - before == 2 * len(X) + 12 * 12 == second.n_classifier_rows_
+    # Only the samples and the points between them (to recognise the classifier,
+    # for the cache and for add_samples), π⁻¹ of the samples (for the scores) and of
+    # the grid cells are classified: no path.
+    expected = 2 * len(X) + 2 * FINGERPRINT_POINTS + 12 * 12
+    assert counting.rows - before == expected == second.n_classifier_rows_
     np.testing.assert_array_equal(second.embedding_, first.embedding_)
     assert second.scores_["q_knn"] == first.scores_["q_knn"]
     assert "cached projection" in second.timings_
