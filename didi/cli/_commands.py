@@ -1,11 +1,19 @@
-"""What the commands do: fit a map and write its files."""
+"""What the commands do: check everything, fit a map, write its files together.
+
+Every option, the input files and the output folder are checked before the fit;
+mistakes raise :class:`UsageError`, which the command line reports in one line.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
-from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._output import StagedOutput, UsageError
 
 #: Images in scikit-learn's digits data.
 N_DIGITS = 1797
@@ -31,65 +39,162 @@ def demo_classifier_and_samples(n_samples: int = 600, random_state: int = 0):
     return clf, X_map, y_map
 
 
-def run_demo(output_dir: Path, *, n_samples: int, resolution: int, random_state: int) -> dict:
-    """Fit an MLP on scikit-learn's bundled digits, map held-out digits, write files.
+def run_demo(args: argparse.Namespace) -> dict:
+    """``didi demo``: an MLP on scikit-learn's bundled digits, mapped on held-out digits.
 
-    Returns the scores written to ``scores.json``.
+    Returns what ``scores.json`` holds.
     """
-    if not 40 <= n_samples <= N_DIGITS - 100:
-        raise SystemExit(
-            f"didi demo: --n-samples must be between 40 and {N_DIGITS - 100} (the rest of the "
-            f"{N_DIGITS} digits train the MLP); got {n_samples}."
+    if not 40 <= args.n_samples <= N_DIGITS - 100:
+        raise UsageError(
+            f"--n-samples must be between 40 and {N_DIGITS - 100} (the rest of the "
+            f"{N_DIGITS} digits train the MLP); got {args.n_samples}."
         )
-    clf, X_map, y_map = demo_classifier_and_samples(n_samples, random_state)
-    accuracy = float(clf.score(X_map, y_map))
+    params = {"resolution": args.resolution, "random_state": args.random_state}
+    check_options(params)
+    with StagedOutput(args.output_dir) as output:
+        clf, X_map, y_map = demo_classifier_and_samples(args.n_samples, args.random_state)
+        accuracy = float(clf.score(X_map, y_map))
+        return fit_and_write(
+            new_map(clf, params),
+            X_map,
+            y_map,
+            output,
+            title=f"MLP on {len(X_map)} digits (test accuracy {accuracy:.1%})",
+            description={
+                "data": "scikit-learn digits (8x8 images)",
+                "classifier": "StandardScaler + MLPClassifier(hidden_layer_sizes=(64,))",
+                "classifier_test_accuracy": accuracy,
+            },
+            image_shape=(8, 8),
+        )
 
-    result = map_and_write(
-        clf,
-        X_map,
-        y_map,
-        output_dir,
-        params={"resolution": resolution, "random_state": random_state},
-        title=f"MLP on {len(X_map)} digits (test accuracy {accuracy:.1%})",
-        description={
-            "data": "scikit-learn digits (8x8 images)",
-            "classifier": "StandardScaler + MLPClassifier(hidden_layer_sizes=(64,))",
-            "classifier_test_accuracy": accuracy,
-        },
-        image_shape=(8, 8),
-    )
-    return result
+
+def run_map(args: argparse.Namespace) -> dict:
+    """``didi map``: a user's samples and saved classifier, from files."""
+    X, y = load_samples(args)
+    if args.image_shape is not None and np.prod(args.image_shape) != np.prod(X.shape[1:]):
+        raise UsageError(
+            f"--image-shape {'x'.join(map(str, args.image_shape))} holds "
+            f"{int(np.prod(args.image_shape))} values, but a sample has "
+            f"{int(np.prod(X.shape[1:]))}."
+        )
+    params = {
+        "lam": args.lam,
+        "a": args.a,
+        "n_neighbors": args.n_neighbors,
+        "resolution": args.resolution,
+        "random_state": args.random_state,
+        "n_jobs": args.n_jobs,
+        "verbose": args.verbose,
+    }
+    check_options(params)
+    clf = load_classifier(args.model)
+    with StagedOutput(args.output_dir) as output:
+        return fit_and_write(
+            new_map(clf, params),
+            X,
+            y,
+            output,
+            title=f"{type(clf).__name__} on {len(X)} samples of {args.data.name}",
+            description={"data": str(args.data), "classifier": str(args.model)},
+            image_shape=args.image_shape,
+        )
 
 
-def map_and_write(
-    clf,
-    X,
-    y,
-    output_dir: Path,
+def check_options(params: dict) -> None:
+    """Refuse an option a :class:`~didi.DecisionMap` parameter does not allow, by its
+    option's name, before any work."""
+    from .._validation import describe
+    from ..decision_map import DecisionMap
+
+    for name, value in params.items():
+        allowed = DecisionMap._parameter_constraints[name]
+        if not any(constraint.accepts(value) for constraint in allowed):
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} must be {describe(allowed)}; got {value!r}.")
+
+
+def new_map(clf: Any, params: dict):
+    """The :class:`~didi.DecisionMap` the command fits."""
+    from ..decision_map import DecisionMap
+
+    return DecisionMap(clf, **params)
+
+
+def load_samples(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None]:
+    """The samples (and labels, if any) of ``--data``, subsampled to ``--n-samples``."""
+    if args.n_samples is not None and args.n_samples < 2:
+        raise UsageError(f"--n-samples must be at least 2; got {args.n_samples}.")
+    if not args.data.is_file():
+        raise UsageError(f"--data {args.data} does not exist.")
+    try:
+        with np.load(args.data, allow_pickle=False) as data:
+            if args.x_key not in data:
+                raise UsageError(
+                    f"--data {args.data} has no array {args.x_key!r}; it has "
+                    f"{sorted(data.files)}. Name the samples' array with --x-key."
+                )
+            X = data[args.x_key]
+            y = data[args.y_key] if args.y_key in data else None
+    except (ValueError, OSError, AttributeError) as exc:
+        raise UsageError(f"--data {args.data} is not a .npz file of arrays ({exc}).") from exc
+    if y is not None and len(y) != len(X):
+        raise UsageError(
+            f"--data {args.data} has {len(X)} samples ({args.x_key!r}) but {len(y)} labels "
+            f"({args.y_key!r}); they must match."
+        )
+    if args.n_samples is not None and args.n_samples < len(X):
+        keep = np.sort(
+            np.random.default_rng(args.random_state).choice(len(X), args.n_samples, replace=False)
+        )
+        X, y = X[keep], None if y is None else y[keep]
+    return X, y
+
+
+def load_classifier(path) -> Any:
+    """The fitted classifier saved with ``joblib.dump`` in ``path``."""
+    import joblib
+
+    if not path.is_file():
+        raise UsageError(f"--model {path} does not exist.")
+    try:
+        clf = joblib.load(path)
+    except Exception as exc:  # unpickling fails in many ways
+        raise UsageError(
+            f"--model {path} could not be loaded with joblib ({type(exc).__name__}: {exc})."
+        ) from exc
+    if not hasattr(clf, "predict_proba"):
+        raise UsageError(
+            f"the object in --model {path} ({type(clf).__name__}) has no "
+            "predict_proba; save a fitted classifier that has one."
+        )
+    return clf
+
+
+def fit_and_write(
+    dmap,
+    X: np.ndarray,
+    y: np.ndarray | None,
+    output: StagedOutput,
     *,
-    params: dict,
     title: str,
     description: dict,
     image_shape: tuple[int, ...] | None = None,
 ) -> dict:
-    """Fit a :class:`~didi.DecisionMap` and write decision_map.png, decision_map.html,
-    scores.json and embedding.npz to ``output_dir``; returns what scores.json holds."""
+    """Fit ``dmap`` and write decision_map.png, decision_map.html, scores.json and
+    embedding.npz into ``output``; returns what scores.json holds."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import numpy as np
 
-    from ..decision_map import DecisionMap
     from ..plotting import DecisionMapDisplay
 
     start = time.perf_counter()
-    dmap = DecisionMap(clf, **params).fit(X, y)
+    dmap.fit(X, y)
     seconds = time.perf_counter() - start
-
-    output_dir.mkdir(parents=True, exist_ok=True)
     display = DecisionMapDisplay.from_estimator(dmap, title=title)
-    display.figure_.savefig(output_dir / "decision_map.png", dpi=150, bbox_inches="tight")
-    dmap.to_html(output_dir / "decision_map.html", title=title, image_shape=image_shape)
+    display.figure_.savefig(output / "decision_map.png", dpi=150, bbox_inches="tight")
+    dmap.to_html(output / "decision_map.html", title=title, image_shape=image_shape)
     result = {
         **description,
         "n_samples": len(X),
@@ -103,69 +208,12 @@ def map_and_write(
             if isinstance(v, (int, float, str, type(None))) and k != "estimator"
         },
     }
-    (output_dir / "scores.json").write_text(json.dumps(result, indent=2, default=_plain))
+    (output / "scores.json").write_text(json.dumps(result, indent=2, default=_plain))
     arrays = {"embedding": dmap.embedding_, "predicted": dmap.classes_[dmap.proba_.argmax(axis=1)]}
     if y is not None:
         arrays["y"] = np.asarray(y)
-    np.savez_compressed(output_dir / "embedding.npz", **arrays)
+    np.savez_compressed(output / "embedding.npz", **arrays)
     return result
-
-
-def run_map(args: argparse.Namespace) -> dict:
-    """``didi map``: a user's samples and saved classifier, from files."""
-    import joblib
-    import numpy as np
-
-    if not args.data.exists():
-        raise SystemExit(f"didi map: {args.data} does not exist.")
-    if not args.model.exists():
-        raise SystemExit(f"didi map: {args.model} does not exist.")
-    with np.load(args.data, allow_pickle=False) as data:
-        if args.x_key not in data:
-            raise SystemExit(
-                f"didi map: {args.data} has no array {args.x_key!r}; it has "
-                f"{sorted(data.files)}. Name the samples' array with --x-key."
-            )
-        X = data[args.x_key]
-        y = data[args.y_key] if args.y_key in data else None
-    if y is not None and len(y) != len(X):
-        raise SystemExit(
-            f"didi map: {args.data} has {len(X)} samples ({args.x_key!r}) but {len(y)} labels "
-            f"({args.y_key!r}); they must match."
-        )
-    if args.n_samples is not None and args.n_samples < 2:
-        raise SystemExit(f"didi map: --n-samples must be at least 2; got {args.n_samples}.")
-    clf = joblib.load(args.model)
-    if not hasattr(clf, "predict_proba"):
-        raise SystemExit(
-            f"didi map: the object in {args.model} ({type(clf).__name__}) has no "
-            "predict_proba; save a fitted classifier that has one."
-        )
-    if args.n_samples is not None and args.n_samples < len(X):
-        keep = np.random.default_rng(args.random_state).choice(
-            len(X), args.n_samples, replace=False
-        )
-        X = X[np.sort(keep)]
-        y = None if y is None else y[np.sort(keep)]
-    params = {
-        "lam": args.lam,
-        "a": args.a,
-        "n_neighbors": args.n_neighbors,
-        "resolution": args.resolution,
-        "random_state": args.random_state,
-        "n_jobs": args.n_jobs,
-        "verbose": args.verbose,
-    }
-    return map_and_write(
-        clf,
-        X,
-        y,
-        args.output_dir,
-        params=params,
-        title=f"{type(clf).__name__} on {len(X)} samples of {args.data.name}",
-        description={"data": str(args.data), "classifier": str(args.model)},
-        image_shape=args.image_shape,
-    )
 
 
 def _plain(value):

@@ -6,9 +6,11 @@ Run ``python -m didi --help`` (or ``didi --help`` once installed).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ._commands import run_demo, run_map
+from ._output import UsageError
 
 
 def _image_shape(text: str) -> tuple[int, ...]:
@@ -28,14 +30,20 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         "--output-dir",
         type=Path,
         default=Path("didi-output"),
-        help="folder for the PNG, the web page, the JSON scores and the embedding "
-        "(default: %(default)s)",
+        help="folder for the PNG, the web page, the JSON scores and the embedding, "
+        "written together once the map is done; a run that fails or is interrupted "
+        "leaves it as it was (default: %(default)s)",
     )
     parser.add_argument(
         "--resolution",
         type=int,
         default=100,
         help="grid cells per axis of the map (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error instead of a one-line message",
     )
 
 
@@ -157,32 +165,32 @@ def _add_map_command(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit status.
 
-    if args.command == "map":
-        result = run_map(args)
-        print(
-            f"Decision map of {result['n_samples']} samples, fitted in "
-            f"{result['fit_seconds']:.1f} s"
-        )
-        _print_scores(result["scores"], args.output_dir)
-        return 0
-    if args.command == "demo":
-        result = run_demo(
-            args.output_dir,
-            n_samples=args.n_samples,
-            resolution=args.resolution,
-            random_state=args.random_state,
-        )
-        scores = result["scores"]
-        print(
-            f"Decision map of {result['n_samples']} digits "
-            f"(MLP test accuracy {result['classifier_test_accuracy']:.1%}), "
-            f"fitted in {result['fit_seconds']:.1f} s"
-        )
-        _print_scores(scores, args.output_dir)
+    Mistakes in the options, the files or the data are reported in one line with
+    exit status 2 (``--debug`` shows the traceback instead); an interrupted run
+    writes nothing.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        result = run_map(args) if args.command == "map" else run_demo(args)
+    except KeyboardInterrupt:
+        print(f"didi {args.command}: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, TypeError, MemoryError, OSError) as exc:
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split())
+        print(f"didi {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    what = "digits" if args.command == "demo" else "samples"
+    accuracy = result.get("classifier_test_accuracy")
+    print(
+        f"Decision map of {result['n_samples']} {what}"
+        + ("" if accuracy is None else f" (MLP test accuracy {accuracy:.1%})")
+        + f", fitted in {result['fit_seconds']:.1f} s"
+    )
+    _print_scores(result["scores"], args.output_dir)
     return 0
 
 

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from didi.cli import main
+from didi.cli._output import UsageError
 
 
 def test_demo_writes_the_map_and_the_scores(tmp_path, capsys):
@@ -73,18 +74,119 @@ def test_map_draws_a_saved_classifier_on_saved_samples(tmp_path, capsys, digits,
     assert set(saved["y"]) <= set(digits[1][:160])
 
 
-def test_map_explains_bad_files(tmp_path, digits, digits_mlp):
+def run(argv, capsys):
+    """Exit status and the one line printed on stderr."""
+    status = main(argv)
+    return status, capsys.readouterr().err.strip()
+
+
+def test_map_explains_bad_files_in_one_line(tmp_path, digits, digits_mlp, capsys):
     import joblib
+
+    data, model = _saved_problem(tmp_path, digits, digits_mlp)
+    base = ["map", "--data", str(data), "--model", str(model)]
+    status, err = run([*base, "--x-key", "images"], capsys)
+    assert status == 2
+    assert err.startswith("didi map: error: --data") and "no array 'images'" in err
+    assert "--x-key" in err and "\n" not in err
+    joblib.dump({"not": "a model"}, tmp_path / "dict.joblib")
+    status, err = run(
+        ["map", "--data", str(data), "--model", str(tmp_path / "dict.joblib")], capsys
+    )
+    assert status == 2 and "has no predict_proba" in err
+    status, err = run(
+        ["map", "--data", str(tmp_path / "missing.npz"), "--model", str(model)], capsys
+    )
+    assert status == 2 and "missing.npz does not exist" in err
+    (tmp_path / "text.npz").write_text("not an archive")
+    status, err = run(["map", "--data", str(tmp_path / "text.npz"), "--model", str(model)], capsys)
+    assert status == 2 and "is not a .npz file of arrays" in err
+    status, err = run(["map", "--data", str(data), "--model", str(tmp_path / "text.npz")], capsys)
+    assert status == 2 and "could not be loaded with joblib" in err
+
+
+def test_debug_shows_the_traceback(tmp_path, digits, digits_mlp):
     import pytest
 
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
-    with pytest.raises(SystemExit, match=r"has no array 'images'.*--x-key"):
-        main(["map", "--data", str(data), "--model", str(model), "--x-key", "images"])
-    joblib.dump({"not": "a model"}, tmp_path / "dict.joblib")
-    with pytest.raises(SystemExit, match="has no predict_proba"):
-        main(["map", "--data", str(data), "--model", str(tmp_path / "dict.joblib")])
-    with pytest.raises(SystemExit, match="does not exist"):
-        main(["map", "--data", str(tmp_path / "missing.npz"), "--model", str(model)])
+    with pytest.raises(UsageError, match="has no array 'images'"):
+        main(["map", "--data", str(data), "--model", str(model), "--x-key", "images", "--debug"])
+
+
+class Exploding:
+    """A classifier that fails when asked: proves that a run stopped before the fit."""
+
+    classes_ = np.arange(10)
+
+    def predict_proba(self, X):
+        raise ValueError("the classifier was called")
+
+
+def test_options_and_the_output_folder_are_checked_before_the_fit(tmp_path, digits, capsys):
+    import joblib
+
+    data, _ = _saved_problem(tmp_path, digits, None)
+    model = tmp_path / "exploding.joblib"
+    joblib.dump(Exploding(), model)
+    base = ["map", "--data", str(data), "--model", str(model)]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for extra, message in (
+        (["--output-dir", str(a_file)], f"--output-dir {a_file} exists and is not a folder"),
+        (["--lam", "2"], r"--lam must be a finite number in [0, 1]; got 2.0"),
+        (["--lam", "nan"], r"--lam must be a finite number in [0, 1]; got nan"),
+        (["--n-neighbors", "1"], "--n-neighbors must be an integer in [2, inf); got 1"),
+        (["--resolution", "1"], "--resolution must be an integer in [2, inf); got 1"),
+        (["--n-jobs", "0"], "--n-jobs must be None, an integer in [1, inf)"),
+        (["--image-shape", "9x9"], "--image-shape 9x9 holds 81 values, but a sample has 64"),
+    ):
+        status, err = run([*base, *extra], capsys)
+        assert status == 2, extra
+        assert message in err, (extra, err)  # not "the classifier was called"
+    assert not list(tmp_path.glob(".*")), "no staging folder is left behind"
+
+
+def test_a_run_that_fails_late_leaves_the_previous_output_whole(
+    tmp_path, digits, digits_mlp, capsys, monkeypatch
+):
+    from didi import DecisionMap
+
+    data, model = _saved_problem(tmp_path, digits, digits_mlp)
+    out = tmp_path / "out"
+    argv = ["map", "--data", str(data), "--model", str(model), "--output-dir", str(out)]
+    assert main([*argv, "--n-neighbors", "10", "--resolution", "8"]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert sorted(before) == [
+        "decision_map.html", "decision_map.png", "embedding.npz", "scores.json"
+    ]  # fmt: skip
+
+    def failing_page(self, *args, **kwargs):
+        raise ValueError("the page failed late")
+
+    # The picture of the new map is written before the page fails.
+    monkeypatch.setattr(DecisionMap, "to_html", failing_page)
+    capsys.readouterr()
+    status, err = run([*argv, "--n-neighbors", "12", "--resolution", "12"], capsys)
+    assert status == 2 and "the page failed late" in err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_interrupted_run_writes_nothing(tmp_path, digits, digits_mlp, capsys, monkeypatch):
+    from didi.cli import _commands
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_commands, "fit_and_write", interrupted)
+    data, model = _saved_problem(tmp_path, digits, digits_mlp)
+    out = tmp_path / "out"
+    status, err = run(
+        ["map", "--data", str(data), "--model", str(model), "--output-dir", str(out)], capsys
+    )
+    assert status == 130 and "interrupted; nothing was written" in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_map_help_explains_every_option():
@@ -98,16 +200,18 @@ def test_map_help_explains_every_option():
     assert "trust" in done.stdout
 
 
-def test_cli_refuses_bad_sizes_and_shapes(tmp_path, digits, digits_mlp):
+def test_cli_refuses_bad_sizes_and_shapes(tmp_path, digits, digits_mlp, capsys):
     import pytest
 
-    with pytest.raises(SystemExit, match="--n-samples must be between 40 and 1697"):
-        main(["demo", "--n-samples", "5", "--output-dir", str(tmp_path)])
+    status, err = run(["demo", "--n-samples", "5", "--output-dir", str(tmp_path)], capsys)
+    assert status == 2 and "--n-samples must be between 40 and 1697" in err
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     np.savez(tmp_path / "short.npz", X=digits[0][:50], y=digits[1][:40])
-    with pytest.raises(SystemExit, match=r"50 samples .* but 40 labels"):
-        main(["map", "--data", str(tmp_path / "short.npz"), "--model", str(model)])
-    with pytest.raises(SystemExit, match="--n-samples must be at least 2"):
-        main(["map", "--data", str(data), "--model", str(model), "--n-samples", "0"])
-    with pytest.raises(SystemExit):
+    status, err = run(["map", "--data", str(tmp_path / "short.npz"), "--model", str(model)], capsys)
+    assert status == 2 and "50 samples ('X') but 40 labels" in err
+    status, err = run(
+        ["map", "--data", str(data), "--model", str(model), "--n-samples", "0"], capsys
+    )
+    assert status == 2 and "--n-samples must be at least 2" in err
+    with pytest.raises(SystemExit):  # argparse's own usage error, exit status 2
         main(["map", "--data", str(data), "--model", str(model), "--image-shape", "8by8"])
