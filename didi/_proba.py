@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ._frames import FrameSpec
+
 #: Largest allowed deviation of a probability row's sum from 1.
 ROW_SUM_TOLERANCE = 1e-3
 
@@ -25,6 +27,11 @@ class ProbaFunction:
         Pipeline, skorch, scikeras, ...) or a callable ``f(X) -> probabilities``.
     batch_size : int
         Largest number of rows handed to the classifier in one call.
+    frame : FrameSpec or None
+        When the samples came as a DataFrame: a classifier fitted on one (it has
+        ``feature_names_in_``, as a Pipeline selecting columns by name does)
+        receives each batch as a DataFrame of the same columns; any other
+        classifier receives arrays, as it was fitted on.
 
     Attributes
     ----------
@@ -44,8 +51,10 @@ class ProbaFunction:
     :class:`didi.torch.TorchClassifier` does this.
     """
 
-    def __init__(self, estimator: Any, batch_size: int) -> None:
+    def __init__(self, estimator: Any, batch_size: int, frame: FrameSpec | None = None) -> None:
         self.estimator = estimator
+        takes_frames = getattr(estimator, "feature_names_in_", None) is not None
+        self.frame = frame if takes_frames else None
         if hasattr(estimator, "predict_proba"):
             self._predict = estimator.predict_proba
         elif callable(estimator):
@@ -130,7 +139,8 @@ class ProbaFunction:
 
     def _call_once(self, X: np.ndarray, owned: bool) -> np.ndarray:
         try:
-            raw = self._predict(X if owned else X.copy())
+            batch = X if owned else X.copy()
+            raw = self._predict(batch if self.frame is None else self.frame.frame(batch))
         except Exception as exc:
             # Same exception type for the caller to catch, with where it happened.
             if hasattr(exc, "add_note"):
@@ -220,13 +230,15 @@ def default_batch_size(sample_shape: tuple[int, ...], itemsize: int = 8) -> int:
     return int(np.clip((16 << 20) // row_bytes, 256, 8192))
 
 
-def resolve_proba_function(estimator: Any, batch_size: int | None, sample_shape) -> ProbaFunction:
+def resolve_proba_function(
+    estimator: Any, batch_size: int | None, sample_shape, frame: FrameSpec | None = None
+) -> ProbaFunction:
     """Build the :class:`ProbaFunction` for ``estimator`` and validate ``batch_size``."""
     if batch_size is None:
         batch_size = default_batch_size(tuple(sample_shape))
     elif not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
-    return ProbaFunction(estimator, batch_size)
+    return ProbaFunction(estimator, batch_size, frame)
 
 
 def class_names_of(estimator: Any, n_classes: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from .._base import (
     check_samples,
     forwarded_params,
 )
+from .._frames import FrameSpec, check_feature_names, feature_names_of, keep_feature_names
 from .._memory import cache_key, fingerprint_points, resolve_memory
 from .._proba import class_names_of, resolve_proba_function
 from .._resources import check_grid_memory
@@ -279,9 +280,12 @@ class DecisionMap(
         self : DecisionMap
         """
         validate_params(self)
+        names, frame = feature_names_of(X), FrameSpec.of(X)
         X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
         y = self._check_labels(y, len(X))
-        return self._fit(X, y, ids=np.arange(len(X)), pairs=SamplePairMemory())
+        return self._fit(
+            X, y, ids=np.arange(len(X)), pairs=SamplePairMemory(), frame=frame, names=names
+        )
 
     def _check_labels(self, y: Any, n_samples: int) -> np.ndarray | None:
         if y is None:
@@ -298,19 +302,23 @@ class DecisionMap(
         *,
         ids: np.ndarray,
         pairs: SamplePairMemory,
+        frame: FrameSpec | None,
+        names: np.ndarray | None,
         init: np.ndarray | None = None,
     ) -> DecisionMap:
         """The work of :meth:`fit` and :meth:`add_samples`: the method's four steps.
 
         ``ids`` name the samples lastingly, so that ``pairs`` can hand back path
-        lengths between samples already seen; ``init`` starts UMAP's layout.
+        lengths between samples already seen; ``frame`` says how the classifier
+        receives them (``names`` become ``feature_names_in_``); ``init`` starts
+        UMAP's layout.
         """
         check_enough_samples(len(X), self.n_neighbors, self)
         # Up front with the classes the classifier names (at least two), exactly once
         # the distances are known: before minutes of work, and before the grid.
         known_classes = len(getattr(self.estimator, "classes_", ()))
         check_grid_memory(self.resolution, max(2, known_classes), "DecisionMap")
-        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:], frame)
         timings: dict[str, float] = {}
         # Steps 1 and 2: DiDi distances and their UMAP.
         projection, cached = self._project(X, proba_fn, pairs.for_samples(ids), init, timings)
@@ -345,12 +353,17 @@ class DecisionMap(
         self.n_features_in_ = metric.n_features_in_
         self.sample_ids_ = ids
         self._sample_pairs = pairs
+        self._frame = frame
+        keep_feature_names(self, names)
         return self
 
     def _project(
         self, X: np.ndarray, proba_fn, known_paths, init: np.ndarray | None, timings: dict
     ) -> tuple[FisherUMAP, bool]:
         """Steps 1 and 2, :class:`FisherUMAP` on ``X``, served by ``memory`` where it can be.
+
+        The projection receives a DataFrame of the classifier's columns where the
+        samples came as one (``proba_fn.frame``), so that its classifier calls do too.
 
         Returns the fitted projection and whether ``memory`` served it.
         """
@@ -361,9 +374,10 @@ class DecisionMap(
         projection = FisherUMAP(
             **forwarded_params(self, FisherUMAP, umap_kwargs=umap_kwargs or None)
         )
+        given = X if proba_fn.frame is None else proba_fn.frame.frame(X)
         memory = resolve_memory(self.memory)
         if memory.location is None:
-            projection.fit(X, known_paths=known_paths)
+            projection.fit(given, known_paths=known_paths)
             timings.update(projection.timings_)
             return projection, False
         # The classifier is recognised by its pickle and by its probabilities of
@@ -372,8 +386,8 @@ class DecisionMap(
         fingerprint = (proba, proba_fn(fingerprint_points(X), owned=True))
         key = _projection_key(projection, cache_key(self.estimator, X, fingerprint))
         fit_projection = memory.cache(_fit_projection, ignore=["projection", "known_paths"])
-        cached = fit_projection.check_call_in_cache(projection, key, X, known_paths)
-        projection = fit_projection(projection, key, X, known_paths)
+        cached = fit_projection.check_call_in_cache(projection, key, given, known_paths)
+        projection = fit_projection(projection, key, given, known_paths)
         if not cached:
             timings.update(projection.timings_)
             return projection, False
@@ -449,6 +463,7 @@ class DecisionMap(
         """
         check_is_fitted(self, "embedding_")
         validate_params(self)
+        check_feature_names(self, X)
         X = check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
         if max_samples is not None:
@@ -478,6 +493,8 @@ class DecisionMap(
             None if y_all is None else y_all[keep],
             ids=ids[keep],
             pairs=self._sample_pairs,
+            frame=self._frame,
+            names=getattr(self, "feature_names_in_", None),
             init=init[keep],
         )
 
@@ -528,7 +545,9 @@ class DecisionMap(
                 f"positions must have 2 columns (x, y in the map); got {positions.shape[1]}."
             )
         samples = self.inverse_transform(positions)
-        proba_fn = resolve_proba_function(self.estimator, self.batch_size, samples.shape[1:])
+        proba_fn = resolve_proba_function(
+            self.estimator, self.batch_size, samples.shape[1:], self._frame
+        )
         proba = proba_fn(samples)
         return Bunch(
             positions=positions,
@@ -629,15 +648,16 @@ class DecisionMap(
         validate_params(self)
         scoring = self.scoring if scoring is None else scoring
         check_value("DecisionMap.score", "scoring", scoring, [Options(SCORE_NAMES)])
-        X = check_samples(X)
+        check_feature_names(self, X)
+        given, X = X, check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
-        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:], self._frame)
         labels = proba_fn(X).argmax(axis=1)
         fitted_labels = self.proba_.argmax(axis=1)
         if scoring == "q_knn_e":
             placed = self._place_euclidean(X)
             return knn_accuracy(self.euclidean_umap_.embedding_, fitted_labels, placed, labels)
-        placed = self.transform(X)
+        placed = self.transform(given)
         if scoring == "q_knn":
             return knn_accuracy(self.embedding_, fitted_labels, placed, labels)
         back = proba_fn(self.inverse_transform(placed), owned=True).argmax(axis=1)
@@ -677,8 +697,6 @@ def _projection_key(projection: FisherUMAP, classifier_and_data: str) -> dict:
     return params
 
 
-def _fit_projection(
-    projection: FisherUMAP, key: dict, X: np.ndarray, known_paths: Any
-) -> FisherUMAP:
+def _fit_projection(projection: FisherUMAP, key: dict, X: Any, known_paths: Any) -> FisherUMAP:
     """Fit ``projection``; cached by ``memory`` under ``key`` and ``X``."""
     return projection.fit(X, known_paths=known_paths)

@@ -19,6 +19,7 @@ from .._base import (
     check_sample_shape,
     check_samples,
 )
+from .._frames import FrameSpec, check_feature_names, feature_names_of, keep_feature_names
 from .._memory import fingerprint_points, resolve_memory
 from .._proba import resolve_proba_function
 from .._resources import check_dense_memory, progress_bar
@@ -314,6 +315,7 @@ class FisherJSMetric(
             and its ``n_neighbors`` nearest samples, sorted by distance.
         """
         self._check_params()
+        names, frame = feature_names_of(X), FrameSpec.of(X)
         X = check_samples(X, min_samples=2)
         check_interpolable(X)
         if self.n_neighbors is None:
@@ -322,7 +324,7 @@ class FisherJSMetric(
             check_enough_samples(len(X), self.n_neighbors, self)
         if self.base_metric == "cosine":
             check_cosine_rows(X)
-        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:], frame)
         proba_X = proba_fn(X)
         store = self._path_store(X, proba_X, proba_fn, known_paths)
         # Counted here, not on self: an interrupted fit leaves no partial state.
@@ -339,6 +341,8 @@ class FisherJSMetric(
             store.flush()
         self.X_fit_ = X
         self.proba_fit_ = proba_X
+        keep_feature_names(self, names)
+        self._frame = frame
         self.sample_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = int(np.prod(self.sample_shape_))
         self.lam_, self.n_steps_, self.base_metric_ = self.lam, self.n_steps, self.base_metric
@@ -529,9 +533,10 @@ class FisherJSMetric(
         """
         check_is_fitted(self, "X_fit_")
         validate_params(self)
+        check_feature_names(self, X)
         X = check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
-        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:])
+        proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:], self._frame)
         proba_X = proba_fn(X)
         if proba_X.shape[1] != self.proba_fit_.shape[1]:
             raise ValueError(

@@ -100,10 +100,10 @@ def upper_triangle_blocks(n: int, pairs_per_block: int) -> Iterator[tuple[np.nda
 
 
 def _path_task(
-    estimator, batch_size: int, A, B, proba_A, proba_B, index_a, index_b, n_steps: int
+    estimator, batch_size: int, frame, A, B, proba_A, proba_B, index_a, index_b, n_steps: int
 ) -> tuple[np.ndarray, int]:
     """One block of path lengths in a worker; returns the lengths and the rows used."""
-    proba = ProbaFunction(estimator, batch_size)
+    proba = ProbaFunction(estimator, batch_size, frame)
     lengths = path_lengths(proba, A, B, proba_A, proba_B, index_a, index_b, n_steps)
     return lengths, proba.n_rows
 
@@ -164,6 +164,7 @@ def parallel_path_lengths(
             delayed(_path_task)(
                 proba.estimator,
                 proba.batch_size,
+                proba.frame,
                 A[ua],
                 B[ub],
                 proba_A[ua],

@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import PrefitClassifierMixin, check_enough_samples, check_samples, forwarded_params
+from .._frames import keep_feature_names
 from .._timing import lap
 from .._validation import CLASSIFIER, DICT, NONE, Interval, Options, validate_params
 from ..distance import FisherJSMetric
@@ -212,9 +213,10 @@ class FisherUMAP(
             check_enough_samples(distances.shape[0], self.n_neighbors, self)
             metric, n_features = None, distances.shape[1]
         else:
-            X = check_samples(X, min_samples=2)
-            check_enough_samples(len(X), self.n_neighbors, self)
-            metric = self._make_metric(len(X))
+            # The metric receives X as given: a DataFrame stays one for the classifier.
+            n_samples = len(check_samples(X, min_samples=2))
+            check_enough_samples(n_samples, self.n_neighbors, self)
+            metric = self._make_metric(n_samples)
             distances = metric.fit_transform(X, known_paths=known_paths)
             n_features = metric.n_features_in_
         check_spread_out(distances)
@@ -232,6 +234,7 @@ class FisherUMAP(
         timings["umap"] = lap(clock)[0]
         self.metric_ = metric
         self.n_features_in_ = n_features
+        keep_feature_names(self, getattr(metric, "feature_names_in_", None))
         self.umap_ = model
         self.timings_ = timings
         self.embedding_ = np.asarray(model.embedding_, dtype=np.float64)
