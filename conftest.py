@@ -1,4 +1,4 @@
-"""Doctest collection: the optional deep-learning adapters need their frameworks."""
+"""Doctest collection: the optional adapters need their frameworks."""
 
 import importlib.util
 import os
@@ -6,9 +6,12 @@ import os
 # Keras 3 picks its backend at import; torch is the one the test extra installs.
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
+#: Each optional adapter's public module and its private one, by the package it needs.
+_ADAPTERS = {"torch": "torch", "keras": "keras", "onnx": "onnxruntime"}
+
 collect_ignore = [
     path
-    for framework in ("torch", "keras")
-    if importlib.util.find_spec(framework) is None
-    for path in (f"didi/{framework}.py", f"didi/adapters/_{framework}.py")
+    for name, package in _ADAPTERS.items()
+    if importlib.util.find_spec(package) is None
+    for path in (f"didi/{name}.py", f"didi/adapters/_{name}.py")
 ]

@@ -163,6 +163,7 @@ numpydoc_xref_aliases = {
     "MapExplorer": "didi.plotting.MapExplorer",
     "TorchClassifier": "didi.torch.TorchClassifier",
     "KerasModelClassifier": "didi.keras.KerasModelClassifier",
+    "OnnxClassifier": "didi.onnx.OnnxClassifier",
 }
 
 # Other projects' objects cannot be linked offline; they are named, not linked.
@@ -170,7 +171,7 @@ numpydoc_xref_aliases = {
 # fails the build.
 _EXTERNAL = "|".join(
     "numpy scipy sklearn matplotlib mpl_toolkits umap pynndescent joblib pandas dask "
-    "torch keras tqdm collections os pathlib typing python".split()
+    "torch keras onnx onnxruntime skl2onnx skops tqdm collections os pathlib typing python".split()
 )
 _BUILTINS = (
     "None True False bool int float complex str bytes list tuple dict set frozenset "

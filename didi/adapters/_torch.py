@@ -208,7 +208,10 @@ class TorchClassifier(PrefitClassifier):
             count, modes = _ACTIVE.get(key, (0, []))
             if count == 0:
                 modes = [(m, m.training) for m in self.module.modules()]
-                self.module.eval()
+                try:
+                    self.module.eval()
+                except NotImplementedError:
+                    pass  # an exported program: its mode was fixed when it was exported
             _ACTIVE[key] = (count + 1, modes)
         try:
             with torch.inference_mode():

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._models import load_classifier
 from ._output import StagedOutput, UsageError
 
 #: Images in scikit-learn's digits data.
@@ -88,7 +89,13 @@ def run_map(args: argparse.Namespace) -> dict:
         "verbose": args.verbose,
     }
     check_options(params)
-    clf = load_classifier(args.model)
+    clf = load_classifier(
+        args.model,
+        allow_pickle=args.allow_pickle,
+        trusted=args.trust,
+        output=args.model_output,
+        input_shape=args.model_input_shape,
+    )
     with StagedOutput(args.output_dir) as output:
         return fit_and_write(
             new_map(clf, params),
@@ -149,26 +156,6 @@ def load_samples(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | Non
         )
         X, y = X[keep], None if y is None else y[keep]
     return X, y
-
-
-def load_classifier(path) -> Any:
-    """The fitted classifier saved with ``joblib.dump`` in ``path``."""
-    import joblib
-
-    if not path.is_file():
-        raise UsageError(f"--model {path} does not exist.")
-    try:
-        clf = joblib.load(path)
-    except Exception as exc:  # unpickling fails in many ways
-        raise UsageError(
-            f"--model {path} could not be loaded with joblib ({type(exc).__name__}: {exc})."
-        ) from exc
-    if not hasattr(clf, "predict_proba"):
-        raise UsageError(
-            f"the object in --model {path} ({type(clf).__name__}) has no "
-            "predict_proba; save a fitted classifier that has one."
-        )
-    return clf
 
 
 def fit_and_write(

@@ -13,13 +13,24 @@ from ._commands import run_demo, run_map
 from ._output import UsageError
 
 
-def _image_shape(text: str) -> tuple[int, ...]:
-    """``"28x28"`` → ``(28, 28)``, for ``--image-shape``."""
+def _shape(text: str) -> tuple[int, ...]:
+    """``"1x28x28"`` → ``(1, 28, 28)``, for ``--model-input-shape``."""
     try:
         shape = tuple(int(part) for part in text.lower().split("x"))
     except ValueError:
         shape = ()
-    if len(shape) not in (2, 3) or min(shape) < 1:
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected a shape like 784 or 1x28x28; got {text!r}")
+    return shape
+
+
+def _image_shape(text: str) -> tuple[int, ...]:
+    """``"28x28"`` → ``(28, 28)``, for ``--image-shape``."""
+    try:
+        shape = _shape(text)
+    except argparse.ArgumentTypeError:
+        shape = ()
+    if len(shape) not in (2, 3):
         raise argparse.ArgumentTypeError(f"expected a shape like 28x28 or 3x32x32; got {text!r}")
     return shape
 
@@ -85,6 +96,45 @@ def _add_demo_command(sub) -> None:
     )
 
 
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """How ``didi map`` opens the classifier's file."""
+    parser.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="the fitted classifier: .onnx (onnxruntime), .skops (a scikit-learn model "
+        "saved with skops.io.dump), .pt (TorchScript), .pt2 (torch.export), .keras, or "
+        "a pickle (.joblib, .pkl; needs --allow-pickle)",
+    )
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="open a pickled model (.joblib, .pkl), which runs the code it holds",
+    )
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="a type a .skops file may hold beyond skops' defaults (repeat for each; "
+        "the error for an untrusted file lists them)",
+    )
+    parser.add_argument(
+        "--model-output",
+        choices=("logits", "probabilities", "log_probabilities"),
+        default=None,
+        help="what a network or ONNX model returns (default: logits for PyTorch, "
+        "probabilities for Keras and ONNX)",
+    )
+    parser.add_argument(
+        "--model-input-shape",
+        type=_shape,
+        default=None,
+        help="the shape one sample takes for a network or ONNX model, e.g. 1x28x28 "
+        "(default: the samples' own shape)",
+    )
+
+
 def _add_map_command(sub) -> None:
     """``didi map``: a saved classifier on samples from a file."""
     mapper = sub.add_parser(
@@ -92,9 +142,10 @@ def _add_map_command(sub) -> None:
         help="map your own samples and saved classifier",
         description="Draw the decision map of a saved classifier on samples from a .npz "
         "file and print the four quality scores. Writes decision_map.png, decision_map.html, "
-        "scores.json and "
-        "embedding.npz to --output-dir. The model file is unpickled: load only files you "
-        "trust.",
+        "scores.json and embedding.npz to --output-dir. The model's format is chosen by "
+        "its file: .onnx, .skops, .pt (TorchScript), .pt2 (exported PyTorch) and .keras "
+        "open without running code from the file; a pickle (.joblib, .pkl) runs what it "
+        "holds and opens only with --allow-pickle: use it only for files you trust.",
     )
     mapper.add_argument(
         "--data",
@@ -103,13 +154,7 @@ def _add_map_command(sub) -> None:
         help="a .npz file with the samples (array --x-key, any shape the classifier "
         "accepts) and optionally their true labels (array --y-key)",
     )
-    mapper.add_argument(
-        "--model",
-        type=Path,
-        required=True,
-        help="a fitted classifier with predict_proba saved with joblib.dump (a "
-        "scikit-learn estimator or Pipeline, skorch, scikeras, ...)",
-    )
+    _add_model_options(mapper)
     mapper.add_argument(
         "--x-key", default="X", help="name of the samples' array in --data (default: X)"
     )

@@ -58,7 +58,16 @@ def _saved_problem(tmp_path, digits, digits_mlp, **arrays):
 def test_map_draws_a_saved_classifier_on_saved_samples(tmp_path, capsys, digits, digits_mlp):
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     out = tmp_path / "out"
-    argv = ["map", "--data", str(data), "--model", str(model), "--output-dir", str(out)]
+    argv = [
+        "map",
+        "--data",
+        str(data),
+        "--model",
+        str(model),
+        "--allow-pickle",
+        "--output-dir",
+        str(out),
+    ]
     argv += ["--n-samples", "120", "--n-neighbors", "10", "--resolution", "12"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -84,24 +93,33 @@ def test_map_explains_bad_files_in_one_line(tmp_path, digits, digits_mlp, capsys
     import joblib
 
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
-    base = ["map", "--data", str(data), "--model", str(model)]
+    base = ["map", "--data", str(data), "--model", str(model), "--allow-pickle"]
     status, err = run([*base, "--x-key", "images"], capsys)
     assert status == 2
     assert err.startswith("didi map: error: --data") and "no array 'images'" in err
     assert "--x-key" in err and "\n" not in err
     joblib.dump({"not": "a model"}, tmp_path / "dict.joblib")
     status, err = run(
-        ["map", "--data", str(data), "--model", str(tmp_path / "dict.joblib")], capsys
+        ["map", "--data", str(data), "--model", str(tmp_path / "dict.joblib"), "--allow-pickle"],
+        capsys,
     )
     assert status == 2 and "has no predict_proba" in err
     status, err = run(
-        ["map", "--data", str(tmp_path / "missing.npz"), "--model", str(model)], capsys
+        ["map", "--data", str(tmp_path / "missing.npz"), "--model", str(model), "--allow-pickle"],
+        capsys,
     )
     assert status == 2 and "missing.npz does not exist" in err
     (tmp_path / "text.npz").write_text("not an archive")
-    status, err = run(["map", "--data", str(tmp_path / "text.npz"), "--model", str(model)], capsys)
+    status, err = run(
+        ["map", "--data", str(tmp_path / "text.npz"), "--model", str(model), "--allow-pickle"],
+        capsys,
+    )
     assert status == 2 and "is not a .npz file of arrays" in err
-    status, err = run(["map", "--data", str(data), "--model", str(tmp_path / "text.npz")], capsys)
+    (tmp_path / "text.joblib").write_text("not a pickle")
+    status, err = run(
+        ["map", "--data", str(data), "--model", str(tmp_path / "text.joblib"), "--allow-pickle"],
+        capsys,
+    )
     assert status == 2 and "could not be loaded with joblib" in err
 
 
@@ -110,7 +128,19 @@ def test_debug_shows_the_traceback(tmp_path, digits, digits_mlp):
 
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     with pytest.raises(UsageError, match="has no array 'images'"):
-        main(["map", "--data", str(data), "--model", str(model), "--x-key", "images", "--debug"])
+        main(
+            [
+                "map",
+                "--data",
+                str(data),
+                "--model",
+                str(model),
+                "--allow-pickle",
+                "--x-key",
+                "images",
+                "--debug",
+            ]
+        )
 
 
 class Exploding:
@@ -128,7 +158,7 @@ def test_options_and_the_output_folder_are_checked_before_the_fit(tmp_path, digi
     data, _ = _saved_problem(tmp_path, digits, None)
     model = tmp_path / "exploding.joblib"
     joblib.dump(Exploding(), model)
-    base = ["map", "--data", str(data), "--model", str(model)]
+    base = ["map", "--data", str(data), "--model", str(model), "--allow-pickle"]
     a_file = tmp_path / "a_file"
     a_file.write_text("")
     for extra, message in (
@@ -153,7 +183,16 @@ def test_a_run_that_fails_late_leaves_the_previous_output_whole(
 
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     out = tmp_path / "out"
-    argv = ["map", "--data", str(data), "--model", str(model), "--output-dir", str(out)]
+    argv = [
+        "map",
+        "--data",
+        str(data),
+        "--model",
+        str(model),
+        "--allow-pickle",
+        "--output-dir",
+        str(out),
+    ]
     assert main([*argv, "--n-neighbors", "10", "--resolution", "8"]) == 0
     before = {path.name: path.read_bytes() for path in out.iterdir()}
     assert sorted(before) == [
@@ -182,7 +221,17 @@ def test_an_interrupted_run_writes_nothing(tmp_path, digits, digits_mlp, capsys,
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     out = tmp_path / "out"
     status, err = run(
-        ["map", "--data", str(data), "--model", str(model), "--output-dir", str(out)], capsys
+        [
+            "map",
+            "--data",
+            str(data),
+            "--model",
+            str(model),
+            "--allow-pickle",
+            "--output-dir",
+            str(out),
+        ],
+        capsys,
     )
     assert status == 130 and "interrupted; nothing was written" in err
     assert not out.exists()
@@ -207,11 +256,26 @@ def test_cli_refuses_bad_sizes_and_shapes(tmp_path, digits, digits_mlp, capsys):
     assert status == 2 and "--n-samples must be between 40 and 1697" in err
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     np.savez(tmp_path / "short.npz", X=digits[0][:50], y=digits[1][:40])
-    status, err = run(["map", "--data", str(tmp_path / "short.npz"), "--model", str(model)], capsys)
+    status, err = run(
+        ["map", "--data", str(tmp_path / "short.npz"), "--model", str(model), "--allow-pickle"],
+        capsys,
+    )
     assert status == 2 and "50 samples ('X') but 40 labels" in err
     status, err = run(
-        ["map", "--data", str(data), "--model", str(model), "--n-samples", "0"], capsys
+        ["map", "--data", str(data), "--model", str(model), "--allow-pickle", "--n-samples", "0"],
+        capsys,
     )
     assert status == 2 and "--n-samples must be at least 2" in err
     with pytest.raises(SystemExit):  # argparse's own usage error, exit status 2
-        main(["map", "--data", str(data), "--model", str(model), "--image-shape", "8by8"])
+        main(
+            [
+                "map",
+                "--data",
+                str(data),
+                "--model",
+                str(model),
+                "--allow-pickle",
+                "--image-shape",
+                "8by8",
+            ]
+        )
