@@ -55,19 +55,16 @@ def _saved_problem(tmp_path, digits, digits_mlp, **arrays):
     return data, model
 
 
+def map_argv(data, model, out):
+    """``didi map`` on saved samples and a pickled model, into ``out``."""
+    files = ["--data", str(data), "--model", str(model), "--output-dir", str(out)]
+    return ["map", *files, "--allow-pickle"]
+
+
 def test_map_draws_a_saved_classifier_on_saved_samples(tmp_path, capsys, digits, digits_mlp):
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     out = tmp_path / "out"
-    argv = [
-        "map",
-        "--data",
-        str(data),
-        "--model",
-        str(model),
-        "--allow-pickle",
-        "--output-dir",
-        str(out),
-    ]
+    argv = map_argv(data, model, out)
     argv += ["--n-samples", "120", "--n-neighbors", "10", "--resolution", "12"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -183,16 +180,7 @@ def test_a_run_that_fails_late_leaves_the_previous_output_whole(
 
     data, model = _saved_problem(tmp_path, digits, digits_mlp)
     out = tmp_path / "out"
-    argv = [
-        "map",
-        "--data",
-        str(data),
-        "--model",
-        str(model),
-        "--allow-pickle",
-        "--output-dir",
-        str(out),
-    ]
+    argv = map_argv(data, model, out)
     assert main([*argv, "--n-neighbors", "10", "--resolution", "8"]) == 0
     before = {path.name: path.read_bytes() for path in out.iterdir()}
     assert sorted(before) == [
