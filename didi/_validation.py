@@ -62,7 +62,8 @@ class Interval(Constraint):
     def accepts(self, value: Any) -> bool:
         if not (_is_integer(value) if self.kind is Integral else _is_real(value)):
             return False
-        if not math.isfinite(value):
+        # Python integers are finite however large; math.isfinite would overflow on them.
+        if not isinstance(value, Integral) and not math.isfinite(value):
             return False
         above_low = self.low is None or value > self.low
         below_high = self.high is None or value < self.high

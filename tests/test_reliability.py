@@ -554,3 +554,11 @@ def test_many_repeated_samples_cost_linear_memory(iris):
     assert np.all(metric.knn_distances_[:3000] == 0)
     # Each copy's neighbours are copies of the same sample.
     assert np.all(repeated[metric.knn_indices_[:1500]] == X[0])
+
+
+def test_huge_integer_parameters_are_refused_by_name(iris):
+    X, _, clf = iris
+    with pytest.raises(ValueError, match=r"lam must be a finite number in \[0, 1\]; got 1000"):
+        FisherJSMetric(clf, lam=10**400).fit(X)
+    with pytest.raises(ValueError, match=r"resolution must be an integer in \[2, inf\); got"):
+        small_map(clf, resolution=-(10**400)).fit(X)

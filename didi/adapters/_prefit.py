@@ -20,11 +20,12 @@ OUTPUTS = ("logits", "probabilities", "log_probabilities")
 
 
 def _is_shape(value: Any) -> bool:
-    """A tuple or list of positive integers (booleans are not integers)."""
+    """One positive integer, or a sequence of them (booleans are not integers)."""
+    sizes = list(value) if isinstance(value, (tuple, list, np.ndarray)) else [value]
     return (
-        isinstance(value, (tuple, list))
-        and len(value) > 0
-        and all(Interval(Integral, 1, None).accepts(size) for size in value)
+        np.ndim(value) <= 1
+        and len(sizes) > 0
+        and all(Interval(Integral, 1, None).accepts(size) for size in sizes)
     )
 
 
@@ -109,7 +110,7 @@ class PrefitClassifier(ClassifierMixin, BaseEstimator):
     #: Constraints the adapters share; each adds its model's own.
     _parameter_constraints: ClassVar[dict] = {
         "output": [Options(OUTPUTS)],
-        "input_shape": [NONE, Satisfies(_is_shape, "a tuple of positive integers")],
+        "input_shape": [NONE, Satisfies(_is_shape, "a positive integer or a tuple of them")],
         "classes": [NONE, Satisfies(lambda value: np.ndim(value) == 1, "a 1-D array of labels")],
         "batch_size": [Interval(Integral, 1, None)],
     }

@@ -222,11 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"didi {args.command}: interrupted; nothing was written.", file=sys.stderr)
         return 130
-    except (UsageError, ValueError, TypeError, MemoryError, OSError) as exc:
+    except Exception as exc:  # the classifier's and its framework's errors included
         if args.debug:
             raise
         message = " ".join(str(exc).split())
-        print(f"didi {args.command}: error: {message}", file=sys.stderr)
+        kind = "" if isinstance(exc, UsageError) else f"{type(exc).__name__}: "
+        print(f"didi {args.command}: error: {kind}{message}", file=sys.stderr)
         return 2
     what = "digits" if args.command == "demo" else "samples"
     accuracy = result.get("classifier_test_accuracy")

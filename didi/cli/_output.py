@@ -1,4 +1,4 @@
-"""Output that appears whole or not at all: files staged beside the output folder."""
+"""Output that appears whole or not at all: files staged inside the output folder."""
 
 from __future__ import annotations
 
@@ -14,27 +14,27 @@ class UsageError(Exception):
 
 
 class StagedOutput:
-    """A fresh folder beside ``target``, whose files move into ``target`` together.
+    """A hidden folder inside ``target`` whose files move into ``target`` together.
 
-    Created before the long work, so that an output folder that cannot be written
-    is found at once. Used as a context manager: when the block completes, the
-    files are moved into place (the whole folder in one rename when ``target`` does
-    not exist yet, else file by file, each replacing its predecessor atomically);
-    when it fails or is interrupted, they are removed and ``target`` is untouched.
+    Made before the long work, so that an output folder that cannot be written is
+    found at once. Staging inside the target keeps every move on one file system
+    (a target that is a mount point or a link to another one included). Used as a
+    context manager: when the block completes, each file replaces its predecessor
+    atomically, one after the other in an instant; when it fails or is
+    interrupted, the staged files are removed and ``target`` is as it was (a
+    ``target`` made for this run is removed again).
     """
 
     def __init__(self, target: Path) -> None:
         target = Path(target)
         if target.exists() and not target.is_dir():
             raise UsageError(f"--output-dir {target} exists and is not a folder.")
-        if target.is_dir() and not os.access(target, os.W_OK):
-            raise UsageError(f"--output-dir {target} is not writable.")
-        parent = target.absolute().parent
+        self.made_target = not target.exists()
         try:
-            parent.mkdir(parents=True, exist_ok=True)
-            self.staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=parent))
+            target.mkdir(parents=True, exist_ok=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=".didi-staging-", dir=target))
         except OSError as exc:
-            raise UsageError(f"cannot write next to --output-dir {target}: {exc}") from exc
+            raise UsageError(f"cannot write to --output-dir {target}: {exc}") from exc
         self.target = target
 
     def __truediv__(self, name: str) -> Path:
@@ -52,13 +52,9 @@ class StagedOutput:
     ) -> None:
         try:
             if kind is None:
-                self._move_into_place()
+                for path in sorted(self.staging.iterdir()):
+                    os.replace(path, self.target / path.name)
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
-
-    def _move_into_place(self) -> None:
-        if not self.target.exists():
-            os.replace(self.staging, self.target)
-            return
-        for path in sorted(self.staging.iterdir()):
-            os.replace(path, self.target / path.name)
+            if kind is not None and self.made_target:
+                shutil.rmtree(self.target, ignore_errors=True)

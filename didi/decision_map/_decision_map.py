@@ -321,7 +321,8 @@ class DecisionMap(
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:], frame)
         timings: dict[str, float] = {}
         # Steps 1 and 2: DiDi distances and their UMAP.
-        projection, cached = self._project(X, proba_fn, pairs.for_samples(ids), init, timings)
+        known_paths = pairs.for_samples(ids)
+        projection, cached = self._project(X, frame, proba_fn, known_paths, init, timings)
         metric = _distances_of(projection)
         embedding, proba = projection.embedding_, metric.proba_fit_
         check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
@@ -358,12 +359,18 @@ class DecisionMap(
         return self
 
     def _project(
-        self, X: np.ndarray, proba_fn, known_paths, init: np.ndarray | None, timings: dict
+        self,
+        X: np.ndarray,
+        frame: FrameSpec | None,
+        proba_fn,
+        known_paths,
+        init: np.ndarray | None,
+        timings: dict,
     ) -> tuple[FisherUMAP, bool]:
         """Steps 1 and 2, :class:`FisherUMAP` on ``X``, served by ``memory`` where it can be.
 
-        The projection receives a DataFrame of the classifier's columns where the
-        samples came as one (``proba_fn.frame``), so that its classifier calls do too.
+        Samples that came as a DataFrame (``frame``) reach the projection as one, which
+        records their columns and hands them on to a classifier that takes them.
 
         Returns the fitted projection and whether ``memory`` served it.
         """
@@ -374,7 +381,7 @@ class DecisionMap(
         projection = FisherUMAP(
             **forwarded_params(self, FisherUMAP, umap_kwargs=umap_kwargs or None)
         )
-        given = X if proba_fn.frame is None else proba_fn.frame.frame(X)
+        given = X if frame is None else frame.frame(X)
         memory = resolve_memory(self.memory)
         if memory.location is None:
             projection.fit(given, known_paths=known_paths)
@@ -480,8 +487,11 @@ class DecisionMap(
             )
         check_value("DecisionMap.add_samples", "reuse_paths", reuse_paths, [BOOLEAN])
         y = self._check_labels(y, len(X))
+        # The fit works on a copy of the known path lengths: one that fails or is
+        # interrupted leaves the map's own, and the map, as they were.
+        pairs = self._sample_pairs.copy()
         if not reuse_paths:
-            self._sample_pairs.forget()
+            pairs.forget()
         X_fit = _distances_of(self.projection_).X_fit_
         init = np.vstack([self.embedding_, warm_start_positions(self.embedding_, X_fit, X)])
         X_all = np.concatenate([X_fit, X.astype(X_fit.dtype)])
@@ -492,7 +502,7 @@ class DecisionMap(
             X_all[keep],
             None if y_all is None else y_all[keep],
             ids=ids[keep],
-            pairs=self._sample_pairs,
+            pairs=pairs,
             frame=self._frame,
             names=getattr(self, "feature_names_in_", None),
             init=init[keep],
@@ -506,6 +516,16 @@ class DecisionMap(
         """Place new samples into the map, shape ``(n_new, 2)``; fitted points stay."""
         check_is_fitted(self, "embedding_")
         validate_params(self)
+        check_feature_names(self, X)
+        return self._place(X)
+
+    def _place(self, X: Any) -> np.ndarray:
+        """:meth:`transform` once the columns are checked: samples without column names
+        reach the projection, which knows the fitted ones, as a DataFrame of them."""
+        if self._frame is not None and not hasattr(X, "columns"):
+            samples = check_samples(X)
+            if samples.ndim == 2 and samples.shape[1] == len(self._frame.columns):
+                X = self._frame.frame(samples)
         return self.projection_.transform(X)
 
     def probe(self, positions: Any) -> Bunch:
@@ -657,7 +677,7 @@ class DecisionMap(
         if scoring == "q_knn_e":
             placed = self._place_euclidean(X)
             return knn_accuracy(self.euclidean_umap_.embedding_, fitted_labels, placed, labels)
-        placed = self.transform(given)
+        placed = self._place(given)
         if scoring == "q_knn":
             return knn_accuracy(self.embedding_, fitted_labels, placed, labels)
         back = proba_fn(self.inverse_transform(placed), owned=True).argmax(axis=1)

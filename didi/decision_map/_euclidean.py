@@ -20,8 +20,9 @@ from ..projection._umap import fit_umap
 EXACT_EUCLIDEAN_MAX_SAMPLES = 20_000
 
 #: Largest magnitude of the samples at which their Euclidean distances go to UMAP
-#: as they are: umap-learn reads distances in float32 (at most about 3.4e38).
-UMAP_SAFE_MAGNITUDE = 2.0**100
+#: as they are: umap-learn reads distances in float32 (at most about 3.4e38), and
+#: its placement of new points fails on distances far above 1e20.
+UMAP_SAFE_MAGNITUDE = 2.0**60
 
 
 def fit_euclidean_umap(

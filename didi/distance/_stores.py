@@ -9,6 +9,7 @@ when it is interrupted, so an interrupted fit leaves its finished pairs behind.
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -134,6 +135,10 @@ class SamplePairMemory:
         self.points: np.ndarray | None = None
         self.points_proba = np.empty((0, 0))
 
+    def copy(self) -> SamplePairMemory:
+        """An independent copy: a fit works on one and keeps it only if it succeeds."""
+        return copy.deepcopy(self)
+
     def forget(self) -> None:
         """Forget every path length: the next fit evaluates every pair anew."""
         self.keys, self.values = np.empty(0, dtype=np.int64), np.empty(0)
@@ -161,7 +166,7 @@ class SamplePairMemory:
         ids = np.asarray(ids, dtype=np.int64)
         if self.points is None:
             self.points = fingerprint_points(X)
-        points_proba = proba_fn(self.points, owned=True)
+        points_proba = proba_fn(self.points)  # a copy: the points must outlive the call
         common, here, before = np.intersect1d(ids, self.ids, return_indices=True)
         same_model = (
             n_steps == self.n_steps

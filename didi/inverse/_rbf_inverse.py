@@ -141,12 +141,11 @@ class RBFInverse(RegressorMixin, BaseEstimator):
             rng = check_random_state(self.random_state)
             center_idx = np.sort(rng.choice(len(Y), self.n_centers, replace=False))
         value_range = float(np.mean(np.ptp(Y, axis=0)))
-        self.a_effective_ = self.a / value_range if value_range > 0 else float(self.a)
-        self.b_ = self.b
-        self.centers_ = Y[center_idx]
-        self.coef_ = fit_coefficients(
-            Y, self.centers_, self.a_effective_, self.b, flat, flat[center_idx], self.alpha
-        )
+        a_effective = self.a / value_range if value_range > 0 else float(self.a)
+        centers = Y[center_idx]
+        coef = fit_coefficients(Y, centers, a_effective, self.b, flat, flat[center_idx], self.alpha)
+        # Set only once the solve has succeeded: a failed refit keeps the previous fit.
+        self.a_effective_, self.b_, self.centers_, self.coef_ = a_effective, self.b, centers, coef
         self.sample_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = Y.shape[1]
         self._dtype = X.dtype

@@ -236,7 +236,11 @@ def test_module_output_objects():
         ({"dtype": "int8"}, ValueError, "dtype must be None, a torch.dtype or one of 'float16'"),
         ({"dtype": "float16"}, ValueError, "parameters are torch.float32.*module.half"),
         ({"module": np.eye(3)}, TypeError, "module must be a torch.nn.Module"),
-        ({"input_shape": (1, 0, 3)}, ValueError, "input_shape must be None or a tuple of positive"),
+        (
+            {"input_shape": (1, 0, 3)},
+            ValueError,
+            "input_shape must be None or a positive integer or",
+        ),
         ({"device": -1}, ValueError, "device must be None, a torch.device or an integer"),
     ],
 )

@@ -267,3 +267,25 @@ def test_cli_refuses_bad_sizes_and_shapes(tmp_path, digits, digits_mlp, capsys):
                 "8by8",
             ]
         )
+
+
+def test_the_output_folder_may_be_a_link_and_is_made_with_ordinary_permissions(
+    tmp_path, digits, digits_mlp
+):
+    import os
+
+    data, model = _saved_problem(tmp_path, digits, digits_mlp)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    argv = ["--n-neighbors", "10", "--resolution", "8"]
+    assert main([*map_argv(data, model, link), *argv]) == 0
+    assert sorted(p.name for p in elsewhere.iterdir()) == [
+        "decision_map.html", "decision_map.png", "embedding.npz", "scores.json"
+    ]  # fmt: skip
+    fresh = tmp_path / "fresh"
+    assert main([*map_argv(data, model, fresh), *argv]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o777 & ~umask

@@ -126,3 +126,18 @@ def test_non_numeric_columns_are_named_before_any_classifier_call(iris_frame):
     with pytest.raises(ValueError, match=r"Columns \['species'\] are not numeric"):
         DecisionMap(counting).fit(with_text, y)
     assert calls == []
+
+
+def test_a_map_of_a_dataframe_checks_columns_whatever_its_classifier_takes(iris_frame):
+    import warnings
+
+    frame, y = iris_frame
+    on_arrays = LogisticRegression(max_iter=1000).fit(frame.to_numpy(), y)
+    dmap = small_map(on_arrays).fit(frame, y)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        dmap.transform(frame[COLUMNS[::-1]].iloc[:3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the right columns raise no warning
+        placed = dmap.transform(frame.iloc[:3])
+        dmap.score(frame.iloc[::5])
+    np.testing.assert_array_equal(placed, dmap.embedding_[:3])

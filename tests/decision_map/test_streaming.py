@@ -203,3 +203,34 @@ def test_reuse_paths_false_evaluates_every_pair_anew(data):
     assert counting.rows - rows > 0.8 * fresh.n_classifier_rows_
     with pytest.raises(ValueError, match="reuse_paths must be a boolean; got 1"):
         dmap.add_samples(X[150:155], y[150:155], reuse_paths=1)
+
+
+def test_a_failed_update_leaves_no_path_lengths_behind(monkeypatch):
+    """An update interrupted after its distances must not leave their lengths for the
+    next update's samples, which get the same ids."""
+    rng = np.random.default_rng(0)
+
+    def clf(Z):
+        p = np.abs(Z[:, 0] - 5) / 5
+        return np.c_[1 - p, p]
+
+    base = rng.uniform(0, 10, (50, 2))
+    first = np.c_[5 - rng.integers(1, 40, 10) / 8, rng.uniform(0, 10, 10)]
+    mirrored = np.c_[10 - first[:, 0], first[:, 1]]  # other samples, the same probabilities
+    np.testing.assert_array_equal(clf(first), clf(mirrored))
+    params = dict(n_neighbors=10, resolution=5, random_state=0, n_epochs=20, mode="knn", holdout=0)
+    dmap = DecisionMap(clf, **params).fit(base)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DecisionMap, "_invert", interrupted)  # after the distances
+        with pytest.raises(KeyboardInterrupt):
+            dmap.add_samples(first)
+    assert dmap.embedding_.shape == (50, 2)
+    dmap.add_samples(mirrored)
+    fresh = FisherJSMetric(clf, n_neighbors=9).fit(np.concatenate([base, mirrored]))
+    updated = dmap.projection_.metric_
+    np.testing.assert_array_equal(updated.knn_indices_, fresh.knn_indices_)
+    np.testing.assert_allclose(updated.knn_distances_, fresh.knn_distances_, rtol=1e-12)

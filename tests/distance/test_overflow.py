@@ -125,3 +125,27 @@ def test_the_graph_refuses_invalid_indices_and_distances():
         knn_graph(np.array([[1], [-1]]), np.ones((2, 1)), 2, with_self=True)
     graph = knn_graph(indices, np.ones((2, 1)), 2, with_self=True)
     np.testing.assert_array_equal(graph.toarray(), [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_float32_samples_raise_no_warning(problem):
+    import warnings
+
+    X, f = problem
+    metric = FisherJSMetric(f, n_neighbors=5).fit(X[:30].astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metric.transform(X[30:].astype(np.float32))
+
+
+@pytest.mark.parametrize("scale", [1e24, 1e200])
+def test_scores_of_new_samples_at_any_scale(iris, scale):
+    X, y, clf = iris
+
+    def scaled(Z):
+        return clf.predict_proba(np.asarray(Z) / scale)
+
+    dmap = DecisionMap(scaled, n_neighbors=10, resolution=8, random_state=0).fit(
+        X[:120] * scale, y[:120]
+    )
+    for scoring in ("q_knn_e", "q_knn", "q_data"):
+        assert 0.0 <= dmap.score(X[120:] * scale, scoring=scoring) <= 1.0
