@@ -55,10 +55,10 @@ def _saved_problem(tmp_path, digits, digits_mlp, **arrays):
     return data, model
 
 
-def map_argv(data, model, out):
-    """``didi map`` on saved samples and a pickled model, into ``out``."""
-    files = ["--data", str(data), "--model", str(model), "--output-dir", str(out)]
-    return ["map", *files, "--allow-pickle"]
+def map_argv(data, model, out=None):
+    """``didi map`` on saved samples and a pickled model (into ``out`` when given)."""
+    argv = ["map", "--data", str(data), "--model", str(model), "--allow-pickle"]
+    return argv if out is None else [*argv, "--output-dir", str(out)]
 
 
 def test_map_draws_a_saved_classifier_on_saved_samples(tmp_path, capsys, digits, digits_mlp):
@@ -127,12 +127,7 @@ def test_debug_shows_the_traceback(tmp_path, digits, digits_mlp):
     with pytest.raises(UsageError, match="has no array 'images'"):
         main(
             [
-                "map",
-                "--data",
-                str(data),
-                "--model",
-                str(model),
-                "--allow-pickle",
+                *map_argv(data, model),
                 "--x-key",
                 "images",
                 "--debug",
@@ -210,12 +205,7 @@ def test_an_interrupted_run_writes_nothing(tmp_path, digits, digits_mlp, capsys,
     out = tmp_path / "out"
     status, err = run(
         [
-            "map",
-            "--data",
-            str(data),
-            "--model",
-            str(model),
-            "--allow-pickle",
+            *map_argv(data, model),
             "--output-dir",
             str(out),
         ],
@@ -250,19 +240,14 @@ def test_cli_refuses_bad_sizes_and_shapes(tmp_path, digits, digits_mlp, capsys):
     )
     assert status == 2 and "50 samples ('X') but 40 labels" in err
     status, err = run(
-        ["map", "--data", str(data), "--model", str(model), "--allow-pickle", "--n-samples", "0"],
+        [*map_argv(data, model), "--n-samples", "0"],
         capsys,
     )
     assert status == 2 and "--n-samples must be at least 2" in err
     with pytest.raises(SystemExit):  # argparse's own usage error, exit status 2
         main(
             [
-                "map",
-                "--data",
-                str(data),
-                "--model",
-                str(model),
-                "--allow-pickle",
+                *map_argv(data, model),
                 "--image-shape",
                 "8by8",
             ]
