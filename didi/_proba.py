@@ -233,11 +233,12 @@ def default_batch_size(sample_shape: tuple[int, ...], itemsize: int = 8) -> int:
 def resolve_proba_function(
     estimator: Any, batch_size: int | None, sample_shape, frame: FrameSpec | None = None
 ) -> ProbaFunction:
-    """Build the :class:`ProbaFunction` for ``estimator`` and validate ``batch_size``."""
+    """Build the :class:`ProbaFunction` for ``estimator``; ``batch_size=None`` picks one.
+
+    ``batch_size`` has been validated by the calling estimator's parameter table.
+    """
     if batch_size is None:
         batch_size = default_batch_size(tuple(sample_shape))
-    elif not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
     return ProbaFunction(estimator, batch_size, frame)
 
 

@@ -38,11 +38,8 @@ def fit_euclidean_umap(
     """The plain Euclidean UMAP of the samples, for ``q_knn_e``.
 
     Samples with values too large for umap-learn's float32 distances are measured in
-    units of a power of two (:func:`~didi.distance._base_distance.base_unit`).
+    units of a power of two (:func:`euclidean_units`).
     """
-    unit = base_unit(X, UMAP_SAFE_MAGNITUDE)
-    if unit != 1.0:
-        X = X / unit
     kwargs = dict(
         n_neighbors=n_neighbors,
         min_dist=min_dist,
@@ -54,6 +51,7 @@ def fit_euclidean_umap(
     if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
         k = min(n_neighbors, len(X))
         return fit_umap(euclidean_neighbour_graph(X, X, k), **kwargs)
+    X, _ = euclidean_units(X, X)
     return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)
 
 
