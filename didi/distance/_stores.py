@@ -170,8 +170,8 @@ class SamplePairMemory:
         common, here, before = np.intersect1d(ids, self.ids, return_indices=True)
         same_model = (
             n_steps == self.n_steps
-            and _same(points_proba, self.points_proba)
-            and (not len(common) or _same(proba[here], self.proba[before]))
+            and np.array_equal(points_proba, self.points_proba)  # shapes included
+            and (not len(common) or np.array_equal(proba[here], self.proba[before]))
         )
         if not same_model:
             self.forget()
@@ -195,11 +195,6 @@ class SamplePairs:
     def view(self, X: np.ndarray, proba: np.ndarray, proba_fn, n_steps: int, fallback=None):
         """The store for the fit on ``X`` (see :meth:`SamplePairMemory.view`)."""
         return self.memory.view(self.ids, X, proba, proba_fn, n_steps, fallback=fallback)
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two arrays of probabilities are identical (shapes included)."""
-    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 #: Ids stay below this, so that a pair of ids is one int64 key.
