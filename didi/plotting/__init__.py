@@ -3,10 +3,13 @@
 :class:`~didi.DecisionMapDisplay` draws the map, :class:`~didi.ProbeDisplay` the samples π⁻¹
 synthesises at chosen positions, :class:`MapExplorer` makes a drawn map clickable;
 :meth:`didi.DecisionMap.to_html` writes the self-contained web page.
+:class:`PlanarSliceDisplay` draws the exact regions and boundary of a network on a
+plane (:class:`didi.exact.PlanarSlice`).
 """
 
 from ._decision_map_display import DecisionMapDisplay
 from ._explorer import MapExplorer
+from ._planar_slice_display import PlanarSliceDisplay
 from ._probe_display import ProbeDisplay
 
-__all__ = ["DecisionMapDisplay", "MapExplorer", "ProbeDisplay"]
+__all__ = ["DecisionMapDisplay", "MapExplorer", "PlanarSliceDisplay", "ProbeDisplay"]

@@ -1,0 +1,115 @@
+"""Plane coordinates, point location and boundary segments: small numpy functions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def plane_basis(directions: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (2, n_features) of the plane spanned by two directions.
+
+    Gram-Schmidt on the rows, so the first basis vector points along the first
+    direction and plane coordinates are Euclidean lengths in input space.
+    """
+    first = directions[0] / _norm(directions[0], "The first direction")
+    second = directions[1] - (directions[1] @ first) * first
+    norm = _norm(second, "The second direction, apart from its part along the first,")
+    if norm <= 1e-12 * np.linalg.norm(directions[1]):
+        raise ValueError(
+            "The plane is degenerate: the two directions (or the three anchors) lie on one line."
+        )
+    return np.stack([first, second / norm])
+
+
+def _norm(vector: np.ndarray, what: str) -> float:
+    norm = float(np.linalg.norm(vector))
+    if norm == 0:
+        raise ValueError(f"{what} is zero: the plane is degenerate.")
+    return norm
+
+
+def padded_extent(points: np.ndarray, margin: float) -> tuple[float, float, float, float]:
+    """The bounding box of ``points`` (n, 2), grown by ``margin`` × its larger side."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = margin * float((high - low).max())
+    return (low[0] - pad, high[0] + pad, low[1] - pad, high[1] + pad)
+
+
+def locate(
+    points: np.ndarray, vertices: np.ndarray, counts: np.ndarray, tolerance: float
+) -> np.ndarray:
+    """Index of the convex polygon containing each point; ``-1`` for points in none.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, 2)
+    vertices : ndarray of shape (n_polygons, max_vertices, 2)
+        Counter-clockwise vertices, padded.
+    counts : ndarray of shape (n_polygons,)
+    tolerance : float
+        A point this close outside a polygon's edge counts as inside (the first
+        polygon found wins on shared edges).
+    """
+    found = np.full(len(points), -1)
+    order = np.argsort(points[:, 0], kind="stable")
+    sorted_u = points[order, 0]
+    for index, count in enumerate(counts):
+        corners = vertices[index, :count]
+        lo, hi = corners.min(axis=0) - tolerance, corners.max(axis=0) + tolerance
+        window = order[np.searchsorted(sorted_u, lo[0]) : np.searchsorted(sorted_u, hi[0], "right")]
+        window = window[
+            (found[window] < 0) & (points[window, 1] >= lo[1]) & (points[window, 1] <= hi[1])
+        ]
+        if not len(window):
+            continue
+        edges = np.roll(corners, -1, axis=0) - corners
+        offsets = points[window, None, :] - corners[None]
+        cross = edges[None, :, 0] * offsets[..., 1] - edges[None, :, 1] * offsets[..., 0]
+        lengths = np.linalg.norm(edges, axis=1)
+        inside = (cross >= -tolerance * lengths).all(axis=1)
+        found[window[inside]] = index
+    return found
+
+
+def affine_at(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Values at ``points`` (n, k) of affine maps given by reference values (n, k + 1, m)."""
+    gradient = reference[:, 1:] - reference[:, :1]
+    return reference[:, 0] + np.einsum("nk,nkm->nm", points, gradient)
+
+
+def decision_segments(
+    vertices: np.ndarray,
+    counts: np.ndarray,
+    tags: np.ndarray,
+    candidates: np.ndarray,
+    classes: np.ndarray,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The edges of class cells that lie on the decision boundary.
+
+    A cut between candidates ``a < b`` (tag ``a·n + b``) is kept where, at its
+    midpoint, ``a`` and ``b`` are tied and no other candidate is higher, and only on
+    the side of class ``a``, so each segment appears once.
+
+    Returns
+    -------
+    segments : ndarray of shape (n_segments, 2, 2)
+    pairs : ndarray of shape (n_segments, 2)
+        The candidate indices on either side.
+    """
+    n_candidates = candidates.shape[2]
+    following = np.roll(vertices, -1, axis=1)
+    last = np.clip(counts - 1, 0, None)
+    following[np.arange(len(counts)), last] = vertices[:, 0]
+    polygon, edge = np.nonzero((tags >= 0) & (np.arange(tags.shape[1]) < counts[:, None]))
+    first, second = tags[polygon, edge] // n_candidates, tags[polygon, edge] % n_candidates
+    keep = classes[polygon] == first
+    polygon, edge, first, second = polygon[keep], edge[keep], first[keep], second[keep]
+    start, end = vertices[polygon, edge], following[polygon, edge]
+    scores = affine_at((start + end) / 2, candidates[polygon])
+    rows = np.arange(len(polygon))
+    scale = tolerance * (1 + np.abs(scores).max(axis=1, initial=0.0))
+    tied = np.abs(scores[rows, first] - scores[rows, second]) <= scale
+    on_top = scores[rows, first] >= scores.max(axis=1) - scale
+    keep = tied & on_top
+    return np.stack([start[keep], end[keep]], axis=1), np.stack([first[keep], second[keep]], axis=1)

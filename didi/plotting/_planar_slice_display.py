@@ -1,0 +1,217 @@
+"""``PlanarSliceDisplay``: draw a fitted :class:`~didi.exact.PlanarSlice` with matplotlib."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._decision_map_display import class_colors
+
+_COLOR_BY = ("class", "slope")
+
+
+def region_slopes(region_scores: np.ndarray) -> np.ndarray:
+    """Frobenius norm of each cell's score gradient ``∂scores/∂(u, v)``.
+
+    ``region_scores`` holds each cell's scores at ``(0, 0)``, ``(1, 0)`` and
+    ``(0, 1)``, so the gradient is the two differences from the first row.
+    """
+    gradient = region_scores[:, 1:] - region_scores[:, :1]
+    return np.sqrt((gradient**2).sum(axis=(1, 2)))
+
+
+class PlanarSliceDisplay:
+    """The exact linear regions and decision boundary of a network on a plane.
+
+    Cells are filled by predicted class (or by how steep the network is there, as
+    SplineCam shows it), the edges between linear regions drawn thin, the decision
+    boundary thick, and the three anchors marked. Make one with
+    :meth:`from_estimator`.
+
+    Parameters
+    ----------
+    regions : list of ndarray of shape (n_vertices, 2)
+        The cells, in plane coordinates.
+    region_classes : ndarray of shape (n_regions,)
+        Index into ``classes`` of each cell's class.
+    region_slopes : ndarray of shape (n_regions,)
+        Norm of each cell's score gradient.
+    boundary : ndarray of shape (n_segments, 2, 2)
+        Decision-boundary segments.
+    classes : ndarray of shape (n_classes,)
+        Class labels.
+    extent : tuple of float
+        ``(u_min, u_max, v_min, v_max)``.
+    anchors_uv : ndarray of shape (3, 2), default=None
+        Where the anchors lie.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    cells_ : matplotlib PolyCollection
+        The filled cells.
+    boundary_lines_ : matplotlib LineCollection
+        The decision boundary.
+
+    See Also
+    --------
+    didi.exact.PlanarSlice : Computes what this draws.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from didi.exact import PlanarSlice
+    >>> from didi.plotting import PlanarSliceDisplay
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    >>> plane = PlanarSlice(net, anchors=[[0, 0], [1, 0], [0, 1]]).fit()
+    >>> disp = PlanarSliceDisplay.from_estimator(plane)
+    >>> disp.figure_.savefig("slice.png")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, *, regions, region_classes, region_slopes, boundary, classes, extent, anchors_uv=None
+    ) -> None:
+        self.regions = regions
+        self.region_classes = region_classes
+        self.region_slopes = region_slopes
+        self.boundary = boundary
+        self.classes = classes
+        self.extent = extent
+        self.anchors_uv = anchors_uv
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        color_by: str = "class",
+        cmap: Any = None,
+        region_edges: bool = True,
+        anchor_labels: Any = None,
+        legend: bool = True,
+        title: str | None = None,
+    ) -> PlanarSliceDisplay:
+        """Draw the slice.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when ``None``.
+        color_by : {"class", "slope"}, default="class"
+            Fill cells by predicted class, or by the norm of the network's score
+            gradient on them (with a colour bar).
+        cmap : str or Colormap, default=None
+            Class colours (``tab10``/``tab20``/``turbo``), or the slope colour map
+            (``viridis``).
+        region_edges : bool, default=True
+            Draw the edges of the cells thinly.
+        anchor_labels : list of str, default=None
+            Names of the three anchors; ``x₀, x₁, x₂`` when ``None``.
+        legend : bool, default=True
+            Show the class legend (``color_by="class"``).
+        title : str, default=None
+            Axes title.
+
+        Returns
+        -------
+        self : PlanarSliceDisplay
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.collections import LineCollection, PolyCollection
+
+        if color_by not in _COLOR_BY:
+            raise ValueError(f"color_by must be one of {_COLOR_BY}; got {color_by!r}.")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 6))
+        colors = class_colors(len(self.classes), cmap if color_by == "class" else None)
+        edge: dict[str, Any] = (
+            dict(edgecolors=(1, 1, 1, 0.5), linewidths=0.3)
+            if region_edges
+            else dict(edgecolors="face", linewidths=0.2)
+        )
+        if color_by == "class":
+            self.cells_ = PolyCollection(
+                self.regions, facecolors=colors[self.region_classes], **edge
+            )
+        else:
+            self.cells_ = PolyCollection(
+                self.regions, array=self.region_slopes, cmap=cmap or "viridis", **edge
+            )
+        ax.add_collection(self.cells_)
+        if color_by == "slope":
+            ax.figure.colorbar(self.cells_, ax=ax, label="‖∂ scores / ∂(u, v)‖")
+        self.boundary_lines_ = LineCollection(self.boundary, colors="black", linewidths=1.6)
+        ax.add_collection(self.boundary_lines_)
+        self._draw_anchors(ax, anchor_labels)
+        ax.set_xlim(self.extent[:2])
+        ax.set_ylim(self.extent[2:])
+        ax.set_aspect("equal")
+        ax.set_xlabel("u")
+        ax.set_ylabel("v")
+        if title is not None:
+            ax.set_title(title)
+        if legend and color_by == "class":
+            self._draw_legend(ax, colors)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    def _draw_anchors(self, ax, labels) -> None:
+        if self.anchors_uv is None:
+            return
+        labels = labels if labels is not None else ["x₀", "x₁", "x₂"]
+        if len(labels) != 3:
+            raise ValueError(f"anchor_labels must name the 3 anchors; got {len(labels)} names.")
+        ax.scatter(*self.anchors_uv.T, marker="*", s=160, c="white", edgecolors="black", zorder=3)
+        for (u, v), label in zip(self.anchors_uv, labels, strict=True):
+            ax.annotate(str(label), (u, v), xytext=(6, 6), textcoords="offset points", zorder=4)
+
+    def _draw_legend(self, ax, colors: np.ndarray) -> None:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        shown = np.unique(self.region_classes)
+        handles: list[Any] = [
+            Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(self.classes[k]))
+            for k in shown
+        ]
+        handles.append(Line2D([], [], color="black", linewidth=1.6, label="decision boundary"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+
+    @classmethod
+    def from_estimator(cls, planar_slice, *, ax=None, **kwargs) -> PlanarSliceDisplay:
+        """Draw a fitted :class:`~didi.exact.PlanarSlice`.
+
+        Parameters
+        ----------
+        planar_slice : PlanarSlice
+            A fitted slice.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        PlanarSliceDisplay
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(planar_slice, "regions_")
+        classes = planar_slice.classes_
+        index = {label: i for i, label in enumerate(classes.tolist())}
+        display = cls(
+            regions=planar_slice.regions_,
+            region_classes=np.array(
+                [index[c] for c in planar_slice.region_classes_.tolist()], dtype=int
+            ),
+            region_slopes=region_slopes(planar_slice.region_scores_),
+            boundary=planar_slice.boundary_,
+            classes=classes,
+            extent=planar_slice.extent_,
+            anchors_uv=planar_slice.anchors_uv_,
+        )
+        return display.plot(ax=ax, **kwargs)
