@@ -29,7 +29,7 @@ from ._operations import (
     is_final,
     kink_of,
 )
-from ._partition import Pieces, argmax_split
+from ._partition import Pieces, argmax_split, winners_inside
 
 
 class _BatchSize:
@@ -158,9 +158,13 @@ class PartitionRunner:
                 return self._finish(env[node.args[0]], pieces, patterns, source)
             kink = kink_of(node, self.graph_module)
             if kink is not None:
-                pieces, env, patterns, source = self._cut(
-                    node, kink, env, fields, pieces, patterns, source
-                )
+                groups = self._cut(node, kink, env, fields, pieces, patterns, source)
+                fields = {key for key in fields if key in groups[0][0]} | {node}
+                if len(groups) > 1:
+                    return _concatenate(
+                        [self._run(index + 1, g[0], set(fields), *g[1:]) for g in groups]
+                    )
+                env, pieces, patterns, source = groups[0]
             else:
                 env[node] = self._evaluate(node, env, fields, len(pieces))
             for dead in self._last_use.get(node, ()):
@@ -199,29 +203,49 @@ class PartitionRunner:
         return value
 
     def _cut(self, node, kink, env, fields, pieces, patterns, source):
-        """Cut the pieces where a unit of this kink changes; keep each piece's winner."""
-        values = env[node.args[0]]
-        candidates, out_shape = kink.candidates(values, self.rank)
-        pieces, origin, winners = argmax_split(pieces, candidates, self.tolerance)
+        """Cut the pieces where a unit of this kink changes; pass on each piece's winner.
+
+        Returns ``(env, pieces, patterns, source)`` for one group of pieces, or several
+        when their layer values would not fit in ``memory_limit`` together.
+        """
+        candidates, out_shape = kink.candidates(env[node.args[0]], self.rank)
+        pieces, origin = argmax_split(pieces, candidates, self.tolerance)
         dead = set(self._last_use.get(node, ()))
-        env = {key: _regroup(value, origin, self.rank) if key in fields else value
-               for key, value in env.items() if key not in dead}  # fmt: skip
-        units = torch.arange(candidates.shape[2], device=origin.device)
-        rows = torch.arange(self.rank, device=origin.device)
-        chosen = candidates[
-            origin[:, None, None], rows[None, :, None], units[None, None], winners[:, None]
-        ]
+        env = {key: value for key, value in env.items() if key not in dead}
+        n_before = len(source)
+        per_piece = sum(env[key].numel() * env[key].element_size() for key in fields if key in env)
+        per_piece = per_piece / max(1, n_before) + candidates[0, :, :, 0].numel() * 8
+        n_groups = int(np.ceil(4 * per_piece * len(pieces) / self.memory_limit))
+        groups = np.array_split(np.arange(len(pieces)), max(1, min(n_groups, len(pieces))))
+        state = (env, fields, pieces, origin, patterns, source)
+        return [self._winners(node, candidates, out_shape, group, *state) for group in groups]
+
+    def _winners(
+        self, node, candidates, out_shape, group, env, fields, pieces, origin, patterns, source
+    ):
+        """The state after a kink for the pieces ``group``: each unit's winner taken."""
+        index = torch.as_tensor(group, device=origin.device)
+        part, parent = pieces.take(index), origin[index]
+        winners = winners_inside(part, parent, candidates)
+        env = {key: _regroup(value, parent, self.rank) if key in fields else value
+               for key, value in env.items()}  # fmt: skip
+        if candidates.shape[3] == 2:  # ReLU-like: pick between two, no gather
+            chosen = torch.where(
+                winners[:, None] == 1,
+                candidates[..., 1].index_select(0, parent),
+                candidates[..., 0].index_select(0, parent),
+            )
+        else:
+            units = torch.arange(candidates.shape[2], device=parent.device)
+            rows = torch.arange(self.rank, device=parent.device)
+            chosen = candidates[parent[:, None, None], rows[:, None], units, winners[:, None]]
         env[node] = chosen.reshape(-1, *out_shape)
-        fields.add(node)
         if self.record_patterns:
-            host_origin = origin.cpu().numpy()
-            patterns = [
-                LayerPattern(p.name, p.unit_shape, p.winners[host_origin]) for p in patterns
-            ]
+            host = parent.cpu().numpy()
+            patterns = [LayerPattern(p.name, p.unit_shape, p.winners[host]) for p in patterns]
             name = str(node.target) if node.op == "call_module" else node.name
-            winners_np = winners.to(torch.uint8).cpu().numpy()
-            patterns.append(LayerPattern(name, out_shape, winners_np))
-        return pieces, env, patterns, source[origin]
+            patterns.append(LayerPattern(name, out_shape, winners.to(torch.uint8).cpu().numpy()))
+        return env, part, patterns, source[parent]
 
     def _finish(self, scores, pieces, patterns, source) -> Partition:
         """Cut the linear regions along the decision boundary: the last argmax."""
@@ -238,9 +262,8 @@ class PartitionRunner:
             return first * n_candidates + second
 
         n_linear = len(pieces)
-        pieces, origin, winners = argmax_split(
-            pieces, candidates[:, :, None], self.tolerance, pair_tag
-        )
+        pieces, origin = argmax_split(pieces, candidates[:, :, None], self.tolerance, pair_tag)
+        winners = winners_inside(pieces, origin, candidates[:, :, None])
         host_origin = origin.cpu().numpy()
         patterns = [LayerPattern(p.name, p.unit_shape, p.winners[host_origin]) for p in patterns]
         return Partition(

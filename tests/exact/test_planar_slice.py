@@ -12,7 +12,7 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from didi.exact import PlanarSlice, UnsupportedLayerError  # noqa: E402
-from didi.exact._trace import PartitionRunner  # noqa: E402
+from didi.exact import _trace as trace  # noqa: E402
 from didi.torch import TorchClassifier  # noqa: E402
 
 PLANE = dict(origin=[0.0, 0.0], directions=[[1.0, 0.0], [0.0, 1.0]])
@@ -210,13 +210,13 @@ def test_grouping_under_a_memory_limit_gives_the_same_partition(monkeypatch):
     ).numpy()
     whole = PlanarSlice(net, anchors=anchors).fit()
     groups = []
-    carry_on = PartitionRunner._in_groups
+    concatenate = trace._concatenate
 
-    def counting(self, *args):
-        groups.append(args[-1])
-        return carry_on(self, *args)
+    def counting(results):
+        groups.append(len(results))
+        return concatenate(results)
 
-    monkeypatch.setattr(PartitionRunner, "_in_groups", counting)
+    monkeypatch.setattr(trace, "_concatenate", counting)
     grouped = PlanarSlice(net, anchors=anchors, memory_limit=3_000_000).fit()
     assert groups and max(groups) > 1
     assert len(grouped.regions_) == len(whole.regions_)
