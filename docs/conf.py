@@ -164,6 +164,12 @@ numpydoc_xref_aliases = {
     "TorchClassifier": "didi.torch.TorchClassifier",
     "KerasModelClassifier": "didi.keras.KerasModelClassifier",
     "OnnxClassifier": "didi.onnx.OnnxClassifier",
+    "PlanarSlice": "didi.exact.PlanarSlice",
+    "ExactPath": "didi.exact.ExactPath",
+    "PlanarSliceDisplay": "didi.plotting.PlanarSliceDisplay",
+    "Tensor": "torch.Tensor",
+    "PolyCollection": "matplotlib.collections.PolyCollection",
+    "LineCollection": "matplotlib.collections.LineCollection",
 }
 
 # Other projects' objects cannot be linked offline; they are named, not linked.
@@ -210,7 +216,12 @@ myst_heading_anchors = 3
 
 # The examples that run at build time, each in a few seconds here; the others are
 # shown without being run (examples/GALLERY_HEADER.rst says which and why).
-EXECUTED_EXAMPLES = ("plot_digits_decision_map", "precomputed_distances", "explore_and_share")
+EXECUTED_EXAMPLES = (
+    "plot_digits_decision_map",
+    "precomputed_distances",
+    "explore_and_share",
+    "plot_exact_backdoor_slice",
+)
 
 
 def _examples_copy() -> str:
