@@ -109,6 +109,17 @@ numpydoc_xref_ignore = {
     "n_fitted",
     "n_components",
     "n_candidates",
+    "n_pieces",
+    "n_outputs",
+    "n_regions",
+    "n_vertices",
+    "n_segments",
+    "n_paths",
+    "u_min",
+    "u_max",
+    "v_min",
+    "v_max",
+    "input_shape",
     "self",
 }
 

@@ -114,8 +114,9 @@ def exact_paths(
     ----------
     module : torch.nn.Module or didi.torch.TorchClassifier
         As for :class:`PlanarSlice`.
-    starts, ends : array-like of shape (n_paths, n_features) or (n_paths, *input_shape)
-        The segments' end points.
+    starts, ends : array-like
+        The segments' end points, shape ``(n_paths, n_features)`` or
+        ``(n_paths, *input_shape)``.
     input_shape : tuple of int, default=None
         Shape of one input as the module takes it; ``None``: the
         ``TorchClassifier``'s, or the rows' own shape.

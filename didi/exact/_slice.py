@@ -67,12 +67,14 @@ class PlanarSlice(BaseEstimator):
         very end is allowed and skipped (it does not change the predicted class).
         The module is copied, set to eval mode and run in float64; it is traced with
         ``torch.fx``, so its forward must be a fixed sequence of operations.
-    anchors : array-like of shape (3, n_features) or (3, *input_shape), default=None
-        Three samples the plane passes through; the first is the origin.
-    origin : array-like of shape (n_features,) or input_shape, default=None
-        With ``directions``, instead of ``anchors``.
-    directions : array-like of shape (2, n_features) or (2, *input_shape), default=None
-        Two directions spanning the plane.
+    anchors : array-like, default=None
+        Three samples the plane passes through, shape ``(3, n_features)`` or
+        ``(3, *input_shape)``; the first is the origin.
+    origin : array-like, default=None
+        With ``directions``, instead of ``anchors``: one sample.
+    directions : array-like, default=None
+        Two directions spanning the plane, shape ``(2, n_features)`` or
+        ``(2, *input_shape)``.
     extent : tuple (u_min, u_max, v_min, v_max), default=None
         The rectangle of the plane to partition. ``None``: the bounding box of the
         anchors (or of the parallelogram ``origin + s·d₁ + t·d₂``, ``s, t ∈ [0, 1]``)
@@ -117,7 +119,7 @@ class PlanarSlice(BaseEstimator):
     region_scores_ : ndarray of shape (n_regions, 3, n_outputs)
         The network's scores (before a final softmax) on each cell, an affine map
         given by its values at ``(0, 0)``, ``(1, 0)`` and ``(0, 1)``.
-    activation_patterns_ : dict of str to ndarray of uint8
+    activation_patterns_ : dict
         For every ReLU-like layer (keyed by its name in the traced module), whether
         each unit is active on each cell, shape ``(n_regions, *unit_shape)``; for a
         max pooling, the index of the winning input in each window.
