@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Tag of an edge made by a unit's kink (``didi.exact._pieces.UNIT_EDGE``).
+UNIT_EDGE_TAG = -2
+
 
 def plane_basis(directions: np.ndarray) -> np.ndarray:
     """An orthonormal basis (2, n_features) of the plane spanned by two directions.
@@ -113,3 +116,42 @@ def decision_segments(
     on_top = scores[rows, first] >= scores.max(axis=1) - scale
     keep = tied & on_top
     return np.stack([start[keep], end[keep]], axis=1), np.stack([first[keep], second[keep]], axis=1)
+
+
+def tied_kink_segments(
+    vertices: np.ndarray,
+    counts: np.ndarray,
+    tags: np.ndarray,
+    candidates: np.ndarray,
+    classes: np.ndarray,
+    tolerance: float,
+    slack: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decision-boundary edges that a unit's kink made, not a cut between classes.
+
+    Where two classes are tied all over a cell (a ReLU at the very end, a dead
+    output), the class can change across a kink without any cut between classes.
+    Such an edge has its two top classes tied at its midpoint; the class across it
+    is read a little outside (``slack`` is the point location's tolerance). Each
+    segment is kept on the side of the smaller class index, so it appears once.
+    """
+    following = np.roll(vertices, -1, axis=1)
+    following[np.arange(len(counts)), np.clip(counts - 1, 0, None)] = vertices[:, 0]
+    valid = np.arange(tags.shape[1]) < counts[:, None]
+    polygon, edge = np.nonzero(valid & (tags == UNIT_EDGE_TAG))
+    start, end = vertices[polygon, edge], following[polygon, edge]
+    middle = (start + end) / 2
+    scores = affine_at(middle, candidates[polygon])
+    own = classes[polygon]
+    rows = np.arange(len(polygon))
+    scale = tolerance * (1 + np.abs(scores).max(axis=1, initial=0.0))
+    rivals = np.abs(scores - scores[rows, own][:, None]) <= scale[:, None]
+    rivals[rows, own] = False
+    tied = rivals.any(axis=1) & (scores[rows, own] >= scores.max(axis=1) - scale)
+    direction = (end - start)[tied]
+    outward = np.c_[direction[:, 1], -direction[:, 0]] / np.linalg.norm(direction, axis=1)[:, None]
+    across = locate(middle[tied] + 10 * slack * outward, vertices, counts, slack)
+    other = np.where(across >= 0, classes[np.clip(across, 0, None)], own[tied])
+    keep = other > own[tied]
+    segments = np.stack([start[tied][keep], end[tied][keep]], axis=1)
+    return segments, np.stack([own[tied][keep], other[keep]], axis=1)

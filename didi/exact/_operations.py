@@ -59,10 +59,11 @@ AFFINE_MODULES = (
 FINAL_MODULES = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
 AFFINE_FUNCTIONS = {
     operator.add, operator.sub, operator.neg, operator.pos, operator.mul, operator.truediv,
-    operator.getitem, getattr, torch.add, torch.sub, torch.mul, torch.neg, torch.flatten,
-    torch.reshape, torch.cat, torch.squeeze, torch.unsqueeze, torch.transpose, torch.permute,
-    torch.mean, torch.sum, F.linear, F.conv1d, F.conv2d, F.conv3d, F.avg_pool1d, F.avg_pool2d,
-    F.avg_pool3d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.pad,
+    operator.getitem, operator.matmul, torch.matmul, torch.add, torch.sub, torch.mul, torch.neg,
+    torch.flatten, torch.reshape, torch.cat, torch.squeeze, torch.unsqueeze, torch.transpose,
+    torch.permute, torch.mean, torch.sum, F.linear, F.conv1d, F.conv2d, F.conv3d,
+    F.avg_pool1d, F.avg_pool2d, F.avg_pool3d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d,
+    F.pad, F.dropout,
 }  # fmt: skip
 FINAL_FUNCTIONS = {torch.softmax, F.softmax, torch.log_softmax, F.log_softmax, torch.sigmoid}
 AFFINE_METHODS = {
@@ -143,6 +144,8 @@ def check_affine(node: Node, graph_module: GraphModule, field_args: list[bool]) 
         module = graph_module.get_submodule(str(node.target))
         if not isinstance(module, AFFINE_MODULES):
             _refuse(node, graph_module, "it is not piecewise linear")
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is None:
+            _refuse(node, graph_module, "without running statistics it normalises by the batch")
         if isinstance(module, (nn.Flatten, nn.Unflatten)):
             dim = module.start_dim if isinstance(module, nn.Flatten) else module.dim
             _check_dim(node, graph_module, dim)
@@ -151,10 +154,14 @@ def check_affine(node: Node, graph_module: GraphModule, field_args: list[bool]) 
     known = AFFINE_METHODS if node.op == "call_method" else AFFINE_FUNCTIONS
     if node.target not in known:
         _refuse(node, graph_module, "it is not piecewise linear")
-    if name in ("mul", "truediv", "div") and (
+    if name in ("mul", "truediv", "div", "matmul") and (
         sum(field_args) > 1 or (name != "mul" and field_args[1])
     ):
         _refuse(node, graph_module, "it multiplies or divides by the data, which is not affine")
+    if name == "dropout" and (
+        node.args[2] if len(node.args) > 2 else node.kwargs.get("training", True)
+    ):
+        _refuse(node, graph_module, "dropout in training mode is random")
     if name in DIM_ARGUMENTS:
         keyword, position, default = DIM_ARGUMENTS[name]
         args = node.args
@@ -170,8 +177,6 @@ def check_affine(node: Node, graph_module: GraphModule, field_args: list[bool]) 
             _check_dim(node, graph_module, 0)
         if name == "transpose" and 0 in dims:
             _check_dim(node, graph_module, 0)
-    if name == "pad" and node.kwargs.get("mode", "constant") != "constant":
-        _refuse(node, graph_module, "only constant padding is affine")
 
 
 def _check_dim(node: Node, graph_module: GraphModule, dim) -> None:

@@ -166,6 +166,8 @@ def exact_paths(
         device = tensors[0].device if tensors else "cpu"
     device = torch.device(device)
     n_paths = len(starts)
+    if n_paths == 0:
+        return []
     reference = np.stack([starts.reshape(n_paths, -1), ends.reshape(n_paths, -1)], axis=1)
     inputs = torch.as_tensor(reference.reshape(2 * n_paths, *shape), device=device)
     runner = PartitionRunner(trace_network(network, device), 2, tolerance, memory_limit, False)

@@ -193,17 +193,22 @@ def _keep_and_whole(corners, valid, reference, tolerance, strict):
 
     Decided at the corners (the function is affine on a convex piece), with values
     within ``tolerance`` of the zero line counting as on it. A constant function
-    keeps all or nothing by its sign; zero keeps all unless ``strict``.
+    keeps all or nothing by its sign; zero keeps all unless ``strict``, and so does
+    a function within ``tolerance`` of zero all over the piece (a tie: the piece
+    goes to exactly one of two candidates, never to none).
     """
     distance = signed_distances(corners, reference)
     valid = torch.ones_like(distance, dtype=torch.bool) if valid is None else valid
     high = torch.where(valid, distance, -torch.inf).amax(dim=1)
     low = torch.where(valid, distance, torch.inf).amin(dim=1)
-    constant = torch.isnan(high)
     value = reference[:, 0]
     constant_keeps = (value > 0) | ((value == 0) & (not strict))
-    keep = torch.where(constant, constant_keeps, high > tolerance)
-    whole = torch.where(constant, constant_keeps, low >= -tolerance)
+    near = (high <= tolerance) & (low >= -tolerance)
+    keep = torch.where(near, not strict, high > tolerance)
+    whole = torch.where(near, not strict, low >= -tolerance)
+    constant = torch.isnan(high)
+    keep = torch.where(constant, constant_keeps, keep)
+    whole = torch.where(constant, constant_keeps, whole)
     return keep, whole & keep
 
 

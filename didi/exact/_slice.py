@@ -11,7 +11,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import NONE, Interval, Satisfies, validate_params
-from ._geometry import affine_at, decision_segments, locate, padded_extent, plane_basis
+from ._geometry import (
+    affine_at,
+    decision_segments,
+    locate,
+    padded_extent,
+    plane_basis,
+    tied_kink_segments,
+)
 from ._pieces import Polygons
 from ._trace import Partition, PartitionRunner, trace_network
 
@@ -253,11 +260,17 @@ class PlanarSlice(BaseEstimator):
     def decision_function(self, uv: Any) -> np.ndarray:
         """The network's scores (before a final softmax) at ``uv``, from the cells' affine maps."""
         points = self._check_uv(uv)
-        return affine_at(points, self.region_scores_[self.apply(points)])
+        return affine_at(points, self.region_scores_[self._cells(points)])
 
     def predict(self, uv: Any) -> np.ndarray:
         """The predicted class at ``uv``, read from the cell that contains each point."""
-        return self.region_classes_[self.apply(uv)]
+        return self.region_classes_[self._cells(uv)]
+
+    def _cells(self, uv: Any) -> np.ndarray:
+        cells = self.apply(uv)
+        if (cells < 0).any():  # the cells tile the extent: this would be a bug
+            raise RuntimeError(f"No cell contains {int((cells < 0).sum())} point(s) of the extent.")
+        return cells
 
     # ------------------------------------------------------------------ internals
 
@@ -330,11 +343,11 @@ class PlanarSlice(BaseEstimator):
         candidates = (
             scores if scores.shape[2] > 1 else np.concatenate([np.zeros_like(scores), scores], 2)
         )
-        segments, pairs = decision_segments(
-            vertices, counts, tags, candidates, winners, _TIE_TOLERANCE
-        )
-        self.boundary_ = segments
-        self.boundary_classes_ = classes[pairs]
+        arrays = (vertices, counts, tags, candidates, winners, _TIE_TOLERANCE)
+        cuts, cut_pairs = decision_segments(*arrays)
+        kinks, kink_pairs = tied_kink_segments(*arrays, self._tolerance_abs)
+        self.boundary_ = np.concatenate([cuts, kinks])
+        self.boundary_classes_ = classes[np.concatenate([cut_pairs, kink_pairs])]
 
     def _class_labels(self, n_classes: int) -> np.ndarray:
         given = self.classes if self.classes is not None else self._wrapped_classes

@@ -13,6 +13,7 @@ then picks each piece's winner. The class prediction is one last such cut.
 from __future__ import annotations
 
 import copy
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,9 +107,17 @@ def _node_args(node: Node) -> list[Any]:
     return flat
 
 
+#: Attributes of a field that describe it rather than transform it.
+_DESCRIPTIONS = ("shape", "ndim", "dtype", "device")
+
+
 def _is_size(node: Node) -> bool:
+    """Whether ``node`` reads a field's size (or dtype, device), not its values."""
     return (node.op == "call_method" and node.target in ("size", "dim")) or (
-        node.op == "call_function" and node.target is getattr
+        node.op == "call_function"
+        and node.target is getattr
+        and len(node.args) > 1
+        and node.args[1] in _DESCRIPTIONS
     )
 
 
@@ -177,11 +186,13 @@ class PartitionRunner:
 
     def _evaluate(self, node: Node, env, fields: set, n_pieces: int) -> Any:
         """An affine operation (or a bookkeeping one such as ``size``) on fields as a batch."""
-        args = map_aggregate(node.args, lambda a: env[a] if isinstance(a, Node) else a)
+        args: Any = map_aggregate(node.args, lambda a: env[a] if isinstance(a, Node) else a)
         kwargs = map_aggregate(node.kwargs, lambda a: env[a] if isinstance(a, Node) else a)
         is_field = any(isinstance(a, Node) and a in fields for a in _node_args(node))
         if is_field and _is_size(node):
-            return _size_of(node, args)
+            return _size_of(node, args, kwargs)
+        if node.target is operator.getitem and isinstance(args[0], tuple):
+            return args[0][args[1]]  # e.g. x.shape[0]: keep the batch size symbolic
         batch = n_pieces * self.rank
         args, kwargs = _with_batch(args, batch), _with_batch(kwargs, batch)
         if node.op == "get_attr":
@@ -244,7 +255,10 @@ class PartitionRunner:
             host = parent.cpu().numpy()
             patterns = [LayerPattern(p.name, p.unit_shape, p.winners[host]) for p in patterns]
             name = str(node.target) if node.op == "call_module" else node.name
-            patterns.append(LayerPattern(name, out_shape, winners.to(torch.uint8).cpu().numpy()))
+            if any(p.name == name for p in patterns):  # a module used twice
+                name = node.name
+            code = torch.uint8 if candidates.shape[3] <= 256 else torch.int32
+            patterns.append(LayerPattern(name, out_shape, winners.to(code).cpu().numpy()))
         return env, part, patterns, source[parent]
 
     def _finish(self, scores, pieces, patterns, source) -> Partition:
@@ -328,15 +342,16 @@ def _regroup(values: torch.Tensor, index: torch.Tensor, rank: int) -> torch.Tens
     return shaped[index].reshape(-1, *values.shape[1:])
 
 
-def _size_of(node: Node, args) -> Any:
+def _size_of(node: Node, args, kwargs) -> Any:
     """``x.size()``, ``x.size(d)``, ``x.dim()`` or ``x.shape`` of a field."""
     tensor = args[0]
     if node.target == "dim":
         return tensor.dim()
     if node.target is getattr and args[1] != "shape":
         return getattr(tensor, args[1])
-    if node.target == "size" and len(args) > 1:
-        return _BATCH if args[1] % tensor.dim() == 0 else tensor.shape[args[1]]
+    dim = args[1] if len(args) > 1 else kwargs.get("dim")
+    if node.target == "size" and dim is not None:
+        return _BATCH if dim % tensor.dim() == 0 else tensor.shape[dim]
     return (_BATCH, *tensor.shape[1:])
 
 

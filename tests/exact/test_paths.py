@@ -73,3 +73,14 @@ def test_bad_segments_are_refused():
         exact_paths(mlp(0), np.zeros((2, 2)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="finite"):
         exact_paths(mlp(0), np.full((1, 2), np.nan), np.zeros((1, 2)))
+
+
+def test_no_paths_and_grouped_paths():
+    net = convnet()
+    assert exact_paths(net, np.zeros((0, 1, 6, 6)), np.zeros((0, 1, 6, 6))) == []
+    rng = np.random.default_rng(3)
+    starts, ends = rng.normal(size=(8, 1, 6, 6)) * 3, rng.normal(size=(8, 1, 6, 6)) * 3
+    whole = exact_paths(net, starts, ends)
+    grouped = exact_paths(net, starts, ends, memory_limit=20_000)
+    for a, b in zip(whole, grouped, strict=True):
+        assert np.allclose(a.knots, b.knots) and np.array_equal(a.classes, b.classes)

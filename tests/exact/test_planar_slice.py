@@ -223,6 +223,14 @@ def test_grouping_under_a_memory_limit_gives_the_same_partition(monkeypatch):
     assert grouped.n_linear_regions_ == whole.n_linear_regions_
     points = grid_points(whole.extent_, 60)
     assert np.array_equal(grouped.predict(points), whole.predict(points))
+    for name, pattern in whole.activation_patterns_.items():
+        assert np.array_equal(
+            grouped.activation_patterns_[name][grouped.apply(points)], pattern[whole.apply(points)]
+        )
+    assert len(grouped.boundary_) == len(whole.boundary_)
+    assert np.linalg.norm(np.diff(grouped.boundary_, axis=1), axis=2).sum() == pytest.approx(
+        np.linalg.norm(np.diff(whole.boundary_, axis=1), axis=2).sum()
+    )
 
 
 # ----------------------------------------------------------------- the decision boundary
@@ -373,6 +381,11 @@ class FlattenBatch(nn.Module):
         return torch.flatten(x)
 
 
+class Transposed(nn.Module):
+    def forward(self, x):
+        return torch.tanh(x.T).T
+
+
 class SoftmaxInTheMiddle(nn.Module):
     def __init__(self):
         super().__init__()
@@ -391,6 +404,11 @@ class SoftmaxInTheMiddle(nn.Module):
         (Square(), "multiplies"),
         (FlattenBatch(), "batch axis"),
         (SoftmaxInTheMiddle(), "last operation"),
+        (Transposed(), "getattr"),
+        (
+            nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3, track_running_stats=False)),
+            "by the batch",
+        ),
     ],
 )
 def test_layers_that_are_not_piecewise_linear_are_named(layer, message):
@@ -402,3 +420,62 @@ def test_max_pooling_with_padding_is_refused():
     net = nn.Sequential(nn.MaxPool2d(2, padding=1), nn.Flatten(), nn.Linear(4, 2))
     with pytest.raises(UnsupportedLayerError, match=r"0 \(MaxPool2d\).*padding"):
         PlanarSlice(net, anchors=np.random.default_rng(0).normal(size=(3, 1, 2, 2))).fit()
+
+
+# ----------------------------------------------------------------- corner cases
+
+
+def test_a_strip_thinner_than_the_tolerance_is_not_lost():
+    """Three kinks v = 0, v = w/2, v = w with w below twice the tolerance: the cells still tile."""
+    tolerance = 1e-4
+    w = 1.5 * tolerance * np.hypot(2, 2)
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2)).double()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]))
+        net[0].bias.copy_(torch.tensor([0.0, -w, -w / 2]))
+        net[2].weight.copy_(torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
+        net[2].bias.zero_()
+    plane = PlanarSlice(net, **PLANE, extent=(-1, 1, -1, 1), tolerance=tolerance).fit()
+    assert abs(sum(_area(r) for r in plane.regions_) - 4.0) < 1e-12
+    assert (plane.apply(grid_points(plane.extent_, 40)) >= 0).all()
+
+
+def test_a_boundary_along_a_kink_is_found():
+    """relu(u) as a single logit: class 0 where u ≤ 0 (a tie at 0), class 1 where u > 0."""
+    net = nn.Sequential(nn.Linear(2, 1), nn.ReLU()).double()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, 0.0]]))
+        net[0].bias.zero_()
+    plane = PlanarSlice(net, **PLANE, extent=(-1, 1, -1, 1)).fit()
+    assert plane.boundary_classes_.tolist() == [[0, 1]]
+    assert np.allclose(plane.boundary_[0, :, 0], 0)
+    assert sorted(plane.boundary_[0, :, 1]) == pytest.approx([-1, 1])
+
+
+class SharedReLU(nn.Module):
+    """One ReLU module used twice, a size read before the first kink, a matmul, dropout off."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(2, 6), nn.Linear(6, 5)
+        self.relu = nn.ReLU()
+        self.weight = nn.Parameter(torch.randn(5, 3))
+
+    def forward(self, x):
+        n = x.shape[0]
+        h = self.relu(self.fc1(x))
+        h = self.relu(self.fc2(h)).reshape(n, -1)
+        h = F.dropout(h, 0.5, training=False)
+        return h @ self.weight
+
+
+def test_shared_modules_and_bookkeeping_operations():
+    torch.manual_seed(0)
+    net = SharedReLU().double().eval()
+    plane = PlanarSlice(net, **PLANE, extent=(-3, 3, -3, 3)).fit()
+    assert [p.shape[1:] for p in plane.activation_patterns_.values()] == [(6,), (5,)]
+    points = grid_points(plane.extent_, 80)
+    with torch.no_grad():
+        scores = net(torch.as_tensor(points)).numpy()
+    assert np.array_equal(plane.predict(points), scores.argmax(axis=1))
+    assert np.allclose(plane.decision_function(points), scores, atol=1e-9)
