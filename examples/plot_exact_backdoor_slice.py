@@ -24,7 +24,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from didi import DecisionMap, DecisionMapDisplay
+from didi import DecisionMap
 from didi.exact import PlanarSlice, exact_paths
 from didi.plotting import PlanarSliceDisplay
 from didi.torch import TorchClassifier
@@ -103,24 +103,23 @@ for n_steps in (0, 1, 5, 10):
 # A decision map shows the classifier on π⁻¹'s surface, which is curved and passes
 # near the mapped samples; the slice is flat and passes through three samples. They
 # share those samples, not the surface, so they are compared at points, not pixel by
-# pixel: the plane's points are placed on the map by its ``transform`` and drawn in
-# their exact class, and the class the map shows there (the classifier at π⁻¹ of
-# the placed point) is compared with it.
+# pixel: ``decision_map=`` places the plane's points on the map by its ``transform``,
+# and ``plot_on_map`` draws them in their exact class over the map, titled with the
+# share of them where the map shows that class (the classifier at π⁻¹ of the placed
+# point).
 mapped = np.vstack([X_test[:300], anchors])
 dmap = DecisionMap(clf, n_neighbors=10, resolution=60, random_state=0).fit(
     mapped, clf.predict(mapped)
 )
-u0, u1, v0, v1 = plane.extent_
-grid = np.stack(np.meshgrid(np.linspace(u0, u1, 25), np.linspace(v0, v1, 25)), -1).reshape(-1, 2)
-exact = plane.predict(grid)
-placed = dmap.transform(plane.to_input(grid).reshape(len(grid), -1))
-shown = clf.predict(dmap.inverse_transform(placed))
-print(f"the map shows the plane's exact class at {np.mean(shown == exact):.0%} of its points")
-
-fig, ax = plt.subplots(figsize=(7, 6), layout="constrained")
-DecisionMapDisplay.from_estimator(dmap, ax=ax, point_size=10, title="decision map and the plane")
-ax.scatter(*placed.T, c=plt.get_cmap("tab10")(exact), s=40, marker="s", edgecolors="black")
-ax.scatter(*dmap.embedding_[-3:].T, marker="*", s=250, c="white", edgecolors="black")
+fig, axes = plt.subplots(1, 2, figsize=(14, 6), layout="constrained")
+disp = PlanarSliceDisplay.from_estimator(
+    plane, decision_map=dmap, ax=axes[0], anchor_labels=labels, legend=False, title="the slice"
+)
+disp.plot_on_map(dmap, ax=axes[1])
+disp.map_ax_.scatter(*dmap.embedding_[-3:].T, marker="*", s=250, c="white", edgecolors="black")
+print(
+    f"the map shows the plane's exact class at {disp.map_comparison['agreement']:.0%} of its points"
+)
 plt.show()
 
 # %%

@@ -11,6 +11,36 @@ from ._decision_map_display import class_colors
 _COLOR_BY = ("class", "slope")
 
 
+def map_comparison(planar_slice, decision_map, n_points: int = 25) -> dict:
+    """Where a grid of the plane's points lands on a decision map, and what the map shows there.
+
+    The map shows the classifier on π⁻¹'s surface, not on the plane, so the two are
+    compared at points: each point of an ``n_points × n_points`` grid of the slice's
+    extent is placed on the map by ``decision_map.transform``; the map "shows" the
+    class of the classifier at π⁻¹ of the placed position.
+
+    Returns
+    -------
+    dict
+        ``positions`` (n, 2) on the map, ``exact`` (n,) the exact classes,
+        ``shown`` (n,) the map's classes there, and ``agreement``, the share of points
+        where they are equal.
+    """
+    u0, u1, v0, v1 = planar_slice.extent_
+    axes = np.meshgrid(np.linspace(u0, u1, n_points), np.linspace(v0, v1, n_points))
+    grid = np.stack(axes, axis=-1).reshape(-1, 2)
+    samples = planar_slice.to_input(grid).reshape(len(grid), *decision_map.sample_shape_)
+    positions = decision_map.transform(samples)
+    exact = planar_slice.predict(grid)
+    shown = decision_map.probe(positions).labels
+    return {
+        "positions": positions,
+        "exact": exact,
+        "shown": shown,
+        "agreement": float(np.mean(shown == exact)),
+    }
+
+
 def region_slopes(region_scores: np.ndarray) -> np.ndarray:
     """Frobenius norm of each cell's score gradient ``∂scores/∂(u, v)``.
 
@@ -45,6 +75,9 @@ class PlanarSliceDisplay:
         ``(u_min, u_max, v_min, v_max)``.
     anchors_uv : ndarray of shape (3, 2), default=None
         Where the anchors lie.
+    map_comparison : dict, default=None
+        From :func:`map_comparison`: the plane's points on a decision map, drawn by
+        :meth:`plot_on_map`.
 
     Attributes
     ----------
@@ -73,7 +106,16 @@ class PlanarSliceDisplay:
     """
 
     def __init__(
-        self, *, regions, region_classes, region_slopes, boundary, classes, extent, anchors_uv=None
+        self,
+        *,
+        regions,
+        region_classes,
+        region_slopes,
+        boundary,
+        classes,
+        extent,
+        anchors_uv=None,
+        map_comparison=None,
     ) -> None:
         self.regions = regions
         self.region_classes = region_classes
@@ -82,6 +124,7 @@ class PlanarSliceDisplay:
         self.classes = classes
         self.extent = extent
         self.anchors_uv = anchors_uv
+        self.map_comparison = map_comparison
 
     def plot(
         self,
@@ -181,14 +224,64 @@ class PlanarSliceDisplay:
         handles.append(Line2D([], [], color="black", linewidth=1.6, label="decision boundary"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
 
+    def plot_on_map(self, decision_map, ax=None, *, point_size: float = 40.0) -> PlanarSliceDisplay:
+        """Draw the decision map with the plane's points on it, in their exact class.
+
+        Needs ``from_estimator(..., decision_map=...)``. Squares are the plane's grid
+        points where the map places them, filled with their exact class; the title
+        gives the share of them where the map shows that class.
+
+        Parameters
+        ----------
+        decision_map : DecisionMap
+            The map the comparison was computed on.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when ``None``.
+        point_size : float, default=40
+            Marker area of the plane's points.
+
+        Returns
+        -------
+        self : PlanarSliceDisplay
+        """
+        from ._decision_map_display import DecisionMapDisplay
+
+        if self.map_comparison is None:
+            raise ValueError("No map comparison: use from_estimator(..., decision_map=dmap).")
+        comparison = self.map_comparison
+        title = f"the plane on the map: {comparison['agreement']:.0%} of its points agree"
+        shown = DecisionMapDisplay.from_estimator(decision_map, ax=ax, point_size=8, title=title)
+        index = {label: i for i, label in enumerate(decision_map.classes_.tolist())}
+        colors = class_colors(len(decision_map.classes_))[
+            [index[c] for c in comparison["exact"].tolist()]
+        ]
+        self.map_points_ = shown.ax_.scatter(
+            *comparison["positions"].T,
+            c=colors,
+            s=point_size,
+            marker="s",
+            edgecolors="black",
+            zorder=3,
+        )
+        self.map_ax_ = shown.ax_
+        return self
+
     @classmethod
-    def from_estimator(cls, planar_slice, *, ax=None, **kwargs) -> PlanarSliceDisplay:
+    def from_estimator(
+        cls, planar_slice, *, decision_map=None, n_map_points: int = 25, ax=None, **kwargs
+    ) -> PlanarSliceDisplay:
         """Draw a fitted :class:`~didi.exact.PlanarSlice`.
 
         Parameters
         ----------
         planar_slice : PlanarSlice
             A fitted slice.
+        decision_map : DecisionMap, default=None
+            A fitted map of the same classifier and the same kind of samples: compare
+            the slice with it at ``n_map_points²`` points of the plane
+            (:func:`map_comparison`); :meth:`plot_on_map` draws it.
+        n_map_points : int, default=25
+            Points per side of the compared grid.
         ax : matplotlib Axes, default=None
             Axes to draw on.
         **kwargs
@@ -213,5 +306,8 @@ class PlanarSliceDisplay:
             classes=classes,
             extent=planar_slice.extent_,
             anchors_uv=planar_slice.anchors_uv_,
+            map_comparison=None
+            if decision_map is None
+            else map_comparison(planar_slice, decision_map, n_map_points),
         )
         return display.plot(ax=ax, **kwargs)

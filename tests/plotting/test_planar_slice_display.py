@@ -70,3 +70,27 @@ def test_bad_requests_are_refused(plane):
             PlanarSlice(plane.module, anchors=[[0, 0], [1, 0], [0, 1]])
         )
     plt.close("all")
+
+
+def test_the_plane_on_a_decision_map(plane):
+    from didi import DecisionMap
+    from didi.torch import TorchClassifier
+
+    clf = TorchClassifier(plane.module)
+    X = np.random.default_rng(0).uniform(-4, 8, size=(80, 2))
+    dmap = DecisionMap(clf, n_neighbors=8, resolution=20, random_state=0).fit(X)
+    disp = PlanarSliceDisplay.from_estimator(plane, decision_map=dmap, n_map_points=6)
+    comparison = disp.map_comparison
+    u0, u1, v0, v1 = plane.extent_
+    grid = np.stack(np.meshgrid(np.linspace(u0, u1, 6), np.linspace(v0, v1, 6)), -1).reshape(-1, 2)
+    assert np.allclose(comparison["positions"], dmap.transform(plane.to_input(grid)))
+    assert np.array_equal(comparison["exact"], plane.predict(grid))
+    shown = clf.predict(dmap.inverse_transform(comparison["positions"]))
+    assert np.array_equal(comparison["shown"], shown)
+    assert comparison["agreement"] == pytest.approx(np.mean(shown == plane.predict(grid)))
+    disp.plot_on_map(dmap)
+    assert len(disp.map_points_.get_offsets()) == 36
+    assert f"{comparison['agreement']:.0%}" in disp.map_ax_.get_title()
+    with pytest.raises(ValueError, match="No map comparison"):
+        PlanarSliceDisplay.from_estimator(plane).plot_on_map(dmap)
+    plt.close("all")
