@@ -10,7 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import NONE, Interval, Satisfies, validate_params
+from .._validation import BOOLEAN, NONE, Interval, Satisfies, validate_params
 from ._geometry import (
     affine_at,
     decision_segments,
@@ -102,6 +102,9 @@ class PlanarSlice(BaseEstimator):
     memory_limit : int, default=1_073_741_824
         Bytes of layer values held at once. Regions beyond that are carried through
         the remaining layers in groups, one after the other (same result).
+    keep_patterns : bool, default=True
+        Keep ``activation_patterns_``: one byte per region and unit, which for a
+        large slice of a convolutional network is most of its memory.
 
     Attributes
     ----------
@@ -129,7 +132,8 @@ class PlanarSlice(BaseEstimator):
     activation_patterns_ : dict
         For every ReLU-like layer (keyed by its name in the traced module), whether
         each unit is active on each cell, shape ``(n_regions, *unit_shape)``; for a
-        max pooling, the index of the winning input in each window.
+        max pooling, the index of the winning input in each window. Empty when
+        ``keep_patterns=False``.
     boundary_ : ndarray of shape (n_segments, 2, 2)
         The decision boundary as line segments in plane coordinates.
     boundary_classes_ : ndarray of shape (n_segments, 2)
@@ -182,6 +186,7 @@ class PlanarSlice(BaseEstimator):
         ],
         "tolerance": [Interval(Real, 0, 1e-3, closed="right")],
         "memory_limit": [Interval(Integral, 1, None)],
+        "keep_patterns": [BOOLEAN],
     }
 
     def __init__(
@@ -198,6 +203,7 @@ class PlanarSlice(BaseEstimator):
         device: Any = None,
         tolerance: float = 1e-9,
         memory_limit: int = 1 << 30,
+        keep_patterns: bool = True,
     ) -> None:
         self.module = module
         self.anchors = anchors
@@ -210,6 +216,7 @@ class PlanarSlice(BaseEstimator):
         self.device = device
         self.tolerance = tolerance
         self.memory_limit = memory_limit
+        self.keep_patterns = keep_patterns
 
     def fit(self, X: Any = None, y: Any = None) -> PlanarSlice:
         """Compute the linear regions and the decision boundary on the extent.
@@ -229,7 +236,9 @@ class PlanarSlice(BaseEstimator):
         graph_module = trace_network(module, device)
         u0, u1, v0, v1 = self.extent_
         diagonal = float(np.hypot(u1 - u0, v1 - v0))
-        runner = PartitionRunner(graph_module, 3, self.tolerance * diagonal, self.memory_limit)
+        runner = PartitionRunner(
+            graph_module, 3, self.tolerance * diagonal, self.memory_limit, self.keep_patterns
+        )
         reference = self.origin_ + np.vstack([np.zeros(len(self.origin_)), self.basis_])
         inputs = torch.as_tensor(reference.reshape(3, *self.input_shape_), device=device)
         partition = runner.run(Polygons.box(self.extent_, device), inputs)

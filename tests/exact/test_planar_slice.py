@@ -228,6 +228,8 @@ def test_grouping_under_a_memory_limit_gives_the_same_partition(monkeypatch):
             grouped.activation_patterns_[name][grouped.apply(points)], pattern[whole.apply(points)]
         )
     assert len(grouped.boundary_) == len(whole.boundary_)
+    lean = PlanarSlice(net, anchors=anchors, keep_patterns=False).fit()
+    assert lean.activation_patterns_ == {} and len(lean.regions_) == len(whole.regions_)
     assert np.linalg.norm(np.diff(grouped.boundary_, axis=1), axis=2).sum() == pytest.approx(
         np.linalg.norm(np.diff(whole.boundary_, axis=1), axis=2).sum()
     )
