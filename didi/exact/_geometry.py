@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Tag of an edge made by a unit's kink (``didi.exact._pieces.UNIT_EDGE``).
-UNIT_EDGE_TAG = -2
+from ._pieces import UNIT_EDGE
 
 
 def plane_basis(directions: np.ndarray) -> np.ndarray:
@@ -138,7 +137,7 @@ def tied_kink_segments(
     following = np.roll(vertices, -1, axis=1)
     following[np.arange(len(counts)), np.clip(counts - 1, 0, None)] = vertices[:, 0]
     valid = np.arange(tags.shape[1]) < counts[:, None]
-    polygon, edge = np.nonzero(valid & (tags == UNIT_EDGE_TAG))
+    polygon, edge = np.nonzero(valid & (tags == UNIT_EDGE))
     start, end = vertices[polygon, edge], following[polygon, edge]
     middle = (start + end) / 2
     scores = affine_at(middle, candidates[polygon])

@@ -57,12 +57,6 @@ class Intervals:
     low: torch.Tensor
     high: torch.Tensor
 
-    @classmethod
-    def unit(cls, device: torch.device) -> Intervals:
-        """The whole segment, ``t ∈ [0, 1]``."""
-        zero = torch.zeros(1, dtype=torch.float64, device=device)
-        return cls(zero, zero + 1.0)
-
     def __len__(self) -> int:
         return len(self.low)
 
@@ -140,13 +134,6 @@ class Polygons:
         valid = self.valid()[:, :, None]
         total = torch.where(valid, self.vertices, 0.0).sum(dim=1)
         return total / self.counts[:, None]
-
-    def areas(self) -> torch.Tensor:
-        """Area of every polygon (shoelace formula)."""
-        corners = self.corners()
-        following = torch.roll(corners, -1, dims=1)
-        cross = corners[..., 0] * following[..., 1] - corners[..., 1] * following[..., 0]
-        return cross.sum(dim=1) / 2
 
     def clip(
         self, reference: torch.Tensor, tag: int | torch.Tensor, tolerance: float, strict: bool
