@@ -3,9 +3,10 @@
 Every continuous piecewise-linear layer this package handles is such a maximum: ReLU
 is ``max(0, z)``, a leaky ReLU ``max(s·z, z)``, max-pooling the maximum of its
 window, and the predicted class the maximum of the logits. On a piece where each
-candidate is affine, the winner changes only along lines where two candidates are
-equal; a tournament (candidate ``c`` against the best so far) cuts exactly there,
-so the result is the exact partition into pieces with one winner each.
+candidate is affine, candidate ``a`` wins on the convex cell where it beats every
+other: the piece clipped by those half-planes. The cells that are not empty are the
+exact partition into pieces with one winner each, with no cut where the winner does
+not change.
 """
 
 from __future__ import annotations
