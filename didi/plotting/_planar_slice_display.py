@@ -76,8 +76,9 @@ class PlanarSliceDisplay:
     anchors_uv : ndarray of shape (3, 2), default=None
         Where the anchors lie.
     map_comparison : dict, default=None
-        From :func:`map_comparison`: the plane's points on a decision map, drawn by
-        :meth:`plot_on_map`.
+        The plane's points on a decision map, drawn by :meth:`plot_on_map`:
+        ``positions`` on the map, their ``exact`` classes, the classes the map
+        ``shown`` there, and the ``agreement`` (share of equal ones).
 
     Attributes
     ----------
@@ -278,8 +279,8 @@ class PlanarSliceDisplay:
             A fitted slice.
         decision_map : DecisionMap, default=None
             A fitted map of the same classifier and the same kind of samples: compare
-            the slice with it at ``n_map_points²`` points of the plane
-            (:func:`map_comparison`); :meth:`plot_on_map` draws it.
+            the slice with it at ``n_map_points²`` points of the plane (the
+            ``map_comparison`` attribute); :meth:`plot_on_map` draws it.
         n_map_points : int, default=25
             Points per side of the compared grid.
         ax : matplotlib Axes, default=None
