@@ -79,6 +79,20 @@ def affine_at(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return reference[:, 0] + np.einsum("nk,nkm->nm", points, gradient)
 
 
+def class_scores(scores: np.ndarray) -> np.ndarray:
+    """One score per class on the last axis; a binary model's single logit ``z`` is ``(0, z)``."""
+    if scores.shape[-1] > 1:
+        return scores
+    return np.concatenate([np.zeros_like(scores), scores], axis=-1)
+
+
+def _next_vertices(vertices: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each padded vertex's successor around its polygon (the last one's is the first)."""
+    following = np.roll(vertices, -1, axis=1)
+    following[np.arange(len(counts)), np.clip(counts - 1, 0, None)] = vertices[:, 0]
+    return following
+
+
 def decision_segments(
     vertices: np.ndarray,
     counts: np.ndarray,
@@ -100,9 +114,7 @@ def decision_segments(
         The candidate indices on either side.
     """
     n_candidates = candidates.shape[2]
-    following = np.roll(vertices, -1, axis=1)
-    last = np.clip(counts - 1, 0, None)
-    following[np.arange(len(counts)), last] = vertices[:, 0]
+    following = _next_vertices(vertices, counts)
     polygon, edge = np.nonzero((tags >= 0) & (np.arange(tags.shape[1]) < counts[:, None]))
     first, second = tags[polygon, edge] // n_candidates, tags[polygon, edge] % n_candidates
     keep = classes[polygon] == first
@@ -134,8 +146,7 @@ def tied_kink_segments(
     is read a little outside (``slack`` is the point location's tolerance). Each
     segment is kept on the side of the smaller class index, so it appears once.
     """
-    following = np.roll(vertices, -1, axis=1)
-    following[np.arange(len(counts)), np.clip(counts - 1, 0, None)] = vertices[:, 0]
+    following = _next_vertices(vertices, counts)
     valid = np.arange(tags.shape[1]) < counts[:, None]
     polygon, edge = np.nonzero(valid & (tags == UNIT_EDGE))
     start, end = vertices[polygon, edge], following[polygon, edge]

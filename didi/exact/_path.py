@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import softmax
 
 from ..distance._divergence import js_distance
+from ._geometry import class_scores
 from ._pieces import Intervals
-from ._trace import PartitionRunner, trace_network
+from ._trace import PartitionRunner, trace_network, unwrap_network
 
 #: Resolution of the reference path length: this many steps, plus every kink.
 _FINE_STEPS = 4096
@@ -49,27 +51,24 @@ class ExactPath:
         """Positions ``t`` where the predicted class changes."""
         return self.knots[1:-1][self.classes[1:] != self.classes[:-1]]
 
+    def _pieces_at(self, t: np.ndarray) -> np.ndarray:
+        """Which piece each position ``t`` lies in (a knot belongs to the piece it starts)."""
+        return np.clip(np.searchsorted(self.knots, t, side="right") - 1, 0, len(self.classes) - 1)
+
     def scores_at(self, t: Any) -> np.ndarray:
         """The network's scores at positions ``t`` (computed from the pieces)."""
         t = np.asarray(t, dtype=np.float64)
-        piece = np.clip(np.searchsorted(self.knots, t, side="right") - 1, 0, len(self.classes) - 1)
+        piece = self._pieces_at(t)
         start, end = self.scores[piece, 0], self.scores[piece, 1]
         return start + t[:, None] * (end - start)
 
     def probabilities_at(self, t: Any) -> np.ndarray:
         """Softmax of the scores (sigmoid, as two columns, for a single output)."""
-        scores = self.scores_at(t)
-        if scores.shape[1] == 1:
-            scores = np.hstack([np.zeros_like(scores), scores])
-        scores = scores - scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(class_scores(self.scores_at(t)), axis=1)
 
     def predict(self, t: Any) -> np.ndarray:
         """The predicted class index at positions ``t``."""
-        t = np.asarray(t, dtype=np.float64)
-        piece = np.clip(np.searchsorted(self.knots, t, side="right") - 1, 0, len(self.classes) - 1)
-        return self.classes[piece]
+        return self.classes[self._pieces_at(np.asarray(t, dtype=np.float64))]
 
     def missed_crossings(self, n_steps: int) -> int:
         """Class changes that ``n_steps`` equidistant interior points (plus the ends) do not see.
@@ -144,9 +143,8 @@ def exact_paths(
     >>> path.crossings  # class 1 (the second unit) wins left of 0, class 0 right of it
     array([0.5])
     """
-    wrapped = not isinstance(module, torch.nn.Module)
-    network = module.module if wrapped else module
-    shape = input_shape or (module.input_shape if wrapped else None)
+    network = unwrap_network(module, device)
+    shape = input_shape or network.input_shape
     starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
     if (
         starts.shape != ends.shape
@@ -159,18 +157,15 @@ def exact_paths(
             f"got {starts.shape} and {ends.shape}."
         )
     shape = tuple(shape) if shape is not None else starts.shape[1:]
-    if device is None:
-        device = getattr(module, "device", None) if wrapped else None
-    if device is None:
-        tensors = [*network.parameters(), *network.buffers()]
-        device = tensors[0].device if tensors else "cpu"
-    device = torch.device(device)
+    device = network.device
     n_paths = len(starts)
     if n_paths == 0:
         return []
     reference = np.stack([starts.reshape(n_paths, -1), ends.reshape(n_paths, -1)], axis=1)
     inputs = torch.as_tensor(reference.reshape(2 * n_paths, *shape), device=device)
-    runner = PartitionRunner(trace_network(network, device), 2, tolerance, memory_limit, False)
+    runner = PartitionRunner(
+        trace_network(network.module, device), 2, tolerance, memory_limit, False
+    )
     zero = torch.zeros(n_paths, dtype=torch.float64, device=device)
     partition = runner.run(Intervals(zero, zero + 1.0), inputs)
     return _per_path(partition, n_paths)

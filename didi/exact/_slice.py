@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import BOOLEAN, NONE, Interval, Satisfies, validate_params
 from ._geometry import (
     affine_at,
+    class_scores,
     decision_segments,
     locate,
     padded_extent,
@@ -20,7 +21,7 @@ from ._geometry import (
     tied_kink_segments,
 )
 from ._pieces import Polygons
-from ._trace import Partition, PartitionRunner, trace_network
+from ._trace import Partition, PartitionRunner, trace_network, unwrap_network
 
 #: Relative tolerance of the tie test on decision-boundary edges.
 _TIE_TOLERANCE = 1e-7
@@ -231,9 +232,10 @@ class PlanarSlice(BaseEstimator):
         self : PlanarSlice
         """
         validate_params(self)
-        module, device = self._network()
-        self._set_plane()
-        graph_module = trace_network(module, device)
+        network = unwrap_network(self.module, self.device)
+        device = network.device
+        self._set_plane(network.input_shape)
+        graph_module = trace_network(network.module, device)
         u0, u1, v0, v1 = self.extent_
         diagonal = float(np.hypot(u1 - u0, v1 - v0))
         runner = PartitionRunner(
@@ -242,7 +244,7 @@ class PlanarSlice(BaseEstimator):
         reference = self.origin_ + np.vstack([np.zeros(len(self.origin_)), self.basis_])
         inputs = torch.as_tensor(reference.reshape(3, *self.input_shape_), device=device)
         partition = runner.run(Polygons.box(self.extent_, device), inputs)
-        self._keep(partition, diagonal)
+        self._keep(partition, diagonal, network.classes)
         return self
 
     # ------------------------------------------------------------------ using it
@@ -283,20 +285,7 @@ class PlanarSlice(BaseEstimator):
 
     # ------------------------------------------------------------------ internals
 
-    def _network(self) -> tuple[torch.nn.Module, torch.device]:
-        wrapped = not isinstance(self.module, torch.nn.Module)
-        module = self.module.module if wrapped else self.module
-        device = self.device
-        if device is None and wrapped:
-            device = self.module.device
-        if device is None:
-            tensors = [*module.parameters(), *module.buffers()]
-            device = tensors[0].device if tensors else "cpu"
-        self._wrapped_shape = getattr(self.module, "input_shape", None) if wrapped else None
-        self._wrapped_classes = getattr(self.module, "classes", None) if wrapped else None
-        return module, torch.device(device)
-
-    def _set_plane(self) -> None:
+    def _set_plane(self, lent_shape: tuple[int, ...] | None) -> None:
         if (self.anchors is None) == (self.origin is None or self.directions is None):
             given = [n for n in ("anchors", "origin", "directions") if getattr(self, n) is not None]
             raise ValueError(
@@ -316,7 +305,7 @@ class PlanarSlice(BaseEstimator):
             raise ValueError(
                 "PlanarSlice: origin and directions must be finite samples of one size."
             )
-        shape = self.input_shape or self._wrapped_shape or _sample_shape(self, origin)
+        shape = self.input_shape or lent_shape or _sample_shape(self, origin)
         if int(np.prod(shape)) != origin.size:
             raise ValueError(
                 f"PlanarSlice: input_shape {tuple(shape)} does not hold a sample of "
@@ -331,13 +320,13 @@ class PlanarSlice(BaseEstimator):
         u0, u1, v0, v1 = self.extent if self.extent is not None else padded_extent(uv, self.margin)
         self.extent_ = (float(u0), float(u1), float(v0), float(v1))
 
-    def _keep(self, partition: Partition, diagonal: float) -> None:
+    def _keep(self, partition: Partition, diagonal: float, lent_classes: Any) -> None:
         pieces: Any = partition.pieces  # Polygons
         vertices, counts = pieces.vertices.cpu().numpy(), pieces.counts.cpu().numpy()
         tags = pieces.tags.cpu().numpy()
         scores = partition.outputs.cpu().numpy()
         winners = partition.classes.cpu().numpy()
-        classes = self._class_labels(max(2, scores.shape[2]))
+        classes = self._class_labels(max(2, scores.shape[2]), lent_classes)
         self.classes_ = classes
         self._vertices, self._counts = vertices, counts
         self._tolerance_abs = self.tolerance * diagonal
@@ -349,17 +338,14 @@ class PlanarSlice(BaseEstimator):
         self.activation_patterns_ = {
             p.name: p.winners.reshape(len(counts), *p.unit_shape) for p in partition.patterns
         }
-        candidates = (
-            scores if scores.shape[2] > 1 else np.concatenate([np.zeros_like(scores), scores], 2)
-        )
-        arrays = (vertices, counts, tags, candidates, winners, _TIE_TOLERANCE)
+        arrays = (vertices, counts, tags, class_scores(scores), winners, _TIE_TOLERANCE)
         cuts, cut_pairs = decision_segments(*arrays)
         kinks, kink_pairs = tied_kink_segments(*arrays, self._tolerance_abs)
         self.boundary_ = np.concatenate([cuts, kinks])
         self.boundary_classes_ = classes[np.concatenate([cut_pairs, kink_pairs])]
 
-    def _class_labels(self, n_classes: int) -> np.ndarray:
-        given = self.classes if self.classes is not None else self._wrapped_classes
+    def _class_labels(self, n_classes: int, lent_classes: Any) -> np.ndarray:
+        given = self.classes if self.classes is not None else lent_classes
         if given is None:
             return np.arange(n_classes)
         labels = np.asarray(given)

@@ -62,6 +62,34 @@ class Partition:
     patterns: list[LayerPattern] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Network:
+    """A module to partition, where to run it, and what a wrapping classifier says of it."""
+
+    module: torch.nn.Module
+    device: torch.device
+    input_shape: tuple[int, ...] | None
+    classes: Any
+
+
+def unwrap_network(model: Any, device: Any = None) -> Network:
+    """The module of a ``torch.nn.Module`` or a ``TorchClassifier``, and its device.
+
+    A classifier lends its ``input_shape``, ``classes`` and ``device``; ``device``
+    given here wins, and without either the module's parameters say where it runs.
+    """
+    wrapped = not isinstance(model, torch.nn.Module)
+    module = model.module if wrapped else model
+    if device is None and wrapped:
+        device = getattr(model, "device", None)
+    if device is None:
+        tensors = [*module.parameters(), *module.buffers()]
+        device = tensors[0].device if tensors else "cpu"
+    shape = getattr(model, "input_shape", None) if wrapped else None
+    classes = getattr(model, "classes", None) if wrapped else None
+    return Network(module, torch.device(device), shape, classes)
+
+
 def trace_network(module: torch.nn.Module, device: torch.device) -> GraphModule:
     """A float64 copy of ``module`` in eval mode on ``device``, traced by torch.fx."""
     network = copy.deepcopy(module).to(device=device, dtype=torch.float64).eval()
@@ -179,9 +207,9 @@ class PartitionRunner:
             for dead in self._last_use.get(node, ()):
                 env.pop(dead, None)
                 fields.discard(dead)
-            n_groups = self._groups(env, fields, len(pieces))
-            if n_groups > 1:
-                return self._in_groups(index + 1, env, fields, pieces, patterns, source, n_groups)
+            groups = _groups_of(len(pieces), self._n_groups(_held_bytes(env, fields)))
+            if len(groups) > 1:
+                return self._in_groups(index + 1, env, fields, pieces, patterns, source, groups)
         raise UnsupportedLayerError("The traced network has no output.")
 
     def _evaluate(self, node: Node, env, fields: set, n_pieces: int) -> Any:
@@ -196,7 +224,7 @@ class PartitionRunner:
         batch = n_pieces * self.rank
         args, kwargs = _with_batch(args, batch), _with_batch(kwargs, batch)
         if node.op == "get_attr":
-            return _fetch(self.graph_module, str(node.target))
+            return operator.attrgetter(str(node.target))(self.graph_module)
         if is_final(node, self.graph_module) or (node.op == "call_method" and node.target in CASTS):
             value = args[0]
         elif node.op == "call_module":
@@ -223,13 +251,14 @@ class PartitionRunner:
         pieces, origin = argmax_split(pieces, candidates, self.tolerance)
         dead = set(self._last_use.get(node, ()))
         env = {key: value for key, value in env.items() if key not in dead}
-        n_before = len(source)
-        per_piece = sum(env[key].numel() * env[key].element_size() for key in fields if key in env)
-        per_piece = per_piece / max(1, n_before) + candidates[0, :, :, 0].numel() * 8
-        n_groups = int(np.ceil(4 * per_piece * len(pieces) / self.memory_limit))
-        groups = np.array_split(np.arange(len(pieces)), max(1, min(n_groups, len(pieces))))
+        # The values held after the cut: the live ones, regrouped, and the kink's own.
+        held = _held_bytes(env, fields) / max(1, len(source))
+        held = (held + candidates[0, :, :, 0].numel() * 8) * len(pieces)
         state = (env, fields, pieces, origin, patterns, source)
-        return [self._winners(node, candidates, out_shape, group, *state) for group in groups]
+        return [
+            self._winners(node, candidates, out_shape, group, *state)
+            for group in _groups_of(len(pieces), self._n_groups(held))
+        ]
 
     def _winners(
         self, node, candidates, out_shape, group, env, fields, pieces, origin, patterns, source
@@ -252,8 +281,7 @@ class PartitionRunner:
             chosen = candidates[parent[:, None, None], rows[:, None], units, winners[:, None]]
         env[node] = chosen.reshape(-1, *out_shape)
         if self.record_patterns:
-            host = parent.cpu().numpy()
-            patterns = [LayerPattern(p.name, p.unit_shape, p.winners[host]) for p in patterns]
+            patterns = _take_patterns(patterns, parent.cpu().numpy())
             name = str(node.target) if node.op == "call_module" else node.name
             if any(p.name == name for p in patterns):  # a module used twice
                 name = node.name
@@ -278,25 +306,23 @@ class PartitionRunner:
         n_linear = len(pieces)
         pieces, origin = argmax_split(pieces, candidates[:, :, None], self.tolerance, pair_tag)
         winners = winners_inside(pieces, origin, candidates[:, :, None])
-        host_origin = origin.cpu().numpy()
-        patterns = [LayerPattern(p.name, p.unit_shape, p.winners[host_origin]) for p in patterns]
+        patterns = _take_patterns(patterns, origin.cpu().numpy())
         return Partition(
             pieces, scores[origin], winners[:, 0], origin, n_linear, source[origin], patterns
         )
 
-    def _groups(self, env, fields, n_pieces) -> int:
-        """How many groups the pieces must be carried on in to stay within memory."""
-        held = sum(env[key].numel() * env[key].element_size() for key in fields)
+    def _n_groups(self, held_bytes: float) -> int:
+        """How many groups pieces holding ``held_bytes`` of values are carried on in."""
         # Kinks briefly hold about four times their input: candidates, winners, copies.
-        return int(np.ceil(4 * held / self.memory_limit)) if n_pieces > 1 else 1
+        return int(np.ceil(4 * held_bytes / self.memory_limit))
 
-    def _in_groups(self, start, env, fields, pieces, patterns, source, n_groups) -> Partition:
+    def _in_groups(self, start, env, fields, pieces, patterns, source, groups) -> Partition:
         results = []
-        for group in np.array_split(np.arange(len(pieces)), min(n_groups, len(pieces))):
-            index = torch.as_tensor(group, device=pieces_device(pieces))
+        for group in groups:
+            index = torch.as_tensor(group, device=source.device)
             part_env = {key: _regroup(value, index, self.rank) if key in fields else value
                         for key, value in env.items()}  # fmt: skip
-            part_patterns = [LayerPattern(p.name, p.unit_shape, p.winners[group]) for p in patterns]
+            part_patterns = _take_patterns(patterns, group)
             results.append(
                 self._run(
                     start, part_env, set(fields), pieces.take(index), part_patterns, source[index]
@@ -305,8 +331,19 @@ class PartitionRunner:
         return _concatenate(results)
 
 
-def pieces_device(pieces: Pieces) -> torch.device:
-    return pieces.low.device if hasattr(pieces, "low") else pieces.counts.device
+def _held_bytes(env, fields) -> int:
+    """Bytes of the field values in ``env``."""
+    return sum(env[key].numel() * env[key].element_size() for key in fields if key in env)
+
+
+def _groups_of(n_pieces: int, n_groups: int) -> list[np.ndarray]:
+    """Indices of ``n_pieces`` pieces in ``n_groups`` consecutive groups (at least one)."""
+    return np.array_split(np.arange(n_pieces), max(1, min(n_groups, n_pieces)))
+
+
+def _take_patterns(patterns: list[LayerPattern], index: np.ndarray) -> list[LayerPattern]:
+    """The patterns of the pieces ``index``."""
+    return [LayerPattern(p.name, p.unit_shape, p.winners[index]) for p in patterns]
 
 
 def _concatenate(results: list[Partition]) -> Partition:
@@ -357,13 +394,6 @@ def _size_of(node: Node, args, kwargs) -> Any:
 
 def _with_batch(value, batch: int):
     return map_aggregate(value, lambda item: batch if item is _BATCH else item)
-
-
-def _fetch(graph_module: GraphModule, target: str) -> Any:
-    value: Any = graph_module
-    for name in target.split("."):
-        value = getattr(value, name)
-    return value
 
 
 def _last_uses(nodes: list[Node]) -> dict[Node, list[Node]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._decision_map_display import class_colors
+from ._decision_map_display import class_colors, label_indices
 
 _COLOR_BY = ("class", "slope")
 
@@ -252,10 +252,8 @@ class PlanarSliceDisplay:
         comparison = self.map_comparison
         title = f"the plane on the map: {comparison['agreement']:.0%} of its points agree"
         shown = DecisionMapDisplay.from_estimator(decision_map, ax=ax, point_size=8, title=title)
-        index = {label: i for i, label in enumerate(decision_map.classes_.tolist())}
-        colors = class_colors(len(decision_map.classes_))[
-            [index[c] for c in comparison["exact"].tolist()]
-        ]
+        exact = label_indices(comparison["exact"], decision_map.classes_)
+        colors = class_colors(len(decision_map.classes_))[exact]
         self.map_points_ = shown.ax_.scatter(
             *comparison["positions"].T,
             c=colors,
@@ -296,12 +294,9 @@ class PlanarSliceDisplay:
 
         check_is_fitted(planar_slice, "regions_")
         classes = planar_slice.classes_
-        index = {label: i for i, label in enumerate(classes.tolist())}
         display = cls(
             regions=planar_slice.regions_,
-            region_classes=np.array(
-                [index[c] for c in planar_slice.region_classes_.tolist()], dtype=int
-            ),
+            region_classes=label_indices(planar_slice.region_classes_, classes),
             region_slopes=region_slopes(planar_slice.region_scores_),
             boundary=planar_slice.boundary_,
             classes=classes,
