@@ -4,7 +4,8 @@ Discriminative (Fisher / Jensen-Shannon) distances from any ``predict_proba``,
 UMAP on those distances, an inverse projection back to input space and a decision
 map with the paper's quality scores. One subpackage per step of the method:
 :mod:`didi.distance`, :mod:`didi.projection`, :mod:`didi.inverse`,
-:mod:`didi.decision_map`; pictures in :mod:`didi.plotting`.
+:mod:`didi.decision_map`; pictures in :mod:`didi.plotting`; maps across training in
+:mod:`didi.sequence`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -14,6 +15,7 @@ from .distance import FisherJSMetric
 from .inverse import RBFInverse
 from .plotting import DecisionMapDisplay, ProbeDisplay
 from .projection import FisherUMAP
+from .sequence import DecisionMapSequence
 
 try:
     __version__ = version("didi")
@@ -23,6 +25,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "DecisionMap",
     "DecisionMapDisplay",
+    "DecisionMapSequence",
     "FisherJSMetric",
     "FisherUMAP",
     "ProbeDisplay",

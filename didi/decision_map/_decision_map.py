@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from numbers import Integral, Real
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -305,13 +306,18 @@ class DecisionMap(
         frame: FrameSpec | None,
         names: np.ndarray | None,
         init: np.ndarray | None = None,
+        layout: Callable[[Any], np.ndarray] | None = None,
+        euclidean_umap: Any = None,
     ) -> DecisionMap:
         """The work of :meth:`fit` and :meth:`add_samples`: the method's four steps.
 
         ``ids`` name the samples lastingly, so that ``pairs`` can hand back path
         lengths between samples already seen; ``frame`` says how the classifier
         receives them (``names`` become ``feature_names_in_``); ``init`` starts
-        UMAP's layout.
+        UMAP's layout. ``layout`` replaces UMAP's layout: it receives the fitted
+        ``umap.UMAP`` (graph only) and returns the positions. ``euclidean_umap`` is
+        the Euclidean UMAP behind ``q_knn_e`` where it is already known (it does not
+        depend on the classifier).
         """
         check_enough_samples(len(X), self.n_neighbors, self)
         # Up front with the classes the classifier names (at least two), exactly once
@@ -322,7 +328,14 @@ class DecisionMap(
         timings: dict[str, float] = {}
         # Steps 1 and 2: DiDi distances and their UMAP.
         known_paths = pairs.for_samples(ids)
-        projection, cached = self._project(X, frame, proba_fn, known_paths, init, timings)
+        graph_only = {"transform_mode": "graph"} if layout is not None else None
+        projection, cached = self._project(
+            X, frame, proba_fn, known_paths, init, timings, graph_only
+        )
+        if layout is not None:
+            clock = time.perf_counter()
+            projection._use_layout(layout(projection.umap_))
+            timings["layout"] = lap(clock)[0]
         metric = _distances_of(projection)
         embedding, proba = projection.embedding_, metric.proba_fit_
         check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
@@ -334,7 +347,8 @@ class DecisionMap(
         grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
         grid_proba = classify_grid(proba_fn, inverse, grid_x, grid_y, verbose=self.verbose)
         timings["grid"], clock = lap(clock)
-        euclidean_umap = self._euclidean_umap(X)
+        if euclidean_umap is None:
+            euclidean_umap = self._euclidean_umap(X)
         scores = quality_scores(
             embedding, euclidean_umap.embedding_, proba.argmax(axis=1), back, train, held_out
         )
@@ -366,6 +380,7 @@ class DecisionMap(
         known_paths,
         init: np.ndarray | None,
         timings: dict,
+        extra_umap_kwargs: dict | None = None,
     ) -> tuple[FisherUMAP, bool]:
         """Steps 1 and 2, :class:`FisherUMAP` on ``X``, served by ``memory`` where it can be.
 
@@ -375,7 +390,7 @@ class DecisionMap(
         Returns the fitted projection and whether ``memory`` served it.
         """
         clock = time.perf_counter()
-        umap_kwargs = dict(self.umap_kwargs or {})
+        umap_kwargs = {**(self.umap_kwargs or {}), **(extra_umap_kwargs or {})}
         if init is not None:
             umap_kwargs["init"] = init
         projection = FisherUMAP(

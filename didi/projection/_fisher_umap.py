@@ -237,8 +237,17 @@ class FisherUMAP(
         keep_feature_names(self, getattr(metric, "feature_names_in_", None))
         self.umap_ = model
         self.timings_ = timings
-        self.embedding_ = np.asarray(model.embedding_, dtype=np.float64)
+        # umap_kwargs={"transform_mode": "graph"} builds the graph only: a layout
+        # given later (_use_layout) takes the embedding's place.
+        embedding = getattr(model, "embedding_", None)
+        self.embedding_ = None if embedding is None else np.asarray(embedding, dtype=np.float64)
         return self
+
+    def _use_layout(self, embedding: np.ndarray) -> None:
+        """Take ``embedding`` as the fitted samples' positions (a layout computed
+        outside umap-learn from ``umap_.graph_``); new samples are placed into it."""
+        self.embedding_ = np.asarray(embedding, dtype=np.float64)
+        self.umap_.embedding_ = self.embedding_.astype(np.float32)
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit and return the embedding of ``X``, shape ``(n_samples, 2)``."""
