@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 #: Each optional adapter's public module and its private one, by the package it needs.
-_ADAPTERS = {"torch": "torch", "keras": "keras", "onnx": "onnxruntime"}
+_ADAPTERS = {"torch": "torch", "keras": "keras", "onnx": "onnxruntime", "skorch": "skorch"}
 
 collect_ignore = [
     path

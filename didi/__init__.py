@@ -15,7 +15,7 @@ from .distance import FisherJSMetric
 from .inverse import RBFInverse
 from .plotting import DecisionMapDisplay, ProbeDisplay
 from .projection import FisherUMAP
-from .sequence import DecisionMapSequence
+from .sequence import CheckpointRecorder, DecisionMapSequence
 
 try:
     __version__ = version("didi")
@@ -23,6 +23,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "CheckpointRecorder",
     "DecisionMap",
     "DecisionMapDisplay",
     "DecisionMapSequence",

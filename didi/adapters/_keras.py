@@ -115,3 +115,60 @@ class KerasModelClassifier(PrefitClassifier):
         return self._remember_columns(
             proba_from_outputs(keras.ops.convert_to_numpy(raw), self.output)
         )
+
+
+class RecordCheckpoints(keras.callbacks.Callback):
+    """Record the model into a :class:`~didi.CheckpointRecorder` every ``every`` epochs.
+
+    Each record is a :class:`KerasModelClassifier` of a copy of the model
+    (``keras.models.clone_model`` with the current weights), named ``"epoch k"``
+    counting from 1; ``classifier_options`` are its parameters.
+
+    Parameters
+    ----------
+    recorder : CheckpointRecorder
+        Where the checkpoints go.
+    every : int, default=1
+        Record every ``every``-th epoch.
+    **classifier_options
+        Parameters of :class:`KerasModelClassifier` (``output``, ``input_shape``,
+        ``classes``, ``batch_size``).
+
+    Examples
+    --------
+    >>> import numpy as np, keras
+    >>> from didi import CheckpointRecorder
+    >>> from didi.keras import RecordCheckpoints
+    >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype("float32")
+    >>> y = (X[:, 0] > 0).astype("int64")
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    >>> recorder = CheckpointRecorder(X)
+    >>> _ = model.fit(X, y, epochs=2, verbose=0, callbacks=[RecordCheckpoints(recorder)])
+    >>> list(recorder.checkpoints_)
+    ['epoch 1', 'epoch 2']
+    """
+
+    def __init__(self, recorder: Any, every: int = 1, **classifier_options: Any) -> None:
+        from ..sequence import CheckpointRecorder
+
+        super().__init__()
+        if not isinstance(recorder, CheckpointRecorder):
+            raise TypeError(
+                f"recorder must be a didi.CheckpointRecorder; got {type(recorder).__name__}."
+            )
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer; got {every!r}.")
+        self.recorder = recorder
+        self.every = every
+        self.classifier_options = classifier_options
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if (epoch + 1) % self.every:
+            return
+        weights = self.model.get_weights()
+        copied = keras.models.clone_model(self.model)
+        copied.set_weights(weights)
+        classifier = KerasModelClassifier(copied, **self.classifier_options)
+        n_bytes = sum(np.asarray(w).nbytes for w in weights)
+        self.recorder.keep(classifier, name=f"epoch {epoch + 1}", n_bytes=n_bytes)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from numbers import Integral, Real
 from collections.abc import Callable
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np

@@ -77,47 +77,69 @@ def _script_json(data: Any) -> str:
 
 
 def page_data(
-    decision_map,
+    maps,
     *,
+    frame_names: list[str] | None = None,
     image_shape: tuple[int, ...] | None = None,
     probe_resolution: int = 12,
     max_thumbnails: int = MAX_THUMBNAILS,
 ) -> dict:
-    """Everything the page shows, as plain data."""
-    dmap = decision_map
-    n_classes = len(dmap.classes_)
-    colors = class_colors(n_classes)
-    background = background_image(dmap.grid_labels_, dmap.grid_entropy_, colors)
-    # Row 0 of the grid is the lowest y; an image's row 0 is its top.
-    background_uri = _png_data_uri(np.ascontiguousarray(background[::-1]))
-    extent = [float(edge) for edge in grid_extent(dmap.grid_x_, dmap.grid_y_)]
-    samples = dmap.projection_.metric_.X_fit_
-    predicted = dmap.proba_.argmax(axis=1)
-    certainty = 1.0 - normalized_entropy(dmap.proba_)
-    true = None if dmap.y_ is None else label_indices(dmap.y_, dmap.classes_)
+    """Everything the page shows, as plain data: what the maps share (classes,
+    samples, labels) once, and per map (a *frame* of the slider) its background,
+    positions, predictions, probes and scores.
+
+    ``maps`` is one fitted :class:`~didi.DecisionMap` or a list of maps of the same
+    samples (a :class:`~didi.DecisionMapSequence`'s), named by ``frame_names``.
+    """
+    maps = maps if isinstance(maps, list) else [maps]
+    first = maps[0]
+    samples = first.projection_.metric_.X_fit_
+    true = None if first.y_ is None else label_indices(first.y_, first.classes_)
     views = (
         [_sample_view(s, image_shape) for s in samples]
         if len(samples) <= max_thumbnails
         else [None] * len(samples)
     )
+    names = frame_names if frame_names is not None else [""] * len(maps)
+    frames = [
+        _frame_data(dmap, name, image_shape, probe_resolution)
+        for dmap, name in zip(maps, names, strict=True)
+    ]
+    extents = np.array([frame["extent"] for frame in frames])
+    extent = [*extents[:, [0, 2]].min(axis=0), *extents[:, [1, 3]].max(axis=0)]
+    return {
+        "classes": [str(name) for name in first.classes_],
+        "colors": [_hex_colour(rgb) for rgb in class_colors(len(first.classes_))],
+        "extent": [float(extent[i]) for i in (0, 2, 1, 3)],
+        "points": {
+            "true": None if true is None else true.tolist(),
+            "labels": None if first.y_ is None else [str(v) for v in first.y_],
+            "views": views,
+        },
+        "frames": frames,
+    }
+
+
+def _frame_data(
+    dmap, name: str, image_shape: tuple[int, ...] | None, probe_resolution: int
+) -> dict:
+    """What the page shows of one map: its background, points, probes and scores."""
+    colors = class_colors(len(dmap.classes_))
+    background = background_image(dmap.grid_labels_, dmap.grid_entropy_, colors)
+    extent = [float(edge) for edge in grid_extent(dmap.grid_x_, dmap.grid_y_)]
     axis_x = np.linspace(extent[0], extent[1], probe_resolution + 2)[1:-1]
     axis_y = np.linspace(extent[2], extent[3], probe_resolution + 2)[1:-1]
     positions = np.stack(np.meshgrid(axis_x, axis_y), axis=-1).reshape(-1, 2)
     found = dmap.probe(positions)
     return {
-        "classes": [str(name) for name in dmap.classes_],
-        "colors": [_hex_colour(rgb) for rgb in colors],
-        "background": background_uri,
+        "name": str(name),
+        # Row 0 of the grid is the lowest y; an image's row 0 is its top.
+        "background": _png_data_uri(np.ascontiguousarray(background[::-1])),
         "extent": extent,
-        "points": {
-            "x": dmap.embedding_[:, 0].round(6).tolist(),
-            "y": dmap.embedding_[:, 1].round(6).tolist(),
-            "predicted": predicted.tolist(),
-            "true": None if true is None else true.tolist(),
-            "labels": None if dmap.y_ is None else [str(v) for v in dmap.y_],
-            "certainty": certainty.round(4).tolist(),
-            "views": views,
-        },
+        "x": dmap.embedding_[:, 0].round(6).tolist(),
+        "y": dmap.embedding_[:, 1].round(6).tolist(),
+        "predicted": dmap.proba_.argmax(axis=1).tolist(),
+        "certainty": (1.0 - normalized_entropy(dmap.proba_)).round(4).tolist(),
         "probes": {
             "x": positions[:, 0].round(6).tolist(),
             "y": positions[:, 1].round(6).tolist(),
@@ -140,17 +162,20 @@ def _hex_colour(rgb: np.ndarray) -> str:
 
 
 def write_html(
-    decision_map,
+    maps,
     path: str | Path,
     *,
     title: str = "Decision map",
+    frame_names: list[str] | None = None,
     image_shape: tuple[int, ...] | None = None,
     probe_resolution: int = 12,
     max_thumbnails: int = MAX_THUMBNAILS,
 ) -> Path:
-    """Write the page; see :meth:`DecisionMap.to_html`."""
+    """Write the page of one map or of a sequence of maps (with a slider); see
+    :meth:`DecisionMap.to_html`."""
     data = page_data(
-        decision_map,
+        maps,
+        frame_names=frame_names,
         image_shape=image_shape,
         probe_resolution=probe_resolution,
         max_thumbnails=max_thumbnails,

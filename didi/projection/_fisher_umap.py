@@ -237,10 +237,10 @@ class FisherUMAP(
         keep_feature_names(self, getattr(metric, "feature_names_in_", None))
         self.umap_ = model
         self.timings_ = timings
-        # umap_kwargs={"transform_mode": "graph"} builds the graph only: a layout
-        # given later (_use_layout) takes the embedding's place.
-        embedding = getattr(model, "embedding_", None)
-        self.embedding_ = None if embedding is None else np.asarray(embedding, dtype=np.float64)
+        # umap_kwargs={"transform_mode": "graph"} builds the graph only: the
+        # projection is fitted once a layout is given (_use_layout).
+        if hasattr(model, "embedding_"):
+            self.embedding_ = np.asarray(model.embedding_, dtype=np.float64)
         return self
 
     def _use_layout(self, embedding: np.ndarray) -> None:

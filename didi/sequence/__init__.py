@@ -3,6 +3,7 @@ under a sequence of checkpoints, each map laid out near the previous one, with
 temporal measures; :class:`CheckpointRecorder` keeps checkpoints while a model trains.
 """
 
+from ._recorder import CheckpointRecorder
 from ._sequence import DecisionMapSequence
 
-__all__ = ["DecisionMapSequence"]
+__all__ = ["CheckpointRecorder", "DecisionMapSequence"]

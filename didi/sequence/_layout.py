@@ -112,7 +112,9 @@ def aligned_layout(
         [np.ascontiguousarray(previous, np.float32), np.array(previous, np.float32, order="C")]
     )
     per_sample = numba.typed.List([empty_float, every])
-    per_negative = numba.typed.List([e.astype(np.float32) / negative_sample_rate for e in per_sample])
+    per_negative = numba.typed.List(
+        [e.astype(np.float32) / negative_sample_rate for e in per_sample]
+    )
     next_negative = numba.typed.List([e.copy() for e in per_negative])
     next_sample = numba.typed.List([e.astype(np.float32) for e in per_sample])
     seeds = check_random_state(random_state).randint(-(2**31) + 1, 2**31 - 1, 3).astype(np.int64)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from numbers import Real
+from itertools import pairwise
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -374,7 +375,7 @@ verbose, batch_size, n_epochs, umap_kwargs
         self.flips_ = prediction_flips(self.proba_)
         graphs = [m.projection_.umap_.graph_ for m in self.maps_]
         self.neighbour_preservation_ = np.array(
-            [neighbourhood_overlap(before, after) for before, after in zip(graphs, graphs[1:])]
+            [neighbourhood_overlap(before, after) for before, after in pairwise(graphs)]
         ).reshape(len(graphs) - 1, self.embeddings_.shape[1])
         self.transition_scores_ = {
             "movement": self.movement_.mean(axis=1),
@@ -383,19 +384,33 @@ verbose, batch_size, n_epochs, umap_kwargs
             "temporal_preservation": np.array(
                 [
                     temporal_preservation(kept, moved)
-                    for kept, moved in zip(self.neighbour_preservation_, self.movement_)
+                    for kept, moved in zip(
+                        self.neighbour_preservation_, self.movement_, strict=True
+                    )
                 ]
             ),
             "procrustes_disparity": np.array(
                 [
                     procrustes_disparity(before, after)
-                    for before, after in zip(self.embeddings_[:-1], self.embeddings_[1:])
+                    for before, after in pairwise(self.embeddings_)
                 ]
             ),
         }
 
-    def to_html(self, path: Any, *, title: str = "Decision maps", **kwargs: Any):
-        """Write the maps as one self-contained web page with a checkpoint slider.
+    def to_html(
+        self,
+        path: Any,
+        *,
+        title: str = "Decision maps",
+        image_shape: tuple[int, ...] | None = None,
+        probe_resolution: int = 12,
+    ):
+        """Write every map as one self-contained web page with a checkpoint slider.
+
+        The page is :meth:`DecisionMap.to_html`'s (hover, zoom, pan, click for a
+        sample or for π⁻¹ at a position) with a slider that switches between the
+        checkpoints' maps, drawn in one frame so that a sample that stays in place
+        stays on screen.
 
         Parameters
         ----------
@@ -403,8 +418,11 @@ verbose, batch_size, n_epochs, umap_kwargs
             File to write.
         title : str, default="Decision maps"
             Title of the page.
-        **kwargs
-            ``image_shape`` and ``probe_resolution``, as in :meth:`DecisionMap.to_html`.
+        image_shape : tuple of int, default=None
+            Shape to reshape flat samples to, to show them as images.
+        probe_resolution : int, default=12
+            Positions per axis where π⁻¹ is precomputed per map for clicks on the
+            background (``probe_resolution²`` classifier rows per map).
 
         Returns
         -------
@@ -414,11 +432,23 @@ verbose, batch_size, n_epochs, umap_kwargs
         from ..plotting._html import write_html
 
         check_is_fitted(self, "maps_")
-        return write_html(self.maps_, path, title=title, frame_names=self.checkpoint_names_, **kwargs)
+        check_value(
+            "DecisionMapSequence.to_html",
+            "probe_resolution",
+            probe_resolution,
+            [Interval(Integral, 1, 200)],
+        )
+        return write_html(
+            self.maps_,
+            path,
+            title=title,
+            frame_names=self.checkpoint_names_,
+            image_shape=image_shape,
+            probe_resolution=probe_resolution,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         tags.target_tags.required = False
         return tags
-

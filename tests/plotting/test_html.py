@@ -1,5 +1,6 @@
 """The self-contained web page: its data, its escaping, and the page in a real browser."""
 
+import copy
 import json
 import re
 import shutil
@@ -30,16 +31,17 @@ def test_page_is_self_contained_and_holds_the_map(digits_map, tmp_path):
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
     assert "http://" not in page and "https://" not in page and "<link" not in page
     data = embedded_data(page)
-    assert len(data["points"]["x"]) == 120 and len(data["probes"]["x"]) == 25
-    np.testing.assert_allclose(data["points"]["x"], digits_map.embedding_[:, 0], atol=1e-6)
+    (frame,) = data["frames"]
+    assert len(frame["x"]) == 120 and len(frame["probes"]["x"]) == 25
+    np.testing.assert_allclose(frame["x"], digits_map.embedding_[:, 0], atol=1e-6)
     assert data["classes"] == [str(c) for c in digits_map.classes_]
-    assert data["points"]["predicted"] == digits_map.proba_.argmax(1).tolist()
+    assert frame["predicted"] == digits_map.proba_.argmax(1).tolist()
     assert all(
         view["image"].startswith("data:image/png;base64,") for view in data["points"]["views"]
     )
-    found = digits_map.probe(np.c_[data["probes"]["x"], data["probes"]["y"]])
-    assert data["probes"]["labels"] == [str(v) for v in found.labels]
-    assert data["background"].startswith("data:image/png;base64,")
+    found = digits_map.probe(np.c_[frame["probes"]["x"], frame["probes"]["y"]])
+    assert frame["probes"]["labels"] == [str(v) for v in found.labels]
+    assert frame["background"].startswith("data:image/png;base64,")
 
 
 def test_text_from_the_data_is_escaped(iris_like, tmp_path):
@@ -135,5 +137,58 @@ def test_missing_scores_and_placeholders_keep_the_page_valid(iris_like, tmp_path
     page = dmap.fit(X, labels).to_html(tmp_path / "map.html", title="A @SCRIPT@ B").read_text()
     assert '<h1 id="title">A @SCRIPT@ B</h1>' in page
     data = embedded_data(page)  # JSON has no NaN: a missing score is null
-    assert data["scores"]["q_not_data"] is None
+    assert data["frames"][0]["scores"]["q_not_data"] is None
     assert "@DATA@" in data["classes"]
+
+
+def test_sequence_page_switches_checkpoints_with_its_slider(digits, browser, tmp_path):
+    from sklearn.neural_network import MLPClassifier
+
+    from didi import DecisionMapSequence
+
+    X, y = digits
+    X = X / 16
+    model, checkpoints = MLPClassifier(hidden_layer_sizes=(16,), random_state=0), {}
+    for epoch in (1, 2):
+        model.partial_fit(X[300:], y[300:], classes=np.arange(10))
+        checkpoints[f"epoch {epoch} <b>"] = copy.deepcopy(model)
+    seq = DecisionMapSequence(checkpoints, n_neighbors=10, resolution=10, random_state=0)
+    path = seq.fit(X[:80], y[:80]).to_html(tmp_path / "seq.html", image_shape=(8, 8))
+    data = embedded_data(path.read_text(encoding="utf-8"))
+    assert [frame["name"] for frame in data["frames"]] == list(checkpoints)
+    for frame, dmap in zip(data["frames"], seq.maps_, strict=True):
+        np.testing.assert_allclose(frame["y"], dmap.embedding_[:, 1], atol=1e-6)
+        low, high = data["extent"][0], data["extent"][1]
+        assert low <= frame["extent"][0] and frame["extent"][1] <= high
+
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    page.wait_for_function("window.didi !== undefined")
+    assert page.locator("#frames").is_visible()
+    assert page.locator("#frame-name").inner_text() == "epoch 1 <b>"
+    before = page.evaluate("window.didi.pointOnPage(3)")
+    page.locator("#frame").fill("1")
+    assert page.locator("#frame-name").inner_text() == "epoch 2 <b>"
+    after = page.evaluate("window.didi.pointOnPage(3)")
+    moved = np.subtract(after, before)
+    expected = seq.embeddings_[1, 3] - seq.embeddings_[0, 3]
+    width = data["extent"][1] - data["extent"][0]
+    box = page.locator("#map").bounding_box()
+    np.testing.assert_allclose(moved[0], expected[0] / width * box["width"], atol=0.5)
+    page.mouse.move(*after)
+    assert "predicted: " + str(seq.maps_[1].classes_[seq.proba_[1, 3].argmax()]) in (
+        page.locator("#tooltip").inner_text()
+    )
+    assert errors == []
+    page.close()
+
+
+def test_a_single_map_page_has_no_slider(digits_map, browser, tmp_path):
+    path = digits_map.to_html(tmp_path / "map.html")
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_function("window.didi !== undefined")
+    assert not page.locator("#frames").is_visible()
+    page.close()

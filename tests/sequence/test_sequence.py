@@ -46,7 +46,7 @@ def test_first_map_is_the_plain_decision_map(training, aligned):
 
 def test_an_unchanged_classifier_leaves_the_map_where_it_was(training, aligned):
     X, y, checkpoints = training
-    seq = DecisionMapSequence(checkpoints[:2] + [checkpoints[1]], **PARAMS).fit(X, y)
+    seq = DecisionMapSequence([*checkpoints[:2], checkpoints[1]], **PARAMS).fit(X, y)
     np.testing.assert_array_equal(seq.embeddings_[2], seq.embeddings_[1])
     np.testing.assert_array_equal(seq.maps_[2].grid_labels_, seq.maps_[1].grid_labels_)
     assert np.all(seq.movement_[1] == 0) and not seq.flips_[1].any()
@@ -72,7 +72,7 @@ def test_aligned_maps_change_shape_far_less_than_independent_ones(training, alig
 
 
 def test_transition_scores_summarise_the_per_sample_measures(training, aligned):
-    X, y, checkpoints = training
+    X, _, checkpoints = training
     scores = aligned.transition_scores_
     np.testing.assert_allclose(scores["movement"], aligned.movement_.mean(axis=1))
     np.testing.assert_allclose(scores["flips"], aligned.flips_.mean(axis=1))

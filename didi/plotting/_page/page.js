@@ -6,10 +6,15 @@
   const tooltip = document.getElementById("tooltip");
   const [x0, x1, y0, y1] = data.extent;
   const P = data.points;
+  const frames = data.frames;
+  let F = frames[0];
   const view = { scale: 1, tx: 0, ty: 0 };
-  const background = new Image();
-  background.onload = draw;
-  background.src = data.background;
+  const backgrounds = frames.map((frame) => {
+    const image = new Image();
+    image.onload = () => { if (frame === F) draw(); };
+    image.src = frame.background;
+    return image;
+  });
 
   function el(tag, text) {
     const node = document.createElement(tag);
@@ -25,16 +30,17 @@
             y0 + (1 - (py - view.ty) / (canvas.height * view.scale)) * (y1 - y0)];
   }
   function colorOf(i) {
-    const c = P.true && P.true[i] >= 0 ? P.true[i] : P.predicted[i];
+    const c = P.true && P.true[i] >= 0 ? P.true[i] : F.predicted[i];
     return data.colors[c];
   }
   function draw() {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(background, view.tx, view.ty, canvas.width * view.scale,
-                  canvas.height * view.scale);
-    for (let i = 0; i < P.x.length; i++) {
-      const [px, py] = toScreen(P.x[i], P.y[i]);
+    const [ax, ay] = toScreen(F.extent[0], F.extent[3]);
+    const [bx, by] = toScreen(F.extent[1], F.extent[2]);
+    ctx.drawImage(backgrounds[frames.indexOf(F)], ax, ay, bx - ax, by - ay);
+    for (let i = 0; i < F.x.length; i++) {
+      const [px, py] = toScreen(F.x[i], F.y[i]);
       ctx.beginPath();
       ctx.arc(px, py, 4, 0, 2 * Math.PI);
       ctx.fillStyle = colorOf(i);
@@ -42,8 +48,8 @@
       ctx.lineWidth = 0.6;
       ctx.strokeStyle = "#000";
       ctx.stroke();
-      if (P.true && P.true[i] !== P.predicted[i]) {
-        ctx.strokeStyle = data.colors[P.predicted[i]];
+      if (P.true && P.true[i] !== F.predicted[i]) {
+        ctx.strokeStyle = data.colors[F.predicted[i]];
         ctx.lineWidth = 2;
         ctx.beginPath();
         ctx.moveTo(px - 5, py - 5); ctx.lineTo(px + 5, py + 5);
@@ -54,8 +60,8 @@
   }
   function nearestPoint(px, py, radius) {
     let best = -1, bestDistance = radius * radius;
-    for (let i = 0; i < P.x.length; i++) {
-      const [qx, qy] = toScreen(P.x[i], P.y[i]);
+    for (let i = 0; i < F.x.length; i++) {
+      const [qx, qy] = toScreen(F.x[i], F.y[i]);
       const d = (qx - px) ** 2 + (qy - py) ** 2;
       if (d <= bestDistance) { best = i; bestDistance = d; }
     }
@@ -63,8 +69,8 @@
   }
   function nearestProbe(x, y) {
     let best = 0, bestDistance = Infinity;
-    for (let i = 0; i < data.probes.x.length; i++) {
-      const d = (data.probes.x[i] - x) ** 2 + (data.probes.y[i] - y) ** 2;
+    for (let i = 0; i < F.probes.x.length; i++) {
+      const d = (F.probes.x[i] - x) ** 2 + (F.probes.y[i] - y) ** 2;
       if (d < bestDistance) { best = i; bestDistance = d; }
     }
     return best;
@@ -72,8 +78,8 @@
   function describe(i) {
     const lines = ["#" + i];
     if (P.labels) lines.push("true: " + P.labels[i]);
-    lines.push("predicted: " + data.classes[P.predicted[i]]);
-    lines.push("certainty: " + Math.round(100 * P.certainty[i]) + "%");
+    lines.push("predicted: " + data.classes[F.predicted[i]]);
+    lines.push("certainty: " + Math.round(100 * F.certainty[i]) + "%");
     return lines;
   }
   function sampleNode(viewData) {
@@ -137,14 +143,28 @@
     const [x, y] = toMap(px, py);
     const k = nearestProbe(x, y);
     showPanel("π⁻¹ near (" + x.toFixed(2) + ", " + y.toFixed(2) + ")",
-      ["label: " + data.probes.labels[k],
-       "certainty: " + Math.round(100 * data.probes.certainty[k]) + "%"],
-      data.probes.views[k]);
+      ["label: " + F.probes.labels[k],
+       "certainty: " + Math.round(100 * F.probes.certainty[k]) + "%"],
+      F.probes.views[k]);
   }
-  const scores = Object.entries(data.scores)
-    .map(([name, value]) => name + " " + (value === null ? "n/a" : (100 * value).toFixed(1) + "%"))
-    .join(" · ");
-  document.getElementById("scores").textContent = scores;
+  function showScores() {
+    document.getElementById("scores").textContent = Object.entries(F.scores)
+      .map(([name, value]) => name + " " + (value === null ? "n/a" : (100 * value).toFixed(1) + "%"))
+      .join(" · ");
+  }
+  function showFrame(k) {
+    F = frames[k];
+    document.getElementById("frame-name").textContent = F.name;
+    showScores();
+    draw();
+  }
+  const slider = document.getElementById("frame");
+  if (frames.length > 1) {
+    slider.max = String(frames.length - 1);
+    slider.addEventListener("input", () => showFrame(Number(slider.value)));
+    document.getElementById("frames").hidden = false;
+  }
+  showFrame(0);
   const legend = document.getElementById("legend");
   data.classes.forEach((name, k) => {
     const item = el("span"); const swatch = el("i");
@@ -156,9 +176,10 @@
   window.didi = {
     pointOnPage(i) {
       const box = canvas.getBoundingClientRect();
-      const [px, py] = toScreen(P.x[i], P.y[i]);
+      const [px, py] = toScreen(F.x[i], F.y[i]);
       return [box.left + px, box.top + py];
     },
+    showFrame,
     view,
   };
 })();
