@@ -232,6 +232,7 @@ EXECUTED_EXAMPLES = (
     "precomputed_distances",
     "explore_and_share",
     "plot_exact_backdoor_slice",
+    "plot_training_sequence",
 )
 
 

@@ -141,7 +141,7 @@ class DecisionMapSequenceDisplay:
         self,
         path: str | Path | None = None,
         *,
-        fps: float = 4.0,
+        fps: int = 4,
         steps_between: int = 4,
         hold: int = 2,
         point_size: float = 14.0,
@@ -154,7 +154,7 @@ class DecisionMapSequenceDisplay:
         path : str or path, default=None
             Where to write the animation: ``.gif`` (Pillow, which matplotlib
             installs) or ``.mp4`` (needs ffmpeg); ``None`` writes nothing.
-        fps : float, default=4
+        fps : int, default=4
             Frames per second.
         steps_between : int, default=4
             Frames in which the points glide from one checkpoint's positions to
@@ -250,7 +250,7 @@ def _frame_plan(n_maps: int, steps_between: int, hold: int) -> list[tuple[int, f
     return plan
 
 
-def _writer_for(path: Path, fps: float) -> Any:
+def _writer_for(path: Path, fps: int) -> Any:
     """Pillow's writer for a GIF, ffmpeg's for an MP4; anything else is refused
     before any frame is drawn."""
     from matplotlib import animation as writers
