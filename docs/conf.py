@@ -115,6 +115,9 @@ numpydoc_xref_ignore = {
     "n_vertices",
     "n_segments",
     "n_paths",
+    "n_checkpoints",
+    "to",
+    "classifier",
     "u_min",
     "u_max",
     "v_min",
@@ -126,6 +129,8 @@ numpydoc_xref_ignore = {
 # Type names written for readers; they point at the owning project's object, or
 # at a python builtin. Without intersphinx they stay unlinked (see nitpick below).
 numpydoc_xref_aliases = {
+    "CheckpointRecorder": "didi.CheckpointRecorder",
+    "DecisionMapSequence": "didi.DecisionMapSequence",
     # python: plain names, so that they resolve through intersphinx when it is on
     "None": "None",
     "True": "True",

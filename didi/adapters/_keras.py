@@ -164,6 +164,7 @@ class RecordCheckpoints(keras.callbacks.Callback):
         self.classifier_options = classifier_options
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        """Record a copy of the model after every ``every``-th epoch (``epoch`` counts from 0)."""
         if (epoch + 1) % self.every:
             return
         weights = self.model.get_weights()

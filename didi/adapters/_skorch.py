@@ -46,6 +46,7 @@ class RecordCheckpoints(Callback):
         self.every = every
 
     def initialize(self) -> RecordCheckpoints:
+        """Check the parameters when the net is initialised."""
         if not isinstance(self.recorder, CheckpointRecorder):
             raise TypeError(
                 f"recorder must be a didi.CheckpointRecorder; got {type(self.recorder).__name__}."
@@ -55,6 +56,7 @@ class RecordCheckpoints(Callback):
         return self
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        """Record a copy of the net after every ``every``-th epoch."""
         epoch = len(net.history)
         if epoch % self.every == 0:
             self.recorder.keep(copy.deepcopy(net), name=f"epoch {epoch}")
