@@ -121,8 +121,9 @@ class RecordCheckpoints(keras.callbacks.Callback):
     """Record the model into a :class:`~didi.CheckpointRecorder` every ``every`` epochs.
 
     Each record is a :class:`KerasModelClassifier` of a copy of the model
-    (``keras.models.clone_model`` with the current weights), named ``"epoch k"``
-    counting from 1; ``classifier_options`` are its parameters.
+    (``keras.models.clone_model`` with the current weights), named ``"epoch k"`` with
+    ``k`` counting the epochs this callback has seen (from 1, across calls to
+    ``fit``); ``classifier_options`` are its parameters.
 
     Parameters
     ----------
@@ -162,14 +163,16 @@ class RecordCheckpoints(keras.callbacks.Callback):
         self.recorder = recorder
         self.every = every
         self.classifier_options = classifier_options
+        self.epochs_seen = 0
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         """Record a copy of the model after every ``every``-th epoch (``epoch`` counts from 0)."""
-        if (epoch + 1) % self.every:
+        self.epochs_seen += 1
+        if self.epochs_seen % self.every:
             return
         weights = self.model.get_weights()
         copied = keras.models.clone_model(self.model)
         copied.set_weights(weights)
         classifier = KerasModelClassifier(copied, **self.classifier_options)
         n_bytes = sum(np.asarray(w).nbytes for w in weights)
-        self.recorder.keep(classifier, name=f"epoch {epoch + 1}", n_bytes=n_bytes)
+        self.recorder.keep(classifier, name=f"epoch {self.epochs_seen}", n_bytes=n_bytes)

@@ -14,7 +14,8 @@ class RecordCheckpoints(Callback):
     """Record the net into a :class:`~didi.CheckpointRecorder` every ``every`` epochs.
 
     Each record is a copy of the whole net (its ``predict_proba`` is what the map
-    queries), named ``"epoch k"`` after skorch's epoch count.
+    queries) without its callbacks, named ``"epoch k"`` with ``k`` counting the epochs
+    this callback has seen, across calls to ``fit`` and ``partial_fit``.
 
     Parameters
     ----------
@@ -44,6 +45,7 @@ class RecordCheckpoints(Callback):
     def __init__(self, recorder: CheckpointRecorder, every: int = 1) -> None:
         self.recorder = recorder
         self.every = every
+        self.epochs_seen_ = 0
 
     def initialize(self) -> RecordCheckpoints:
         """Check the parameters when the net is initialised."""
@@ -57,6 +59,15 @@ class RecordCheckpoints(Callback):
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         """Record a copy of the net after every ``every``-th epoch."""
-        epoch = len(net.history)
-        if epoch % self.every == 0:
-            self.recorder.keep(copy.deepcopy(net), name=f"epoch {epoch}")
+        self.epochs_seen_ += 1
+        if self.epochs_seen_ % self.every:
+            return
+        # The net holds its callbacks, this one among them with its recorder and every
+        # copy kept so far: the copy must not take them along.
+        memo: dict[int, Any] = {}
+        for name, empty in (("callbacks", None), ("callbacks_", [])):
+            value = getattr(net, name, None)
+            if value is not None:
+                memo[id(value)] = empty
+        snapshot = copy.deepcopy(net, memo=memo)
+        self.recorder.keep(snapshot, name=f"epoch {self.epochs_seen_}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._validation import NONE, Interval, check_value
 from ..decision_map._grid import grid_extent
 from ._decision_map_display import DecisionMapDisplay, background_image, class_colors
 
@@ -80,6 +82,8 @@ class DecisionMapSequenceDisplay:
 
         check_is_fitted(sequence, "maps_")
         shown = range(len(sequence.maps_)) if checkpoints is None else list(checkpoints)
+        if not len(shown):
+            raise ValueError("checkpoints is empty: name at least one checkpoint to show.")
         maps = [sequence.maps_[k] for k in shown]
         display = cls(
             displays=[_undrawn_display(dmap) for dmap in maps],
@@ -120,6 +124,9 @@ class DecisionMapSequenceDisplay:
         import matplotlib.pyplot as plt
 
         n = len(self.displays)
+        check_value(
+            "DecisionMapSequenceDisplay.plot", "ncols", ncols, [NONE, Interval(Integral, 1, None)]
+        )
         ncols = min(n, 5) if ncols is None else int(ncols)
         nrows = -(-n // ncols)
         figure, axes = plt.subplots(
@@ -172,8 +179,10 @@ class DecisionMapSequenceDisplay:
         """
         from matplotlib.animation import FuncAnimation
 
-        if steps_between < 0 or hold < 1:
-            raise ValueError("steps_between must be ≥ 0 and hold ≥ 1.")
+        owner = "DecisionMapSequenceDisplay.animate"
+        check_value(owner, "fps", fps, [Interval(Integral, 1, None)])
+        check_value(owner, "steps_between", steps_between, [Interval(Integral, 0, None)])
+        check_value(owner, "hold", hold, [Interval(Integral, 1, None)])
         writer = None if path is None else _writer_for(Path(path), fps)
         frames = _frame_plan(len(self.displays), steps_between, hold)
         figure, update = self._animation_artists(point_size)

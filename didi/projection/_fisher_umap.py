@@ -248,6 +248,9 @@ class FisherUMAP(
         outside umap-learn from ``umap_.graph_``); new samples are placed into it."""
         self.embedding_ = np.asarray(embedding, dtype=np.float64)
         self.umap_.embedding_ = self.embedding_.astype(np.float32)
+        # Fitted now: a clone or refit builds a full embedding again.
+        kwargs = {k: v for k, v in (self.umap_kwargs or {}).items() if k != "transform_mode"}
+        self.umap_kwargs = kwargs or None
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit and return the embedding of ``X``, shape ``(n_samples, 2)``."""

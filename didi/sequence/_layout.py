@@ -4,10 +4,12 @@ The new layout starts from the previous checkpoint's positions and runs
 umap-learn's aligned optimisation (the epoch of ``umap.AlignedUMAP``): the usual
 attraction along the fuzzy graph's edges and repulsion from random samples, plus a
 pull of strength ``λ · wᵢ`` towards the previous position, where ``wᵢ`` is the
-overlap (Jaccard index) of sample ``i``'s neighbourhoods in the two graphs. A
-sample whose neighbourhood is unchanged is held where it was; one whose
-neighbourhood changed is free to move. ``AlignedUMAP`` itself cannot be used: it
-fits every slice's UMAP from raw data, not from the precomputed DiDi graphs.
+overlap (Jaccard index) of sample ``i``'s neighbourhoods in the two graphs. The pull
+is strongest on samples whose neighbourhood is unchanged and absent for those whose
+neighbourhood is new; it is gentle (``λ = 0.01`` by default) next to UMAP's own
+forces, so every sample still moves a little unless the whole graph is unchanged.
+``AlignedUMAP`` itself cannot be used: it fits every slice's UMAP from raw data, not
+from the precomputed DiDi graphs.
 """
 
 from __future__ import annotations
@@ -34,15 +36,30 @@ def same_graph(first: Any, second: Any) -> bool:
     return difference.count_nonzero() == 0
 
 
+def layout_graph(graph: Any, n_epochs: int | None) -> scipy.sparse.csr_matrix:
+    """The fuzzy graph as umap-learn's layout uses it: edges lighter than ``max / e``
+    dropped, where ``e`` is ``n_epochs`` when above 10, else umap-learn's default (500
+    epochs up to 10,000 samples, 200 beyond).
+
+    umap-learn prunes a fully fitted model's ``graph_`` in place this way, and not a
+    graph-only one: graphs are compared in this form, which pruning again leaves alone.
+    """
+    default = 500 if graph.shape[0] <= 10_000 else 200
+    limit = n_epochs if n_epochs is not None and n_epochs > 10 else default
+    pruned = scipy.sparse.csr_matrix(graph, dtype=np.float32, copy=True)
+    pruned.sum_duplicates()
+    if pruned.nnz:
+        pruned.data[pruned.data < pruned.data.max() / float(limit)] = 0.0
+    pruned.eliminate_zeros()
+    return pruned
+
+
 def _edges(graph: Any, n_epochs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The graph's edges that UMAP samples in ``n_epochs`` epochs (umap-learn drops those
-    whose weight is below ``max / n_epochs``), and how often each is sampled."""
+    """The graph's edges (as :func:`layout_graph` gives them), and how often each is
+    sampled in ``n_epochs`` epochs."""
     from umap.umap_ import make_epochs_per_sample
 
-    graph = scipy.sparse.coo_matrix(graph, dtype=np.float32, copy=True)
-    graph.sum_duplicates()
-    graph.data[graph.data < graph.data.max() / float(max(n_epochs, 10))] = 0.0
-    graph.eliminate_zeros()
+    graph = scipy.sparse.coo_matrix(graph, dtype=np.float32)
     every = make_epochs_per_sample(graph.data, n_epochs)
     return graph.row.astype(np.int32), graph.col.astype(np.int32), every
 
@@ -78,7 +95,7 @@ def aligned_layout(
     previous : ndarray of shape (n_samples, 2)
         Positions in the previous map, where the layout starts.
     graph : sparse matrix of shape (n_samples, n_samples)
-        The new checkpoint's fuzzy graph (``umap.UMAP.graph_``).
+        The new checkpoint's fuzzy graph as the layout uses it (``layout_graph``).
     weights : ndarray of shape (n_samples,)
         Pull towards the previous position per sample, in ``[0, 1]``
         (``neighbourhood_overlap``).
@@ -136,9 +153,10 @@ class AlignedLayout:
     """Lay out a new checkpoint's graph near the previous map (see :func:`aligned_layout`).
 
     Called with the new checkpoint's fitted ``umap.UMAP`` (its graph and curve
-    parameters). A graph identical to the previous one keeps the previous map
-    exactly: the layout is already UMAP's for that graph, and a map of an unchanged
-    model must not move.
+    parameters). A graph identical to the previous one (as :func:`layout_graph` gives
+    both) keeps the previous map exactly: the layout is already UMAP's for that graph,
+    and a map of an unchanged model must not move. ``n_epochs`` is the map's: it decides
+    the pruning, and the aligned layout runs that many epochs (200 when ``None``).
     """
 
     previous: np.ndarray
@@ -148,13 +166,14 @@ class AlignedLayout:
     random_state: Any
 
     def __call__(self, model: Any) -> np.ndarray:
-        graph = model.graph_
-        if same_graph(graph, self.previous_graph):
+        previous = layout_graph(self.previous_graph, self.n_epochs)
+        graph = layout_graph(model.graph_, self.n_epochs)
+        if same_graph(graph, previous):
             return np.array(self.previous, dtype=np.float64)
         layout = aligned_layout(
             self.previous,
             graph,
-            neighbourhood_overlap(self.previous_graph, graph),
+            neighbourhood_overlap(previous, graph),
             a=model._a,
             b=model._b,
             strength=self.strength,

@@ -136,8 +136,8 @@ class CheckpointRecorder:
             A classifier with ``predict_proba`` (scikit-learn, skorch,
             :class:`didi.torch.TorchClassifier`, ...), a callable ``f(X) ->
             probabilities``, or a bare ``torch.nn.Module`` (wrapped with
-            ``torch_options``). It is copied; training it further does not change
-            the record.
+            ``torch_options``). It is copied when it is kept; training it further
+            does not change the record.
         name : str, default=None
             The checkpoint's name; ``"checkpoint i"`` (counting from 0) when ``None``.
         """
@@ -146,7 +146,7 @@ class CheckpointRecorder:
 
             model = TorchClassifier(model, **(self.torch_options or {}))
         check_value("CheckpointRecorder.record", "model", model, [CLASSIFIER])
-        self.keep(copy.deepcopy(model), name=name)
+        self._add(model, name, lambda: copy.deepcopy(model), None)
 
     def keep(self, snapshot: Any, *, name: str | None = None, n_bytes: int | None = None) -> None:
         """Record a copy that is already frozen (as the framework callbacks make them).
@@ -160,26 +160,37 @@ class CheckpointRecorder:
         n_bytes : int, default=None
             Its memory, when the caller knows it better than :meth:`record`'s measure.
         """
+        self._add(snapshot, name, lambda: snapshot, n_bytes)
+
+    def _add(self, model: Any, name: str | None, frozen, n_bytes: int | None) -> None:
+        """Record ``model``'s probabilities, and ``frozen()`` (its copy) where it is kept.
+
+        Everything that can fail is checked before anything is recorded.
+        """
         name = f"checkpoint {len(self.names_)}" if name is None else str(name)
         if name in self.names_:
             raise ValueError(f"A checkpoint named {name!r} was recorded already.")
+        size = 0
+        if self.keep_models:
+            size = _state_bytes(model) if n_bytes is None else int(n_bytes)
+            if size > self.max_bytes:
+                raise MemoryError(
+                    f"One checkpoint takes {size:,} bytes, more than max_bytes={self.max_bytes:,}."
+                )
         if self.X is not None:
-            proba_fn = resolve_proba_function(snapshot, None, self.X.shape[1:], None)
+            proba_fn = resolve_proba_function(model, None, self.X.shape[1:], None)
             self.proba_.append(proba_fn(self.X))
         index = len(self.names_)
         self.names_.append(name)
-        if not self.keep_models or index % self.stride_:
+        if not self.keep_models:
             return
-        size = _state_bytes(snapshot) if n_bytes is None else int(n_bytes)
-        while self.n_bytes_ + size > self.max_bytes and len(self.checkpoints_) > 1:
+        # Thin until the copy fits or is not to be kept; it fits once only copies
+        # at positions below ``index`` that are multiples of a stride above it remain.
+        while index % self.stride_ == 0 and self.n_bytes_ + size > self.max_bytes:
             self._thin()
         if index % self.stride_:
             return
-        if self.n_bytes_ + size > self.max_bytes:
-            raise MemoryError(
-                f"One checkpoint takes {size:,} bytes, more than max_bytes={self.max_bytes:,}."
-            )
-        self.checkpoints_[name] = snapshot
+        self.checkpoints_[name] = frozen()
         self._sizes[name] = size
         self.n_bytes_ += size
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from itertools import pairwise
+from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
+import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
@@ -24,24 +24,20 @@ from .._validation import (
 )
 from ..decision_map import DecisionMap
 from ..distance._stores import SamplePairMemory
-from ._layout import AlignedLayout
-from ._temporal import (
-    movement,
-    neighbourhood_overlap,
-    prediction_flips,
-    procrustes_aligned,
-    procrustes_disparity,
-    temporal_preservation,
-)
+from ._layout import AlignedLayout, layout_graph
+from ._temporal import transition_measures
 
 ALIGNMENTS = ("aligned", "independent")
 
 
 def _is_checkpoint_list(value: Any) -> bool:
-    items = value.values() if isinstance(value, Mapping) else value
-    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+    if isinstance(value, Mapping):
+        items = list(value.values())
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items = list(value)
+    else:  # a generator would be used up by this very check
         return False
-    return all(CLASSIFIER.accepts(item) for item in list(items))
+    return all(CLASSIFIER.accepts(item) for item in items)
 
 
 CHECKPOINTS = Satisfies(
@@ -68,9 +64,9 @@ class DecisionMapSequence(BaseEstimator):
     the first starts from the previous map's positions and is laid out with UMAP's
     objective on its own DiDi graph plus a pull towards the previous positions,
     weighted per sample by how much of its DiDi neighbourhood survived (the
-    objective of umap-learn's ``AlignedUMAP``, on didi's precomputed graphs): a
-    sample whose neighbourhood did not change stays, one whose neighbourhood
-    changed moves. A checkpoint whose DiDi graph equals the previous one's keeps
+    objective of umap-learn's ``AlignedUMAP``, on didi's precomputed graphs): the
+    pull is strongest on samples whose neighbourhood did not change and absent on
+    those whose neighbourhood is new. A checkpoint whose DiDi graph equals the previous one's keeps
     the previous map exactly. ``alignment="independent"`` fits every map on its
     own, as :class:`DecisionMap` would.
 
@@ -269,7 +265,8 @@ verbose, batch_size, n_epochs, umap_kwargs
         The first call (on an unfitted sequence) takes the samples; later calls map
         the same samples and must not pass them again. The classifier is used only
         during the call: a model trained further afterwards does not change this
-        checkpoint's map.
+        checkpoint's map. It is not added to the ``checkpoints`` parameter: a refit,
+        or a clone, maps ``checkpoints`` only.
 
         Parameters
         ----------
@@ -343,7 +340,7 @@ verbose, batch_size, n_epochs, umap_kwargs
             frame=state["frame"],
             names=state["names"],
             layout=layout,
-            euclidean_umap=None if previous is None else previous.euclidean_umap_,
+            euclidean_umap=self._shared_euclidean_umap(previous),
         )
         dmap.fit_seconds_ = time.perf_counter() - clock
         if previous is not None and not np.array_equal(dmap.classes_, previous.classes_):
@@ -354,48 +351,36 @@ verbose, batch_size, n_epochs, umap_kwargs
         state["maps"].append(dmap)
         state["labels"].append(name)
 
+    def _shared_euclidean_umap(self, previous: DecisionMap | None) -> Any:
+        """The previous map's Euclidean UMAP behind ``q_knn_e`` (it does not depend on
+        the classifier), unless its parameters have changed since (``set_params``)."""
+        if previous is None:
+            return None
+        names = ("n_neighbors", "min_dist", "spread", "n_epochs", "random_state", "umap_kwargs")
+        before = {name: previous.get_params()[name] for name in names}
+        now = {name: getattr(self, name) for name in names}
+        return previous.euclidean_umap_ if joblib.hash(before) == joblib.hash(now) else None
+
     def _keep(self, state: dict) -> None:
-        """Store the maps of ``state`` and everything measured on them."""
+        """Store the maps of ``state`` and everything measured on them, all computed
+        before anything is stored."""
         maps = state["maps"]
+        embeddings = np.stack([m.embedding_ for m in maps])
+        proba = np.stack([m.proba_ for m in maps])
+        graphs = [layout_graph(m.projection_.umap_.graph_, self.n_epochs) for m in maps]
+        measures = transition_measures(
+            embeddings, proba, graphs, procrustes_first=self.alignment == "independent"
+        )
         self.maps_, self.checkpoint_names_ = maps, state["labels"]
         self.classes_ = maps[0].classes_
-        self.embeddings_ = np.stack([m.embedding_ for m in maps])
-        self.proba_ = np.stack([m.proba_ for m in maps])
+        self.embeddings_, self.proba_ = embeddings, proba
         self.scores_ = {name: np.array([m.scores_[name] for m in maps]) for name in maps[0].scores_}
         self.n_classifier_rows_ = np.array([m.n_classifier_rows_ for m in maps], dtype=np.int64)
         self.fit_seconds_ = np.array([m.fit_seconds_ for m in maps])
-        self._measure_transitions()
-
-    def _measure_transitions(self) -> None:
-        comparable = self.embeddings_.copy()
-        if self.alignment == "independent":
-            for t in range(1, len(comparable)):
-                comparable[t] = procrustes_aligned(comparable[t - 1], comparable[t])
-        self.movement_ = movement(comparable)
-        self.flips_ = prediction_flips(self.proba_)
-        graphs = [m.projection_.umap_.graph_ for m in self.maps_]
-        self.neighbour_preservation_ = np.array(
-            [neighbourhood_overlap(before, after) for before, after in pairwise(graphs)]
-        ).reshape(len(graphs) - 1, self.embeddings_.shape[1])
-        self.transition_scores_ = {
-            "movement": self.movement_.mean(axis=1),
-            "flips": self.flips_.mean(axis=1),
-            "neighbour_preservation": self.neighbour_preservation_.mean(axis=1),
-            "temporal_preservation": np.array(
-                [
-                    temporal_preservation(kept, moved)
-                    for kept, moved in zip(
-                        self.neighbour_preservation_, self.movement_, strict=True
-                    )
-                ]
-            ),
-            "procrustes_disparity": np.array(
-                [
-                    procrustes_disparity(before, after)
-                    for before, after in pairwise(self.embeddings_)
-                ]
-            ),
-        }
+        self.movement_ = measures["movement"]
+        self.flips_ = measures["flips"]
+        self.neighbour_preservation_ = measures["neighbour_preservation"]
+        self.transition_scores_ = measures["summary"]
 
     def to_html(
         self,

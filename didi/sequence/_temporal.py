@@ -8,6 +8,7 @@ moved the samples whose neighbourhoods changed and kept the others still.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -99,3 +100,55 @@ def procrustes_aligned(reference: np.ndarray, layout: np.ndarray) -> np.ndarray:
     norm = (b**2).sum()
     scale = s.sum() / norm if norm > 0 else 1.0
     return b @ rotation * scale + ref_mean
+
+
+def transition_measures(
+    embeddings: np.ndarray, proba: np.ndarray, graphs: list, *, procrustes_first: bool
+) -> dict:
+    """Every measure between consecutive maps of the same samples.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n_maps, n_samples, 2)
+        The maps' positions.
+    proba : ndarray of shape (n_maps, n_samples, n_classes)
+        The classifier's probabilities of the samples at each map.
+    graphs : list of sparse matrix
+        Each map's neighbourhood graph.
+    procrustes_first : bool
+        Bring each map onto the one before with :func:`procrustes_aligned` before
+        measuring movement (maps fitted independently have arbitrary orientations).
+
+    Returns
+    -------
+    dict
+        ``movement``, ``flips`` and ``neighbour_preservation``, each of shape
+        ``(n_maps − 1, n_samples)``, and ``summary``: per transition the means of
+        those three, the temporal preservation and the Procrustes disparity.
+    """
+    comparable = np.array(embeddings, dtype=np.float64)
+    if procrustes_first:
+        for t in range(1, len(comparable)):
+            comparable[t] = procrustes_aligned(comparable[t - 1], comparable[t])
+    moved = movement(comparable)
+    flips = prediction_flips(proba)
+    preserved = np.array(
+        [neighbourhood_overlap(before, after) for before, after in pairwise(graphs)]
+    ).reshape(moved.shape)
+    summary = {
+        "movement": moved.mean(axis=1),
+        "flips": flips.mean(axis=1),
+        "neighbour_preservation": preserved.mean(axis=1),
+        "temporal_preservation": np.array(
+            [temporal_preservation(p, m) for p, m in zip(preserved, moved, strict=True)]
+        ),
+        "procrustes_disparity": np.array(
+            [procrustes_disparity(a, b) for a, b in pairwise(embeddings)]
+        ),
+    }
+    return {
+        "movement": moved,
+        "flips": flips,
+        "neighbour_preservation": preserved,
+        "summary": summary,
+    }

@@ -169,7 +169,10 @@ def test_sequence_page_switches_checkpoints_with_its_slider(digits, browser, tmp
     assert page.locator("#frames").is_visible()
     assert page.locator("#frame-name").inner_text() == "epoch 1 <b>"
     before = page.evaluate("window.didi.pointOnPage(3)")
+    page.mouse.click(*before)
+    assert page.locator("#panel-title").inner_text() == "Sample #3"
     page.locator("#frame").fill("1")
+    assert page.locator("#panel-title").inner_text() == "Click a point or the map"
     assert page.locator("#frame-name").inner_text() == "epoch 2 <b>"
     after = page.evaluate("window.didi.pointOnPage(3)")
     moved = np.subtract(after, before)

@@ -67,3 +67,9 @@ def test_animation_refuses_other_formats_and_bad_counts(sequence, tmp_path):
         display.animate(tmp_path / "training.avi")
     with pytest.raises(ValueError, match="hold"):
         display.animate(hold=0)
+    with pytest.raises(ValueError, match="fps"):
+        display.animate(fps=0)
+    with pytest.raises(ValueError, match="ncols"):
+        display.plot(ncols=0)
+    with pytest.raises(ValueError, match="empty"):
+        DecisionMapSequenceDisplay.from_estimator(sequence, checkpoints=[])

@@ -1,5 +1,7 @@
 """CheckpointRecorder and the training callbacks (plain PyTorch, skorch, Keras)."""
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.linear_model import SGDClassifier
@@ -51,8 +53,17 @@ def test_the_memory_budget_keeps_evenly_spaced_checkpoints(data):
     assert len(recorder.proba_) == 9 and recorder.n_bytes_ <= 3 * size
     assert recorder.stride_ == 4
     assert list(recorder.checkpoints_) == ["epoch 0", "epoch 4", "epoch 8"]
+    # A copy larger than the budget is refused before anything is recorded.
+    small = CheckpointRecorder(X, max_bytes=size // 2)
     with pytest.raises(MemoryError, match="max_bytes"):
-        CheckpointRecorder(max_bytes=size // 2).record(model)
+        small.record(model, name="big")
+    assert small.names_ == [] and small.proba_ == []
+    # A budget of one copy keeps the first one and skips on.
+    single = CheckpointRecorder(X, max_bytes=size + size // 2)
+    with pytest.warns(UserWarning, match="keeping every"):
+        for _ in range(4):
+            single.record(model)
+    assert list(single.checkpoints_) == ["checkpoint 0"] and len(single.proba_) == 4
 
 
 def test_probabilities_only_and_refusals(data):
@@ -117,9 +128,15 @@ def test_skorch_callback_records_every_epoch(data):
     assert list(recorder.checkpoints_) == ["epoch 2", "epoch 4"]
     last = recorder.checkpoints_["epoch 4"]
     np.testing.assert_allclose(last.predict_proba(X), net.predict_proba(X), rtol=1e-6)
+    # The copies leave the callbacks (with the recorder and earlier copies) behind.
+    sizes = [len(pickle.dumps(kept)) for kept in recorder.checkpoints_.values()]
+    assert sizes[1] < 1.2 * sizes[0] and not last.callbacks_
+    # A second fit goes on counting epochs.
+    net.partial_fit(X, y, epochs=2)
+    assert list(recorder.checkpoints_)[-1] == "epoch 6"
     assert not np.allclose(recorder.proba_[0], recorder.proba_[1])
     sequence = recorder.sequence(n_neighbors=10, resolution=8, random_state=0).fit(X, y)
-    assert sequence.embeddings_.shape == (2, len(X), 2)
+    assert sequence.embeddings_.shape == (3, len(X), 2)
     with pytest.raises(TypeError, match="CheckpointRecorder"):
         NeuralNetClassifier(
             torch.nn.Linear(4, 3), callbacks=[RecordCheckpoints(object())]
@@ -142,5 +159,10 @@ def test_keras_callback_records_every_epoch(data):
     np.testing.assert_allclose(last.predict_proba(X), model.predict(X, verbose=0), rtol=1e-5)
     assert not np.allclose(recorder.proba_[0], recorder.proba_[2])
     assert recorder.n_bytes_ == 3 * sum(w.nbytes for w in model.get_weights())
+    again = CheckpointRecorder(X)
+    callback = RecordCheckpoints(again, every=2)
+    model.fit(X, y, epochs=2, verbose=0, callbacks=[callback])
+    model.fit(X, y, epochs=2, verbose=0, callbacks=[callback])
+    assert list(again.checkpoints_) == ["epoch 2", "epoch 4"]
     with pytest.raises(ValueError, match="every"):
         RecordCheckpoints(recorder, every=0)

@@ -57,6 +57,19 @@ def test_an_unchanged_classifier_leaves_the_map_where_it_was(training, aligned):
     assert seq.n_classifier_rows_[1] > 5 * seq.n_classifier_rows_[2]
 
 
+def test_a_repeated_first_checkpoint_keeps_the_first_map(training):
+    # The first map's UMAP prunes its graph in place; the later, graph-only fits do
+    # not: the comparison must see the same graph anyway.
+    X, y, checkpoints = training
+    seq = DecisionMapSequence([checkpoints[0]] * 2, n_epochs=30, **PARAMS).fit(X, y)
+    pruned, whole = (m.projection_.umap_.graph_ for m in seq.maps_)
+    assert pruned.count_nonzero() < whole.count_nonzero()  # the case is really there
+    np.testing.assert_array_equal(seq.embeddings_[1], seq.embeddings_[0])
+    assert np.all(seq.neighbour_preservation_ == 1)
+    # Its projection is a fitted one: a clone of it builds a full embedding again.
+    assert "transform_mode" not in (seq.maps_[1].projection_.umap_kwargs or {})
+
+
 def test_aligned_maps_change_shape_far_less_than_independent_ones(training, aligned):
     X, y, checkpoints = training
     independent = DecisionMapSequence(checkpoints, alignment="independent", **PARAMS).fit(X, y)
@@ -111,8 +124,12 @@ def test_a_failed_checkpoint_leaves_the_sequence_as_it_was(training, aligned):
 
     with pytest.raises(RuntimeError, match="model crashed"):
         seq.add_checkpoint(broken)
-    assert len(seq.maps_) == 2
+    other = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2000, random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        seq.add_checkpoint(other.fit(X, y % 3))
+    assert len(seq.maps_) == 2 and seq.checkpoint_names_ == ["0", "1"]
     np.testing.assert_array_equal(seq.embeddings_, before)
+    assert seq.movement_.shape == (1, N)
 
 
 def test_checkpoints_by_name_and_other_classes(training):
@@ -132,6 +149,7 @@ def test_checkpoints_by_name_and_other_classes(training):
         ({"checkpoints": None}, "at least one checkpoint"),
         ({"checkpoints": [object()]}, "checkpoints"),
         ({"checkpoints": "model"}, "checkpoints"),
+        ({"checkpoints": (c for c in [])}, "checkpoints"),
         ({"alignment": "procrustes"}, "alignment"),
         ({"alignment_strength": -1.0}, "alignment_strength"),
         ({"lam": 2.0}, "lam"),

@@ -154,6 +154,9 @@
   }
   function showFrame(k) {
     F = frames[k];
+    // What the panel shows belongs to the previous checkpoint.
+    document.getElementById("panel-title").textContent = "Click a point or the map";
+    document.getElementById("panel-body").replaceChildren();
     document.getElementById("frame-name").textContent = F.name;
     showScores();
     draw();
