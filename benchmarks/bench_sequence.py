@@ -3,14 +3,16 @@
 An MLP is trained for 10 epochs on 12,000 Fashion-MNIST training images on the
 CPU, recorded after every epoch with ``CheckpointRecorder`` (the two-line hook of a
 plain PyTorch loop); 2,000 test images are then mapped under every checkpoint,
-once with ``alignment="aligned"`` and once with ``"independent"``, side by side in
-one run. Reported per checkpoint: seconds and classifier rows of each map and its
-quality scores; per transition: the Procrustes disparity of consecutive maps
-(``scipy.spatial.procrustes``), the temporal preservation score and the share of
-flipped predictions. A last checkpoint equal to the one before shows what an
-unchanged model costs. Needs ``dataset-fashion-mnist``. Run::
+aligned (``alignment_strength`` 0.01, the default, and 0.003) and independently
+fitted under three seeds (how much the scores vary with the layout's seed alone),
+side by side in one run. Reported per checkpoint: seconds and classifier rows of each
+map and its quality scores; per transition: the Procrustes disparity of consecutive
+maps (``scipy.spatial.procrustes``), the temporal preservation score and the share of
+flipped predictions; per variant: the scores' mean difference from the independent
+maps' mean, and the worst epoch. A last checkpoint equal to the one before shows what
+an unchanged model costs. Needs ``dataset-fashion-mnist``. Run::
 
-    python benchmarks/bench_sequence.py            # 2,000 samples, 10 epochs
+    python benchmarks/bench_sequence.py            # 2,000 samples, 10 epochs, ~8 min
     python benchmarks/bench_sequence.py --quick    # 300 samples, 3 epochs
 """
 
@@ -68,10 +70,20 @@ def warm_up(X, y) -> None:
     recorder.sequence(n_neighbors=10, resolution=10, random_state=0).fit(X, y)
 
 
-def fit_sequence(checkpoints, X, y, alignment: str) -> tuple[DecisionMapSequence, float]:
+#: The maps compared: (name, DecisionMapSequence parameters).
+VARIANTS = [
+    ("aligned 0.01", {"alignment": "aligned", "alignment_strength": 0.01, "random_state": 0}),
+    ("aligned 0.003", {"alignment": "aligned", "alignment_strength": 0.003, "random_state": 0}),
+    ("independent seed 0", {"alignment": "independent", "random_state": 0}),
+    ("independent seed 1", {"alignment": "independent", "random_state": 1}),
+    ("independent seed 2", {"alignment": "independent", "random_state": 2}),
+]
+SCORES = ("q_knn", "q_not_data")
+
+
+def fit_sequence(checkpoints, X, y, params: dict) -> tuple[DecisionMapSequence, float]:
     clock = time.perf_counter()
-    sequence = DecisionMapSequence(checkpoints, alignment=alignment, random_state=0)
-    sequence.fit(X, y)
+    sequence = DecisionMapSequence(checkpoints, **params).fit(X, y)
     return sequence, time.perf_counter() - clock
 
 
@@ -92,32 +104,30 @@ def main() -> None:
     checkpoints = dict(recorder.checkpoints_)
     last = list(checkpoints)[-1]
     checkpoints[f"{last} (again)"] = checkpoints[last]
-    fits = {
-        mode: fit_sequence(checkpoints, X_map, y_map, mode) for mode in ("aligned", "independent")
-    }
+    fits = {name: fit_sequence(checkpoints, X_map, y_map, params) for name, params in VARIANTS}
     results = collect(fits, recorder, y_map, train_seconds, n_map, epochs)
     name = "bench_sequence_quick" if args.quick else "bench_sequence"
     write_results(name, results, report(results))
 
 
 def collect(fits, recorder, y_map, train_seconds, n_map, epochs) -> dict:
-    aligned, independent = fits["aligned"][0], fits["independent"][0]
+    first = next(iter(fits.values()))[0]
     per_checkpoint = []
-    for k, name in enumerate(aligned.checkpoint_names_):
-        row = {"checkpoint": name, "accuracy": float((aligned.proba_[k].argmax(1) == y_map).mean())}
-        for mode, (seq, _) in fits.items():
-            row[mode] = {
+    for k, name in enumerate(first.checkpoint_names_):
+        row = {"checkpoint": name, "accuracy": float((first.proba_[k].argmax(1) == y_map).mean())}
+        for variant, (seq, _) in fits.items():
+            row[variant] = {
                 "seconds": float(seq.fit_seconds_[k]),
                 "rows": int(seq.n_classifier_rows_[k]),
-                **{score: float(seq.scores_[score][k]) for score in ("q_knn", "q_not_data")},
+                **{score: float(seq.scores_[score][k]) for score in SCORES},
             }
         per_checkpoint.append(row)
     transitions = []
-    for t in range(len(aligned.maps_) - 1):
-        row = {"to": aligned.checkpoint_names_[t + 1], "flips": float(aligned.flips_[t].mean())}
-        for mode, seq in (("aligned", aligned), ("independent", independent)):
+    for t in range(len(first.maps_) - 1):
+        row = {"to": first.checkpoint_names_[t + 1], "flips": float(first.flips_[t].mean())}
+        for variant, (seq, _) in fits.items():
             scores = seq.transition_scores_
-            row[mode] = {
+            row[variant] = {
                 key: float(scores[key][t])
                 for key in ("procrustes_disparity", "temporal_preservation", "movement")
             }
@@ -128,10 +138,35 @@ def collect(fits, recorder, y_map, train_seconds, n_map, epochs) -> dict:
         "epochs": epochs,
         "train_seconds_with_recording": train_seconds,
         "recorded_bytes": recorder.n_bytes_,
-        "total_seconds": {mode: fit[1] for mode, fit in fits.items()},
+        "total_seconds": {variant: fit[1] for variant, fit in fits.items()},
         "checkpoints": per_checkpoint,
         "transitions": transitions,
+        "summary": summarise(fits),
     }
+
+
+def summarise(fits) -> dict:
+    """Per variant, over the checkpoints after the first (the first map is the same for
+    every variant of a seed) and before the repeated one: each score's mean difference
+    from the independent maps' mean, its worst epoch, and the median disparity ratio."""
+    independent = [seq for name, (seq, _) in fits.items() if name.startswith("independent")]
+    inside = slice(1, -1)
+    summary = {}
+    for variant, (seq, _) in fits.items():
+        entry = {}
+        for score in SCORES:
+            reference = np.mean([s.scores_[score][inside] for s in independent], axis=0)
+            difference = 100 * (seq.scores_[score][inside] - reference)
+            entry[score] = {"mean": float(difference.mean()), "worst": float(difference.min())}
+        baseline = independent[0].transition_scores_["procrustes_disparity"][:-1]
+        disparity = seq.transition_scores_["procrustes_disparity"][:-1]
+        entry["median_disparity_ratio"] = float(np.median(baseline / disparity))
+        entry["temporal_preservation"] = float(
+            np.mean(seq.transition_scores_["temporal_preservation"][:-1])
+        )
+        entry["seconds_per_map"] = float(np.median(seq.fit_seconds_[inside]))
+        summary[variant] = entry
+    return summary
 
 
 def _pct(value: float) -> str:
@@ -139,44 +174,52 @@ def _pct(value: float) -> str:
 
 
 def report(results: dict) -> str:
+    variants = list(results["total_seconds"])
+    short = [v.replace("independent seed ", "ind. ").replace("aligned ", "al. ") for v in variants]
+    head = " / ".join(short)
+    rows = [
+        [c["checkpoint"], _pct(c["accuracy"]), f"{c[variants[0]]['rows']:,}"]
+        + [" / ".join(_pct(c[v][score]) for v in variants) for score in SCORES]
+        for c in results["checkpoints"]
+    ]
+    checkpoint_table = markdown_table(
+        ["checkpoint", "accuracy %", "classifier rows (every variant)",
+         f"q_knn % ({head})", f"q_not_data % ({head})"],
+        rows,
+    )  # fmt: skip
     rows = [
         [
-            c["checkpoint"], _pct(c["accuracy"]),
-            f"{c['aligned']['seconds']:.1f} / {c['independent']['seconds']:.1f}",
-            f"{c['aligned']['rows']:,} / {c['independent']['rows']:,}",
-            f"{_pct(c['aligned']['q_knn'])} / {_pct(c['independent']['q_knn'])}",
-            f"{_pct(c['aligned']['q_not_data'])} / {_pct(c['independent']['q_not_data'])}",
+            t["to"],
+            _pct(t["flips"]),
+            " / ".join(f"{t[v]['procrustes_disparity']:.4f}" for v in variants),
+            " / ".join(f"{t[v]['temporal_preservation']:.2f}" for v in variants),
         ]
-        for c in results["checkpoints"]
-    ]  # fmt: skip
-    checkpoint_table = markdown_table(
-        ["checkpoint", "accuracy %", "seconds (aligned / indep.)", "classifier rows",
-         "q_knn %", "q_not_data %"],
-        rows,
-    )  # fmt: skip
-    rows = []
-    for t in results["transitions"]:
-        a, i = t["aligned"], t["independent"]
-        ratio = i["procrustes_disparity"] / max(a["procrustes_disparity"], 1e-300)
-        rows.append([
-            t["to"], _pct(t["flips"]),
-            f"{a['procrustes_disparity']:.4f} / {i['procrustes_disparity']:.4f}",
-            "n/a" if a["procrustes_disparity"] < 1e-12 else f"{ratio:.0f}×",
-            f"{a['temporal_preservation']:.3f} / {i['temporal_preservation']:.3f}",
-        ])  # fmt: skip
+        for t in results["transitions"]
+    ]
     transition_table = markdown_table(
-        ["transition to", "flipped %", "Procrustes disparity (aligned / indep.)",
-         "indep. ÷ aligned", "temporal preservation (aligned / indep.)"],
+        ["transition to", "flipped %", f"Procrustes disparity ({head})",
+         f"temporal preservation ({head})"],
         rows,
     )  # fmt: skip
-    totals = results["total_seconds"]
+    rows = [
+        [v, f"{s['seconds_per_map']:.1f}", f"{s['median_disparity_ratio']:.0f}×",
+         f"{s['temporal_preservation']:.2f}"]
+        + [f"{s[score]['mean']:+.2f} / {s[score]['worst']:+.2f}" for score in SCORES]
+        for v, s in results["summary"].items()
+    ]  # fmt: skip
+    summary_table = markdown_table(
+        ["variant", "s per map (median)", "disparity: ind. seed 0 ÷ variant (median)",
+         "temporal preservation (mean)", "q_knn vs ind. mean, points (mean / worst)",
+         "q_not_data vs ind. mean, points (mean / worst)"],
+        rows,
+    )  # fmt: skip
+    totals = ", ".join(f"{v} {s:.0f} s" for v, s in results["total_seconds"].items())
     return (
         f"# Decision maps across training ({results['n_samples']} Fashion-MNIST test images, "
         f"{results['epochs']} epochs)\n\n"
         f"Training with recording: {results['train_seconds_with_recording']:.1f} s, "
-        f"{results['recorded_bytes']:,} bytes of checkpoints kept. All maps: "
-        f"{totals['aligned']:.0f} s aligned, {totals['independent']:.0f} s independent.\n\n"
-        f"{checkpoint_table}\n\n{transition_table}"
+        f"{results['recorded_bytes']:,} bytes of checkpoints kept. All maps: {totals}.\n\n"
+        f"{summary_table}\n\n{checkpoint_table}\n\n{transition_table}"
     )
 
 

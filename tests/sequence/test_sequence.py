@@ -182,3 +182,19 @@ def test_a_stronger_pull_keeps_points_closer_to_where_they_were(aligned):
         )  # fmt: skip
         moved.append(np.linalg.norm(layout - first.embedding_, axis=1).mean())
     assert moved[0] > moved[1] > moved[2]
+
+
+def test_a_memory_location_gives_the_same_maps_and_serves_a_refit(training, aligned, tmp_path):
+    X, y, checkpoints = training
+    cached = DecisionMapSequence(checkpoints, memory=str(tmp_path), **PARAMS)
+    first = cached.fit(X, y)
+    np.testing.assert_array_equal(first.embeddings_, aligned.embeddings_)
+    np.testing.assert_array_equal(first.maps_[2].grid_labels_, aligned.maps_[2].grid_labels_)
+    rows_before = first.n_classifier_rows_.copy()
+    again = DecisionMapSequence(checkpoints, memory=str(tmp_path), **PARAMS).fit(X, y)
+    np.testing.assert_array_equal(again.embeddings_, aligned.embeddings_)
+    # The projections (and their path lengths) come from the cache: only the samples'
+    # and the fixed points' probabilities (the points twice: the cache's key and the
+    # path memory each ask), the scores' round trip and the grid remain.
+    assert np.all(again.n_classifier_rows_ == N + 2 * 16 + N + 12**2)
+    assert np.all(rows_before > again.n_classifier_rows_)
