@@ -241,6 +241,8 @@ class FisherUMAP(
         # projection is fitted once a layout is given (_use_layout).
         if hasattr(model, "embedding_"):
             self.embedding_ = np.asarray(model.embedding_, dtype=np.float64)
+        elif hasattr(self, "embedding_"):
+            del self.embedding_  # an earlier fit's positions belong to an earlier graph
         return self
 
     def _use_layout(self, embedding: np.ndarray) -> None:

@@ -303,7 +303,9 @@ verbose, batch_size, n_epochs, umap_kwargs
         names, frame = feature_names_of(X), FrameSpec.of(X)
         X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
         y = DecisionMap()._check_labels(y, len(X))
-        return {"X": X, "y": y, "frame": frame, "names": names, "maps": [], "labels": []}
+        return {
+            "X": X, "y": y, "frame": frame, "names": names, "maps": [], "labels": [], "seconds": []
+        }  # fmt: skip
 
     def _resume(self) -> dict:
         """The fitted sequence's state, to extend (lists copied: a failed map leaves it)."""
@@ -315,6 +317,7 @@ verbose, batch_size, n_epochs, umap_kwargs
             "names": getattr(first, "feature_names_in_", None),
             "maps": list(self.maps_),
             "labels": list(self.checkpoint_names_),
+            "seconds": list(self.fit_seconds_),
         }
 
     def _extend(self, state: dict, estimator: Any, name: str) -> None:
@@ -342,7 +345,7 @@ verbose, batch_size, n_epochs, umap_kwargs
             layout=layout,
             euclidean_umap=self._shared_euclidean_umap(previous),
         )
-        dmap.fit_seconds_ = time.perf_counter() - clock
+        seconds = time.perf_counter() - clock
         if previous is not None and not np.array_equal(dmap.classes_, previous.classes_):
             raise ValueError(
                 f"Checkpoint {name!r} has classes {list(dmap.classes_)}, the earlier ones "
@@ -350,6 +353,7 @@ verbose, batch_size, n_epochs, umap_kwargs
             )
         state["maps"].append(dmap)
         state["labels"].append(name)
+        state["seconds"].append(seconds)
 
     def _shared_euclidean_umap(self, previous: DecisionMap | None) -> Any:
         """The previous map's Euclidean UMAP behind ``q_knn_e`` (it does not depend on
@@ -376,7 +380,7 @@ verbose, batch_size, n_epochs, umap_kwargs
         self.embeddings_, self.proba_ = embeddings, proba
         self.scores_ = {name: np.array([m.scores_[name] for m in maps]) for name in maps[0].scores_}
         self.n_classifier_rows_ = np.array([m.n_classifier_rows_ for m in maps], dtype=np.int64)
-        self.fit_seconds_ = np.array([m.fit_seconds_ for m in maps])
+        self.fit_seconds_ = np.array(state["seconds"])
         self.movement_ = measures["movement"]
         self.flips_ = measures["flips"]
         self.neighbour_preservation_ = measures["neighbour_preservation"]
