@@ -10,7 +10,12 @@ import numpy as np
 
 from .._validation import NONE, Interval, check_value
 from ..decision_map._grid import grid_extent
-from ._decision_map_display import DecisionMapDisplay, background_image, class_colors
+from ._decision_map_display import (
+    _BACKGROUND_STRENGTH,
+    DecisionMapDisplay,
+    background_image,
+    class_colors,
+)
 
 
 class DecisionMapSequenceDisplay:
@@ -183,7 +188,8 @@ class DecisionMapSequenceDisplay:
         check_value(owner, "fps", fps, [Interval(Integral, 1, None)])
         check_value(owner, "steps_between", steps_between, [Interval(Integral, 0, None)])
         check_value(owner, "hold", hold, [Interval(Integral, 1, None)])
-        writer = None if path is None else _writer_for(Path(path), fps)
+        colors = class_colors(len(self.displays[0].classes))
+        writer = None if path is None else _writer_for(Path(path), fps, colors)
         frames = _frame_plan(len(self.displays), steps_between, hold)
         figure, update = self._animation_artists(point_size)
         animation = FuncAnimation(
@@ -198,8 +204,10 @@ class DecisionMapSequenceDisplay:
         checkpoint ``k``'s map with the points a share ``s`` of the way to ``k + 1``."""
         import matplotlib.pyplot as plt
 
-        figure, ax = plt.subplots(figsize=(7, 6))
+        figure, ax = plt.subplots(figsize=(8, 6))
         self.displays[0].plot(ax=ax, point_size=point_size, title=self._title(0))
+        # Frames cannot be cropped to their content: leave the legend room instead.
+        figure.subplots_adjust(left=0.03, right=0.74, bottom=0.04, top=0.9)
         extent = self.extent_
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
@@ -259,14 +267,59 @@ def _frame_plan(n_maps: int, steps_between: int, hold: int) -> list[tuple[int, f
     return plan
 
 
-def _writer_for(path: Path, fps: int) -> Any:
-    """Pillow's writer for a GIF, ffmpeg's for an MP4; anything else is refused
-    before any frame is drawn."""
+def map_palette(colors: np.ndarray, n_greys: int = 16) -> np.ndarray | None:
+    """At most 256 RGB colours (in ``[0, 1]``) for GIF frames of a map: the pure class
+    colours (points, legend), each class's tints towards white as the background
+    fades them, and greys for text and edges. ``None`` beyond 200 classes."""
+    n_classes = len(colors)
+    if n_classes > 200:
+        return None
+    n_tints = max(1, (256 - n_greys - n_classes) // n_classes)
+    strengths = np.linspace(0.0, _BACKGROUND_STRENGTH, n_tints + 1)[1:]
+    tints = 1.0 - strengths[None, :, None] * (1.0 - colors[:, None, :3])
+    greys = np.repeat(np.linspace(0.0, 1.0, n_greys)[:, None], 3, axis=1)
+    return np.vstack([colors[:, :3], tints.reshape(-1, 3), greys])
+
+
+def _paletted_gif_writer(fps: int, colors: np.ndarray) -> Any:
+    """Pillow's GIF writer with every frame put on :func:`map_palette`'s colours.
+
+    Pillow's own adaptive palette spends its 256 colours on the background's many
+    tints and shifts the rare pure class colours of the points and the legend: a
+    point would change its colour, which in a decision map is its meaning.
+    """
+    from matplotlib.animation import PillowWriter
+    from PIL import Image
+
+    palette = map_palette(colors)
+    if palette is None:
+        return PillowWriter(fps=fps)
+    holder = Image.new("P", (1, 1))
+    levels = np.round(255 * palette).astype(int).ravel().tolist()
+    holder.putpalette(levels + [255] * (768 - len(levels)))
+
+    class PalettedGifWriter(PillowWriter):
+        def finish(self) -> None:
+            frames = [
+                frame.convert("RGB").quantize(palette=holder, dither=Image.Dither.NONE)
+                for frame in self._frames  # type: ignore[attr-defined]
+            ]
+            frames[0].save(
+                self.outfile, save_all=True, append_images=frames[1:],
+                duration=int(1000 / self.fps), loop=0,
+            )  # fmt: skip
+
+    return PalettedGifWriter(fps=fps)
+
+
+def _writer_for(path: Path, fps: int, colors: np.ndarray) -> Any:
+    """A GIF writer on the map's palette, ffmpeg's writer for an MP4; anything else is
+    refused before any frame is drawn."""
     from matplotlib import animation as writers
 
     suffix = path.suffix.lower()
     if suffix == ".gif":
-        return writers.PillowWriter(fps=fps)
+        return _paletted_gif_writer(fps, colors)
     if suffix == ".mp4":
         if not writers.FFMpegWriter.isAvailable():
             raise RuntimeError("Writing .mp4 needs ffmpeg on the PATH; write a .gif instead.")

@@ -9,7 +9,8 @@ from sklearn.neural_network import MLPClassifier
 
 from didi import DecisionMapSequence
 from didi.plotting import DecisionMapSequenceDisplay
-from didi.plotting._sequence_display import _frame_plan
+from didi.plotting._decision_map_display import class_colors
+from didi.plotting._sequence_display import _frame_plan, map_palette
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,17 @@ def test_small_multiples_share_one_frame(sequence):
     )
 
 
+def test_the_gif_palette_holds_pure_colours_tints_and_greys():
+    colors = class_colors(10)
+    palette = map_palette(colors)
+    assert len(palette) <= 256
+    np.testing.assert_allclose(palette[:10], colors[:, :3])
+    faded = 1 - 0.6 * (1 - colors[3, :3])  # a certain cell of class 3, as the map draws it
+    assert np.min(np.abs(palette - faded).sum(axis=1)) < 1e-9
+    assert [0.0, 0.0, 0.0] in palette.tolist() and [1.0, 1.0, 1.0] in palette.tolist()
+    assert len(map_palette(class_colors(40))) <= 256 and map_palette(class_colors(201)) is None
+
+
 def test_frame_plan_holds_each_map_and_glides_between():
     assert _frame_plan(2, 2, 1) == [(0, 0.0), (0, 1 / 3), (0, 2 / 3), (1, 0.0)]
     assert len(_frame_plan(4, 3, 2)) == 4 * 2 + 3 * 3
@@ -54,6 +66,10 @@ def test_animation_moves_the_points_between_checkpoints(sequence, tmp_path):
     animation = display.animate(path, steps_between=3, hold=1, dpi=40)
     with Image.open(path) as gif:
         assert gif.n_frames == 3 + 2 * 3
+        # The points and the legend keep their classes' exact colours.
+        shown = {tuple(rgb) for _, rgb in gif.convert("RGB").getcolors(1 << 16)}
+    for rgb in class_colors(10)[:, :3]:
+        assert tuple(int(v) for v in np.round(255 * rgb)) in shown
     figure, update = display._animation_artists(point_size=5)
     _, points, _ = update((1, 0.25))
     expected = 0.75 * sequence.embeddings_[1] + 0.25 * sequence.embeddings_[2]
