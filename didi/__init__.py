@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .decision_map import DecisionMap, quality_scorer, quality_scorers
 from .distance import FisherJSMetric
+from .introspection import Familiarity, NearDuplicates
 from .inverse import RBFInverse
 from .plotting import DecisionMapDisplay, ProbeDisplay
 from .projection import FisherUMAP
@@ -27,8 +28,10 @@ __all__ = [
     "DecisionMap",
     "DecisionMapDisplay",
     "DecisionMapSequence",
+    "Familiarity",
     "FisherJSMetric",
     "FisherUMAP",
+    "NearDuplicates",
     "ProbeDisplay",
     "RBFInverse",
     "__version__",

@@ -14,7 +14,7 @@ themselves when ``SCIPY_ARRAY_API`` is unset).
 import numpy as np
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from didi import DecisionMap, FisherJSMetric, FisherUMAP, RBFInverse
+from didi import DecisionMap, Familiarity, FisherJSMetric, FisherUMAP, NearDuplicates, RBFInverse
 
 #: Checks that do not describe these estimators, with the reason.
 EXPECTED_FAILURES = {
@@ -27,6 +27,19 @@ EXPECTED_FAILURES = {
             "the error for a wrong number of columns names the positions' argument, "
             "'Y has 1 features', where the check looks for 'X has'"
         ),
+    },
+    "Familiarity": {
+        "check_outlier_contamination": (
+            "the check reads scikit-learn's private constraint classes in the parameter "
+            "table; didi's tables use its own (the range is checked the same way)"
+        ),
+    },
+    "NearDuplicates": {
+        "check_clustering": (
+            "it asks for the blobs of three well-separated clusters to be recovered; "
+            "near-duplicate sets are the few tightest links, and most samples are in none"
+        ),
+        "check_clustering(readonly_memmap=True)": "the same check on read-only data",
     },
 }
 
@@ -54,6 +67,10 @@ def any_width_classifier(X):
             random_state=0,
         ),
         RBFInverse(),
+        Familiarity(responses="samples", random_state=0),
+        Familiarity(any_width_classifier, per_class=True, n_components=2, random_state=0),
+        NearDuplicates(),
+        NearDuplicates(any_width_classifier, space="proba", threshold="percentile"),
     ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILURES.get(type(estimator).__name__, {}),
 )
