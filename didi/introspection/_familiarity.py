@@ -289,7 +289,8 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
             groups.update(
                 {label: np.flatnonzero(self.labels_ == label) for label in self.mixtures_}
             )
-        most, least = {}, {}
+        most: dict[Any, np.ndarray] = {}
+        least: dict[Any, np.ndarray] = {}
         for label, members in groups.items():
             order = members[np.argsort(-self.familiarity_[members], kind="stable")]
             most[label], least[label] = order[:n], order[::-1][:n]

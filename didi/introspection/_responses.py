@@ -33,13 +33,15 @@ def responses_of(
                 "or responses='samples' (or a function) to look at something else."
             )
         values = resolve_proba_function(estimator, batch_size, X.shape[1:])(X)
-    else:
+    elif callable(responses):
         values = np.asarray(responses(X))
         if values.ndim < 1 or len(values) != len(X):
             raise ValueError(
                 f"{owner}'s responses function returned shape {values.shape} for {len(X)} samples."
             )
         values = values.reshape(len(X), -1)
+    else:
+        raise ValueError(f"{owner}: responses must be 'proba', 'samples' or a function.")
     values = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{owner}'s responses contain NaN or infinity.")
