@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .decision_map import DecisionMap, quality_scorer, quality_scorers
 from .distance import FisherJSMetric
-from .introspection import Familiarity, NearDuplicates
+from .introspection import Familiarity, NearDuplicates, find_label_issues
 from .inverse import RBFInverse
 from .plotting import DecisionMapDisplay, ProbeDisplay
 from .projection import FisherUMAP
@@ -35,6 +35,7 @@ __all__ = [
     "ProbeDisplay",
     "RBFInverse",
     "__version__",
+    "find_label_issues",
     "quality_scorer",
     "quality_scorers",
 ]

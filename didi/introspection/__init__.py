@@ -5,5 +5,6 @@ them) and :func:`find_label_issues` (samples whose given label is likely wrong).
 
 from ._duplicates import NearDuplicates
 from ._familiarity import Familiarity
+from ._label_issues import find_label_issues
 
-__all__ = ["Familiarity", "NearDuplicates"]
+__all__ = ["Familiarity", "NearDuplicates", "find_label_issues"]
