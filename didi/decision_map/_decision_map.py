@@ -599,6 +599,9 @@ class DecisionMap(
         title: str = "Decision map",
         image_shape: tuple[int, ...] | None = None,
         probe_resolution: int = 12,
+        familiarity: Any = None,
+        duplicates: Any = None,
+        label_issues: Any = None,
     ):
         """Write the map as one self-contained web page, to share or open offline.
 
@@ -619,12 +622,18 @@ class DecisionMap(
             Shape to reshape flat samples to, to show them as images.
         probe_resolution : int, default=12
             Positions per axis where π⁻¹ is precomputed for clicks on the background.
+        familiarity, duplicates, label_issues : default=None
+            What was found in the data, marked on the page as in
+            :meth:`DecisionMapDisplay.from_estimator <didi.DecisionMapDisplay.from_estimator>`,
+            each with a switch; hovering a near-duplicate names its twins and joins
+            them with lines.
 
         Returns
         -------
         pathlib.Path
             The file written.
         """
+        from ..plotting._findings import Findings
         from ..plotting._html import write_html
 
         check_is_fitted(self, "embedding_")
@@ -635,8 +644,19 @@ class DecisionMap(
             probe_resolution,
             [Interval(Integral, 1, 200)],
         )
+        findings = Findings.collect(
+            len(self.embedding_),
+            familiarity=familiarity,
+            duplicates=duplicates,
+            label_issues=label_issues,
+        )
         return write_html(
-            self, path, title=title, image_shape=image_shape, probe_resolution=probe_resolution
+            self,
+            path,
+            title=title,
+            image_shape=image_shape,
+            probe_resolution=probe_resolution,
+            findings=findings,
         )
 
     @property

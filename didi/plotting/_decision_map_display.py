@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..decision_map._grid import grid_extent
+from ._findings import Findings, draw_findings, finding_handles
 
 #: How strongly a fully certain cell shows its class colour (1 would be the pure
 #: colour); below 1 the points, drawn in pure colours, stand out from the ground.
@@ -73,6 +74,9 @@ class DecisionMapDisplay:
         Class names.
     true : ndarray of shape (n_samples,), default=None
         True class index per point (``-1`` for a label outside ``classes``).
+    findings : Findings, default=None
+        Samples to mark: unfamiliar ones (rings), near-duplicate sets (dashed
+        lines), label issues (magenta squares); see :meth:`from_estimator`.
 
     Attributes
     ----------
@@ -84,6 +88,9 @@ class DecisionMapDisplay:
         The points.
     errors_ : matplotlib PathCollection or None
         The crosses on misclassified points.
+    findings_ : dict
+        The marks of the findings drawn, by name (``"unfamiliar"``,
+        ``"duplicates"``, ``"label_issues"``).
 
     Examples
     --------
@@ -100,7 +107,17 @@ class DecisionMapDisplay:
     """
 
     def __init__(
-        self, *, grid_x, grid_y, grid_labels, grid_entropy, embedding, predicted, classes, true=None
+        self,
+        *,
+        grid_x,
+        grid_y,
+        grid_labels,
+        grid_entropy,
+        embedding,
+        predicted,
+        classes,
+        true=None,
+        findings=None,
     ) -> None:
         self.grid_x = grid_x
         self.grid_y = grid_y
@@ -110,6 +127,7 @@ class DecisionMapDisplay:
         self.predicted = predicted
         self.classes = classes
         self.true = true
+        self.findings = findings
 
     def plot(
         self,
@@ -154,6 +172,10 @@ class DecisionMapDisplay:
             interpolation="nearest",
         )
         wrong = self._draw_points(ax, colors, point_size)
+        self.findings_ = (
+            {} if self.findings is None
+            else draw_findings(ax, self.embedding, self.findings, point_size)
+        )  # fmt: skip
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
         ax.set_xticks([])
@@ -206,6 +228,7 @@ class DecisionMapDisplay:
             Patch(facecolor=colors[k], edgecolor="black", linewidth=0.4, label=str(name))
             for k, name in enumerate(self.classes)
         ]
+        handles += finding_handles(getattr(self, "findings_", {}))
         if with_errors:
             handles.append(
                 Line2D(
@@ -264,8 +287,18 @@ class DecisionMapDisplay:
         )
 
     @classmethod
-    def from_estimator(cls, decision_map, *, y=None, ax=None, **kwargs) -> DecisionMapDisplay:
-        """Draw a fitted :class:`~didi.DecisionMap`.
+    def from_estimator(
+        cls,
+        decision_map,
+        *,
+        y=None,
+        ax=None,
+        familiarity=None,
+        duplicates=None,
+        label_issues=None,
+        **kwargs,
+    ) -> DecisionMapDisplay:
+        """Draw a fitted :class:`~didi.DecisionMap`, and what was found in its data.
 
         Parameters
         ----------
@@ -276,6 +309,15 @@ class DecisionMapDisplay:
             ``fit``. Without labels, points are coloured by predicted class.
         ax : matplotlib Axes, default=None
             Axes to draw on.
+        familiarity : Familiarity or array-like of int, default=None
+            A :class:`~didi.Familiarity` fitted on the mapped samples (its unfamiliar
+            samples get a ring), or the indices to ring. ``None`` draws no rings.
+        duplicates : NearDuplicates or array-like of shape (n_samples,), default=None
+            A :class:`~didi.NearDuplicates` fitted on the mapped samples, or its
+            ``labels_``: each set's members are joined by dashed lines.
+        label_issues : array-like of int, default=None
+            Indices of samples whose label is likely wrong
+            (:func:`~didi.find_label_issues`): a magenta square each.
         **kwargs
             Passed to :meth:`plot`.
 
@@ -303,6 +345,12 @@ class DecisionMapDisplay:
             predicted=decision_map.proba_.argmax(axis=1),
             classes=classes,
             true=true,
+            findings=Findings.collect(
+                len(decision_map.embedding_),
+                familiarity=familiarity,
+                duplicates=duplicates,
+                label_issues=label_issues,
+            ),
         )
         return display.plot(ax=ax, **kwargs)
 

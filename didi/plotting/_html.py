@@ -25,6 +25,7 @@ import numpy as np
 from ..decision_map._grid import grid_extent
 from ..distance._divergence import normalized_entropy
 from ._decision_map_display import background_image, class_colors, label_indices
+from ._findings import Findings
 from ._samples import as_image, colour_range
 
 #: Thumbnails are embedded for at most this many points (each is a small PNG).
@@ -83,6 +84,7 @@ def page_data(
     image_shape: tuple[int, ...] | None = None,
     probe_resolution: int = 12,
     max_thumbnails: int = MAX_THUMBNAILS,
+    findings: Findings | None = None,
 ) -> dict:
     """Everything the page shows, as plain data: what the maps share (classes,
     samples, labels) once, and per map (a *frame* of the slider) its background,
@@ -117,6 +119,7 @@ def page_data(
             "views": views,
         },
         "frames": frames,
+        "findings": None if findings is None else findings.to_json(),
     }
 
 
@@ -170,6 +173,7 @@ def write_html(
     image_shape: tuple[int, ...] | None = None,
     probe_resolution: int = 12,
     max_thumbnails: int = MAX_THUMBNAILS,
+    findings: Findings | None = None,
 ) -> Path:
     """Write the page of one map or of a sequence of maps (with a slider); see
     :meth:`DecisionMap.to_html`."""
@@ -179,6 +183,7 @@ def write_html(
         image_shape=image_shape,
         probe_resolution=probe_resolution,
         max_thumbnails=max_thumbnails,
+        findings=findings,
     )
     parts = {
         "TITLE": html.escape(title),

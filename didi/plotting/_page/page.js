@@ -57,6 +57,44 @@
         ctx.stroke();
       }
     }
+    drawFindings();
+  }
+  const found = data.findings;
+  const shown = { unfamiliar: true, duplicates: true, issues: true };
+  const twinsOf = new Map();
+  if (found) found.duplicates.forEach((members) => members.forEach((i) => twinsOf.set(i, members)));
+  let hovered = -1;
+  function drawFindings() {
+    if (!found) return;
+    ctx.lineWidth = 1.4;
+    if (shown.unfamiliar) {
+      ctx.strokeStyle = "#000";
+      for (const i of found.unfamiliar) {
+        const [px, py] = toScreen(F.x[i], F.y[i]);
+        ctx.beginPath(); ctx.arc(px, py, 9, 0, 2 * Math.PI); ctx.stroke();
+      }
+    }
+    if (shown.duplicates) {
+      for (const members of found.duplicates) {
+        const hot = members.includes(hovered);
+        ctx.strokeStyle = hot ? "#d00" : "#000";
+        ctx.lineWidth = hot ? 2.5 : 1;
+        ctx.setLineDash(hot ? [] : [4, 3]);
+        const [ax, ay] = toScreen(F.x[members[0]], F.y[members[0]]);
+        for (const j of members.slice(1)) {
+          const [bx, by] = toScreen(F.x[j], F.y[j]);
+          ctx.beginPath(); ctx.moveTo(ax, ay); ctx.lineTo(bx, by); ctx.stroke();
+        }
+      }
+      ctx.setLineDash([]);
+    }
+    if (shown.issues) {
+      ctx.strokeStyle = "#e0e"; ctx.lineWidth = 1.6;
+      for (const i of found.issues) {
+        const [px, py] = toScreen(F.x[i], F.y[i]);
+        ctx.strokeRect(px - 8, py - 8, 16, 16);
+      }
+    }
   }
   function nearestPoint(px, py, radius) {
     let best = -1, bestDistance = radius * radius;
@@ -80,6 +118,13 @@
     if (P.labels) lines.push("true: " + P.labels[i]);
     lines.push("predicted: " + data.classes[F.predicted[i]]);
     lines.push("certainty: " + Math.round(100 * F.certainty[i]) + "%");
+    if (found) {
+      if (found.unfamiliar.includes(i)) lines.push("unfamiliar");
+      if (found.issues.includes(i)) lines.push("label issue");
+      if (twinsOf.has(i)) {
+        lines.push("twins: " + twinsOf.get(i).filter((j) => j !== i).map((j) => "#" + j).join(", "));
+      }
+    }
     return lines;
   }
   function sampleNode(viewData) {
@@ -125,6 +170,7 @@
     const i = nearestPoint(px, py, 7);
     if (i >= 0) showTooltip(i, event.clientX, event.clientY);
     else tooltip.style.display = "none";
+    if (i !== hovered) { hovered = i; if (found && (twinsOf.has(i) || twinsOf.size)) draw(); }
   });
   canvas.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
   canvas.addEventListener("wheel", (event) => {
@@ -167,6 +213,15 @@
     slider.addEventListener("input", () => showFrame(Number(slider.value)));
     document.getElementById("frames").hidden = false;
   }
+  if (found) {
+    document.getElementById("findings").hidden = false;
+    for (const [name, id] of [["unfamiliar", "show-unfamiliar"], ["duplicates", "show-duplicates"],
+                              ["issues", "show-issues"]]) {
+      document.getElementById(id).addEventListener("change", (event) => {
+        shown[name] = event.target.checked; draw();
+      });
+    }
+  }
   showFrame(0);
   const legend = document.getElementById("legend");
   data.classes.forEach((name, k) => {
@@ -183,6 +238,8 @@
       return [box.left + px, box.top + py];
     },
     showFrame,
+    shown,
+    get hovered() { return hovered; },
     view,
   };
 })();
