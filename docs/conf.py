@@ -116,6 +116,7 @@ numpydoc_xref_ignore = {
     "n_segments",
     "n_paths",
     "n_checkpoints",
+    "n_neighbors",
     "to",
     "classifier",
     "u_min",

@@ -74,9 +74,9 @@ class DecisionMapDisplay:
         Class names.
     true : ndarray of shape (n_samples,), default=None
         True class index per point (``-1`` for a label outside ``classes``).
-    findings : Findings, default=None
+    findings : object, default=None
         Samples to mark: unfamiliar ones (rings), near-duplicate sets (dashed
-        lines), label issues (magenta squares); see :meth:`from_estimator`.
+        lines), label issues (magenta squares); :meth:`from_estimator` builds it.
 
     Attributes
     ----------
