@@ -659,6 +659,56 @@ class DecisionMap(
             findings=findings,
         )
 
+    def to_projector(
+        self,
+        directory: Any,
+        *,
+        vectors: str = "proba",
+        image_shape: tuple[int, ...] | None = None,
+        familiarity: Any = None,
+        duplicates: Any = None,
+        label_issues: Any = None,
+    ):
+        """Write the mapped samples for TensorBoard's embedding projector (no TensorFlow needed).
+
+        ``tensorboard --logdir DIRECTORY`` shows them under "Projector" (its own PCA,
+        t-SNE and UMAP of the vectors, coloured and searchable by the metadata); the
+        standalone projector loads ``tensors.tsv``, ``metadata.tsv`` and
+        ``projector_config.json``. The metadata holds each sample's index, true and
+        predicted label and certainty, and what was found about it.
+
+        Parameters
+        ----------
+        directory : str or path
+            Folder to write into (created if needed).
+        vectors : {"proba", "embedding", "samples"}, default="proba"
+            What the projector lays out: the classifier's probabilities, the map's 2-D
+            positions, or the flattened samples.
+        image_shape : tuple of int, default=None
+            Shape to reshape flat samples to, for the sprite of thumbnails.
+        familiarity, duplicates, label_issues : default=None
+            What was found in the data, as in :meth:`to_html`: metadata columns.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        from ..plotting._findings import Findings
+        from ..plotting._projector import VECTORS, write_projector
+
+        check_is_fitted(self, "embedding_")
+        check_value("DecisionMap.to_projector", "vectors", vectors, [Options(VECTORS)])
+        findings = Findings.collect(
+            len(self.embedding_),
+            familiarity=familiarity,
+            duplicates=duplicates,
+            label_issues=label_issues,
+        )
+        return write_projector(
+            self, directory, vectors=vectors, image_shape=image_shape, findings=findings
+        )
+
     @property
     def _n_features_out(self) -> int:
         # Names for get_feature_names_out: "decisionmap0", "decisionmap1".
