@@ -30,11 +30,15 @@ from ..distance._divergence import normalized_entropy
 from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
 from ..projection import FisherUMAP
+from ..projection._tsne import TSNELayout
 from ..projection._umap import place_points
 from ._euclidean import euclidean_neighbour_graph, euclidean_units, fit_euclidean_umap
 from ._grid import classify_grid, grid_axes
 from ._quality import SCORE_NAMES, agreement, holdout_split, knn_accuracy, quality_scores
 from ._streaming import warm_start_positions
+
+#: Layouts of the DiDi graph.
+EMBEDDERS = ("umap", "tsne")
 
 #: Centres of π⁻¹ with ``n_centers="auto"``.
 AUTO_MAX_CENTERS = 3000
@@ -138,6 +142,14 @@ class DecisionMap(
         UMAP's optimisation epochs.
     umap_kwargs : dict, default=None
         Further keyword arguments for ``umap.UMAP``.
+    embedder : {"umap", "tsne"}, default="umap"
+        The layout of the DiDi graph: UMAP's, or scikit-learn's Barnes-Hut t-SNE of
+        the exact DiDi k-NN graph (``mode="auto"`` is then always ``"knn"``), at the
+        largest perplexity the graph's ``n_neighbors − 1`` neighbours support,
+        ``(n_neighbors − 2) / 3`` (raise ``n_neighbors`` for a larger one). t-SNE has
+        no map for new samples: :meth:`transform` places them with UMAP's objective
+        on their DiDi neighbours, against the fixed t-SNE layout, and
+        :meth:`add_samples` starts t-SNE from the current layout.
 
     Attributes
     ----------
@@ -223,6 +235,7 @@ class DecisionMap(
         batch_size: int | None = None,
         n_epochs: int | None = None,
         umap_kwargs: dict | None = None,
+        embedder: str = "umap",
     ) -> None:
         self.estimator = estimator
         self.lam = lam
@@ -248,6 +261,7 @@ class DecisionMap(
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.umap_kwargs = umap_kwargs
+        self.embedder = embedder
 
     _parameter_constraints: ClassVar[dict] = {
         **FisherUMAP._parameter_constraints,
@@ -258,6 +272,7 @@ class DecisionMap(
         "scoring": [Options(SCORE_NAMES)],
         "n_centers": [Options(("auto",)), Interval(Integral, 1, None)],
         "margin": [Interval(Real, 0, None)],
+        "embedder": [Options(EMBEDDERS)],
     }
 
     def _make_inverse(self, n_samples: int) -> RBFInverse:
@@ -315,7 +330,8 @@ class DecisionMap(
         lengths between samples already seen; ``frame`` says how the classifier
         receives them (``names`` become ``feature_names_in_``); ``init`` starts
         UMAP's layout. ``layout`` replaces UMAP's layout: it receives the fitted
-        ``umap.UMAP`` (graph only) and returns the positions. ``euclidean_umap`` is
+        projection (its UMAP built as a graph only) and returns the positions; with
+        ``embedder="tsne"`` it is t-SNE's. ``euclidean_umap`` is
         the Euclidean UMAP behind ``q_knn_e`` where it is already known (it does not
         depend on the classifier).
         """
@@ -328,13 +344,15 @@ class DecisionMap(
         timings: dict[str, float] = {}
         # Steps 1 and 2: DiDi distances and their UMAP.
         known_paths = pairs.for_samples(ids)
+        if layout is None and self.embedder == "tsne":
+            layout = TSNELayout(init, self.random_state, self.n_jobs)
         graph_only = {"transform_mode": "graph"} if layout is not None else None
         projection, cached = self._project(
             X, frame, proba_fn, known_paths, init, timings, graph_only
         )
         if layout is not None:
             clock = time.perf_counter()
-            projection._use_layout(layout(projection.umap_))
+            projection._use_layout(layout(projection))
             timings["layout"] = lap(clock)[0]
         metric = _distances_of(projection)
         embedding, proba = projection.embedding_, metric.proba_fit_
@@ -394,7 +412,9 @@ class DecisionMap(
         if init is not None:
             umap_kwargs["init"] = init
         projection = FisherUMAP(
-            **forwarded_params(self, FisherUMAP, umap_kwargs=umap_kwargs or None)
+            **forwarded_params(
+                self, FisherUMAP, umap_kwargs=umap_kwargs or None, mode=self._projection_mode()
+            )
         )
         given = X if frame is None else frame.frame(X)
         memory = resolve_memory(self.memory)
@@ -419,6 +439,16 @@ class DecisionMap(
         stored = PathLengthStore(memory, self.estimator, X, fingerprint, self.n_steps)
         known_paths.view(X, proba, proba_fn, self.n_steps).add(*stored.stored_pairs())
         return projection, True
+
+    def _projection_mode(self) -> str:
+        """t-SNE lays out the exact DiDi k-NN graph: ``mode="auto"`` is ``"knn"`` for it."""
+        if self.embedder != "tsne":
+            return self.mode
+        if self.mode == "dense":
+            raise ValueError(
+                "embedder='tsne' lays out the DiDi k-NN graph: use mode='knn' or 'auto'."
+            )
+        return "knn"
 
     def _invert(self, X: np.ndarray, embedding: np.ndarray, proba_fn):
         """Step 3: π⁻¹ fitted to every sample, for the map; and for the scores, as in

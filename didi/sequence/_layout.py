@@ -152,11 +152,12 @@ def aligned_layout(
 class AlignedLayout:
     """Lay out a new checkpoint's graph near the previous map (see :func:`aligned_layout`).
 
-    Called with the new checkpoint's fitted ``umap.UMAP`` (its graph and curve
-    parameters). A graph identical to the previous one (as :func:`layout_graph` gives
-    both) keeps the previous map exactly: the layout is already UMAP's for that graph,
-    and a map of an unchanged model must not move. ``n_epochs`` is the map's: it decides
-    the pruning, and the aligned layout runs that many epochs (200 when ``None``).
+    Called with the new checkpoint's fitted :class:`~didi.FisherUMAP` (its UMAP's
+    graph and curve parameters). A graph identical to the previous one (as
+    :func:`layout_graph` gives both) keeps the previous map exactly: the layout is
+    already UMAP's for that graph, and a map of an unchanged model must not move.
+    ``n_epochs`` is the map's: it decides the pruning, and the aligned layout runs
+    that many epochs (200 when ``None``).
     """
 
     previous: np.ndarray
@@ -165,7 +166,8 @@ class AlignedLayout:
     n_epochs: int | None
     random_state: Any
 
-    def __call__(self, model: Any) -> np.ndarray:
+    def __call__(self, projection: Any) -> np.ndarray:
+        model = projection.umap_
         previous = layout_graph(self.previous_graph, self.n_epochs)
         graph = layout_graph(model.graph_, self.n_epochs)
         if same_graph(graph, previous):

@@ -91,9 +91,10 @@ class DecisionMapSequence(BaseEstimator):
         values move the maps less and follow each graph less closely.
     lam, n_steps, n_neighbors, min_dist, spread, a, b, resolution, holdout, scoring, \
 random_state, base_metric, mode, scale, n_centers, alpha, margin, n_jobs, memory, \
-verbose, batch_size, n_epochs, umap_kwargs
+verbose, batch_size, n_epochs, umap_kwargs, embedder
         Every map's parameters, as in :class:`DecisionMap`. An aligned layout runs
-        ``n_epochs`` epochs (200, as ``AlignedUMAP``, when ``None``).
+        ``n_epochs`` epochs (200, as ``AlignedUMAP``, when ``None``); it is UMAP's
+        objective, so ``embedder="tsne"`` needs ``alignment="independent"``.
 
     Attributes
     ----------
@@ -187,6 +188,7 @@ verbose, batch_size, n_epochs, umap_kwargs
         batch_size: int | None = None,
         n_epochs: int | None = None,
         umap_kwargs: dict | None = None,
+        embedder: str = "umap",
     ) -> None:
         self.checkpoints = checkpoints
         self.alignment = alignment
@@ -214,6 +216,7 @@ verbose, batch_size, n_epochs, umap_kwargs
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.umap_kwargs = umap_kwargs
+        self.embedder = embedder
 
     _parameter_constraints: ClassVar[dict] = {
         **{k: v for k, v in DecisionMap._parameter_constraints.items() if k != "estimator"},
@@ -322,6 +325,11 @@ verbose, batch_size, n_epochs, umap_kwargs
 
     def _extend(self, state: dict, estimator: Any, name: str) -> None:
         """Fit the next checkpoint's map, aligned with the last one, into ``state``."""
+        if self.alignment == "aligned" and self.embedder != "umap":
+            raise ValueError(
+                "alignment='aligned' lays maps out with UMAP's objective: use "
+                "embedder='umap', or alignment='independent' for t-SNE maps."
+            )
         previous = state["maps"][-1] if state["maps"] else None
         dmap = DecisionMap(**forwarded_params(self, DecisionMap, estimator=estimator))
         validate_params(dmap)
