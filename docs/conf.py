@@ -239,6 +239,7 @@ EXECUTED_EXAMPLES = (
     "explore_and_share",
     "plot_exact_backdoor_slice",
     "plot_training_sequence",
+    "plot_data_faults",
 )
 
 
