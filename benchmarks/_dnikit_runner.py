@@ -31,8 +31,9 @@ def main(source: str, target: str) -> None:
         for batch in pipeline(producer_of(score), familiarity)(256):
             scores += [r.score for r in batch.metadata[familiarity.meta_key]["responses"]]
         results[f"familiarity_{name}"] = np.asarray(scores)
-        duplicates = Duplicates.introspect(producer_of(score))
-        labels = np.full(len(score), -1)
+        evaluated = data[f"duplicates_{name}"]
+        duplicates = Duplicates.introspect(producer_of(evaluated))
+        labels = np.full(len(evaluated), -1)
         for number, found in enumerate(duplicates.results["responses"]):
             labels[np.asarray(found.indices)] = number
         results[f"duplicates_{name}"] = labels

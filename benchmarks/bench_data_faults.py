@@ -8,10 +8,13 @@ same responses:
 
 * unfamiliar samples: didi's ``Familiarity`` and DNIKit's ``Familiarity`` (GMM, its
   defaults), fitted to the training set's responses and scoring the evaluation set,
-  each flagging its lowest 5 % (didi's default ``contamination``; DNIKit has no
-  threshold of its own);
+  each flagging what scores below its training set's lowest 5 % (didi's default
+  ``contamination``; DNIKit has no threshold of its own), and DNIKit also as many of
+  its lowest as didi flags (equal effort);
 * near-duplicates: didi's ``NearDuplicates`` (samples, probabilities, DiDi) and DNIKit's
-  ``Duplicates`` (annoy, ``Slope``), at their default thresholds;
+  ``Duplicates`` (annoy, ``Slope``), at their default thresholds, on the evaluated
+  samples (DNIKit without the columns that are zero throughout, which its column
+  scaling would divide by zero and which add nothing to a distance);
 * wrong labels: didi's ``find_label_issues`` (confident learning; with a map, the DiDi
   neighbours' vote) and cleanlab's ``find_label_issues`` (its default).
 
@@ -110,6 +113,11 @@ def dnikit(fit: dict, score: dict) -> dict | None:
         source, target = Path(folder) / "in.npz", Path(folder) / "out.npz"
         arrays = {f"fit_{k}": v for k, v in fit.items()}
         arrays |= {f"score_{k}": np.vstack([fit[k], v]) for k, v in score.items()}
+        # Duplicates among the evaluated samples only, as didi's; without the columns
+        # that are zero throughout, which DNIKit's column scaling would divide by zero
+        # (they add nothing to any distance).
+        for k, v in score.items():
+            arrays[f"duplicates_{k}"] = v[:, np.linalg.norm(v, axis=0) > 0]
         np.savez(source, **arrays)
         runner = Path(__file__).resolve().parent / "_dnikit_runner.py"
         subprocess.run([DNIKIT_PYTHON, str(runner), str(source), str(target)], check=True)
@@ -129,10 +137,13 @@ def familiarity_rows(clf, X_train, X_all, truth, external) -> list:
             threshold = np.percentile(fitted, 5)  # the same rule as didi's contamination
             rows.append([f"DNIKit Familiarity ({responses})",
                          scores(np.flatnonzero(scored < threshold), truth["foreign"])])  # fmt: skip
+            # At equal effort: as many of its least familiar samples as didi flags.
+            rows.append([f"DNIKit Familiarity ({responses}), {len(flagged)} lowest",
+                         scores(np.argsort(scored)[: len(flagged)], truth["foreign"])])  # fmt: skip
     return rows
 
 
-def duplicate_rows(clf, X_all, truth, external, n_train) -> list:
+def duplicate_rows(clf, X_all, truth, external) -> list:
     rows = []
     for space in ("samples", "proba", "didi"):
         found = NearDuplicates(clf, space=space, random_state=0).fit(X_all)
@@ -140,7 +151,7 @@ def duplicate_rows(clf, X_all, truth, external, n_train) -> list:
                      scores(np.flatnonzero(found.labels_ >= 0), truth["duplicates"])])  # fmt: skip
     if external is not None:
         for space in ("samples", "proba"):
-            labels = external[f"duplicates_{space}"][n_train:]
+            labels = external[f"duplicates_{space}"]
             rows.append([f"DNIKit Duplicates ({space})",
                          scores(np.flatnonzero(labels >= 0), truth["duplicates"])])  # fmt: skip
     return rows
@@ -184,7 +195,7 @@ def run(name: str) -> dict:
     external = dnikit(fit, score)
     rows = (
         familiarity_rows(clf, X_train, X_all, truth, external)
-        + duplicate_rows(clf, X_all, truth, external, len(X_train))
+        + duplicate_rows(clf, X_all, truth, external)
         + label_rows(clf, X_all, y_all, truth, n + 40)
     )
     return {

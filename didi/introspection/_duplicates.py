@@ -85,7 +85,10 @@ class NearDuplicates(PrefitClassifierMixin, ClusterMixin, BaseEstimator):
     Each sample's nearest neighbours are found; a distance threshold is read off the
     sorted neighbour distances (DNIKit's ``Slope`` or ``Percentile`` strategy, or
     given); samples linked by neighbour distances under it form a set (all samples
-    reachable through such links). Exact copies are always a set.
+    reachable through such links). Exact copies are always a set. As in DNIKit, the
+    ``"slope"`` threshold is never below the smallest neighbour distances, so the
+    closest pair forms a set even in data without duplicates: read ``sets_`` with
+    their ``mean`` distances, tightest first.
 
     The space decides what "duplicate" means:
 

@@ -20,6 +20,7 @@ from .._validation import (
     RANDOM_STATE,
     Interval,
     Options,
+    check_value,
     validate_params,
 )
 from ._responses import RESPONSES, responses_of
@@ -28,8 +29,11 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 def fit_mixture(values: np.ndarray, n_components: int, **options: Any) -> GaussianMixture:
-    """A Gaussian mixture of at most ``n_components`` (never more than the samples)."""
-    return GaussianMixture(n_components=min(n_components, len(values)), **options).fit(values)
+    """A Gaussian mixture of at most ``n_components``, and at most one per two samples:
+    a Gaussian fitted to a single sample would have no spread but ``reg_covar`` and
+    find every sample like it extremely familiar."""
+    n_components = max(1, min(n_components, len(values) // 2))
+    return GaussianMixture(n_components=n_components, **options).fit(values)
 
 
 class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
@@ -42,8 +46,10 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
     whose responses the model finds unlikely are unfamiliar: outliers, samples from
     another distribution, or rare kinds the data set holds few of. With
     ``per_class=True`` one mixture is fitted per class (the labels given to
-    :meth:`fit`, else the classifier's predictions) and a sample is scored by its
-    class's model, which finds what is unusual *for its class*.
+    :meth:`fit`, else the classifier's predictions; at least 2 samples each) and a
+    sample is scored by its class's model, which finds what is unusual *for its
+    class*; one ``offset_`` still serves all classes, so a class whose responses are
+    spread wider counts more of its samples unfamiliar.
 
     It follows scikit-learn's outlier detectors: :meth:`score_samples` (higher is
     more familiar), :meth:`decision_function` (``score_samples − offset_``,
@@ -60,7 +66,7 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
         What is modelled: the classifier's probabilities, the flattened samples,
         or ``responses(X) -> (n_samples, ...)`` features.
     n_components : int, default=5
-        Gaussians per mixture (DNIKit's ``gaussian_count``); at most the number of
+        Gaussians per mixture (DNIKit's ``gaussian_count``); at most one per two
         samples a mixture is fitted to.
     covariance_type : {"diag", "full", "tied", "spherical"}, default="diag"
         Each Gaussian's covariance (see :class:`sklearn.mixture.GaussianMixture`);
@@ -200,12 +206,19 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
             "max_iter": self.max_iter,
             "random_state": self.random_state,
         }
+        mixtures: dict[Any, GaussianMixture]
         if labels is None:
             mixtures = {None: fit_mixture(values, self.n_components, **options)}
         else:
+            found, counts = np.unique(labels, return_counts=True)
+            if counts.min() < 2:
+                raise ValueError(
+                    f"Familiarity(per_class=True) needs at least 2 samples per class; class "
+                    f"{found[counts.argmin()]!r} has {counts.min()}."
+                )
             mixtures = {
                 label: fit_mixture(values[labels == label], self.n_components, **options)
-                for label in np.unique(labels)
+                for label in found
             }
         self.mixtures_, self.labels_ = mixtures, labels
         self.sample_shape_ = tuple(samples.shape[1:])
@@ -219,6 +232,12 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
     def _score(self, values: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         if labels is None:
             return self.mixtures_[None].score_samples(values)
+        if len(labels) and not np.isin(labels, np.array(list(self.mixtures_))).any():
+            raise ValueError(
+                f"None of the classes to score under ({np.unique(labels)[:5].tolist()} ...) "
+                f"has a model; the models are for {list(self.mixtures_)[:5]} ...: pass y in "
+                "the labels' own form."
+            )
         scores = np.full(len(values), -np.inf)
         for label, mixture in self.mixtures_.items():
             chosen = labels == label
@@ -231,7 +250,7 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
 
         With ``per_class``, a sample is scored by its class's mixture: its label in
         ``y``, else the classifier's prediction; a class the model was not fitted
-        on scores ``-inf``.
+        on scores ``-inf``, and labels none of which has a model are refused.
 
         Parameters
         ----------
@@ -284,6 +303,7 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
             ``None``.
         """
         check_is_fitted(self, "mixtures_")
+        check_value("Familiarity.representatives", "n", n, [Interval(Integral, 1, None)])
         groups = {None: np.arange(len(self.familiarity_))}
         if self.labels_ is not None:
             groups.update(

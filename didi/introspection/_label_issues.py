@@ -27,13 +27,16 @@ def confident_learning_issues(labels: np.ndarray, proba: np.ndarray) -> np.ndarr
 
     A sample's confident class is the class whose probability reaches its threshold
     (:func:`confident_thresholds`; the most probable if several do); a sample with
-    one whose confident class differs from its given label is an issue. The same rule
-    as cleanlab's ``filter_by="confident_learning"``.
+    one whose confident class differs from its given label is an issue, unless its
+    given label is (within 1e-6) its most probable class. The same rule as
+    cleanlab's ``find_label_issues(filter_by="confident_learning")``.
     """
     confident = proba >= confident_thresholds(labels, proba)[None, :] - 1e-6
     n_confident = confident.sum(axis=1)
     guess = np.where(n_confident > 1, proba.argmax(axis=1), confident.argmax(axis=1))
-    return (n_confident > 0) & (guess != labels)
+    favoured = proba.copy()
+    favoured[np.arange(len(labels)), labels] += 1e-6
+    return (n_confident > 0) & (guess != labels) & (favoured.argmax(axis=1) != labels)
 
 
 def neighbour_agreement(
@@ -181,5 +184,6 @@ def _map_neighbours(decision_map: Any, n_samples: int, n_neighbors: int) -> np.n
         start, end = graph.indptr[i], graph.indptr[i + 1]
         order = np.argsort(-graph.data[start:end], kind="stable")[:n_neighbors]
         found = graph.indices[start:end][order]
-        rows.append(np.pad(found, (0, n_neighbors - len(found)), mode="edge"))
+        # A sample with fewer links votes for itself in the places left.
+        rows.append(np.concatenate([found, np.full(n_neighbors - len(found), i)]))
     return np.array(rows)

@@ -70,6 +70,8 @@ def _indices(value: Any, n_samples: int, name: str) -> np.ndarray:
 
 
 def _unfamiliar(familiarity: Any, n_samples: int) -> np.ndarray:
+    if hasattr(familiarity, "fit") and not hasattr(familiarity, "familiarity_"):
+        raise ValueError("The Familiarity is not fitted: fit it on the mapped samples.")
     scores = getattr(familiarity, "familiarity_", None)
     if scores is None:
         return _indices(familiarity, n_samples, "familiarity")
@@ -81,6 +83,8 @@ def _unfamiliar(familiarity: Any, n_samples: int) -> np.ndarray:
 
 
 def _duplicate_sets(duplicates: Any, n_samples: int) -> list:
+    if hasattr(duplicates, "fit") and not hasattr(duplicates, "labels_"):
+        raise ValueError("The NearDuplicates is not fitted: fit it on the mapped samples.")
     labels = getattr(duplicates, "labels_", duplicates)
     if labels is None:
         return []

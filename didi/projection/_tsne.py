@@ -13,8 +13,12 @@ from ..distance._base_distance import knn_graph
 
 def tsne_perplexity(n_neighbors: int) -> float:
     """The largest perplexity ``n_neighbors`` neighbours per sample support: scikit-learn's
-    t-SNE reads ``3 · perplexity + 1`` neighbours of each sample."""
-    return max(1.0, (n_neighbors - 1) / 3)
+    t-SNE reads ``3 · perplexity + 1`` neighbours of each sample (at least 4)."""
+    if n_neighbors < 4:
+        raise ValueError(
+            "A t-SNE layout needs at least 4 neighbours per sample: use n_neighbors >= 5."
+        )
+    return (n_neighbors - 1) / 3
 
 
 def tsne_layout(
@@ -36,6 +40,9 @@ def tsne_layout(
     graph = knn_graph(indices, distances, n, with_self=True)
     start: Any = "random"
     exaggeration = 12.0  # scikit-learn's default
+    # scikit-learn's automatic rate, n / exaggeration / 4, at its default exaggeration:
+    # without exaggeration (below) it would otherwise be 12 times larger.
+    learning_rate = np.maximum(n / exaggeration / 4, 50)
     if init is not None:
         centred = np.asarray(init, dtype=np.float64) - np.mean(init, axis=0)
         start = centred / max(float(np.std(centred[:, 0])), 1e-300) * 1e-4
@@ -47,6 +54,7 @@ def tsne_layout(
         metric="precomputed",
         init=start,
         early_exaggeration=exaggeration,
+        learning_rate=learning_rate,
         random_state=random_state,
         n_jobs=n_jobs,
     )

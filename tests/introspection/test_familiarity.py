@@ -86,3 +86,22 @@ def test_refusals(digits, digits_mlp):
         fitted.score_samples(X[:5, :10])
     with pytest.raises(ValueError, match="returned shape"):
         Familiarity(responses=lambda s: s[:3]).fit(X[:50])
+
+
+def test_small_classes_and_mismatched_labels(digits, digits_mlp):
+    X, y = digits
+    labels = np.where(y[:200] == 0, "zero", "other")
+    labels[0] = "alone"
+    with pytest.raises(ValueError, match="at least 2 samples per class"):
+        Familiarity(digits_mlp, per_class=True).fit(X[:200], labels)
+    labels[0] = "zero"
+    model = Familiarity(digits_mlp, per_class=True, random_state=0).fit(X[:200], labels)
+    # Labels in another form than the model's (the classifier predicts 0 … 9): refused.
+    with pytest.raises(ValueError, match="has a model"):
+        model.score_samples(X[:20])
+    # A class of 3 samples gets one Gaussian, not three with no spread.
+    few = np.where(np.arange(200) < 3, "few", "many")
+    small = Familiarity(responses="samples", per_class=True, random_state=0).fit(X[:200], few)
+    assert small.mixtures_["few"].n_components == 1
+    with pytest.raises(ValueError, match="n"):
+        small.representatives(n=0)

@@ -38,6 +38,24 @@ def noisy_digits(digits):
     return X, noisy, flipped, proba
 
 
+def test_a_sample_predicted_as_labelled_is_no_issue():
+    # Sample 2 is confidently class 1 (0.35 reaches class 1's threshold 0.3), but its
+    # most probable class is still its label 0.
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    proba = np.array([[0.95, 0.05], [0.95, 0.05], [0.65, 0.35], [0.7, 0.3], [0.7, 0.3], [0.7, 0.3]])
+    assert not confident_learning_issues(labels, proba)[2]
+
+
+def test_the_same_issues_as_cleanlab_on_random_probabilities():
+    cleanlab = pytest.importorskip("cleanlab.filter")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        labels = rng.integers(0, 4, 300)
+        proba = rng.dirichlet(np.ones(4) * 0.7, size=300)
+        theirs = cleanlab.find_label_issues(labels, proba, filter_by="confident_learning")
+        np.testing.assert_array_equal(confident_learning_issues(labels, proba), theirs)
+
+
 def test_the_same_issues_as_cleanlab(noisy_digits):
     cleanlab = pytest.importorskip("cleanlab.filter")
     _, noisy, _, proba = noisy_digits

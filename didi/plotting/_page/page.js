@@ -170,9 +170,12 @@
     const i = nearestPoint(px, py, 7);
     if (i >= 0) showTooltip(i, event.clientX, event.clientY);
     else tooltip.style.display = "none";
-    if (i !== hovered) { hovered = i; if (found && (twinsOf.has(i) || twinsOf.size)) draw(); }
+    if (i !== hovered) { hovered = i; if (found) draw(); }
   });
-  canvas.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
+  canvas.addEventListener("mouseleave", () => {
+    tooltip.style.display = "none";
+    if (hovered !== -1) { hovered = -1; draw(); }
+  });
   canvas.addEventListener("wheel", (event) => {
     event.preventDefault();
     const [px, py] = localXY(event);
