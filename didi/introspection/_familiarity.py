@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.mixture import GaussianMixture
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
@@ -25,6 +24,9 @@ from .._validation import (
 )
 from ._responses import RESPONSES, responses_of
 
+if TYPE_CHECKING:
+    from sklearn.mixture import GaussianMixture
+
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
@@ -32,6 +34,10 @@ def fit_mixture(values: np.ndarray, n_components: int, **options: Any) -> Gaussi
     """A Gaussian mixture of at most ``n_components``, and at most one per two samples:
     a Gaussian fitted to a single sample would have no spread but ``reg_covar`` and
     find every sample like it extremely familiar."""
+    # Imported here: sklearn.mixture brings sklearn.cluster and sklearn.manifold, a
+    # tenth of a second of `import didi`.
+    from sklearn.mixture import GaussianMixture
+
     n_components = max(1, min(n_components, len(values) // 2))
     return GaussianMixture(n_components=n_components, **options).fit(values)
 
@@ -167,8 +173,9 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
     def _responses(self, X: Any) -> np.ndarray:
         return responses_of(X, self.responses, self.estimator, self.batch_size, "Familiarity")
 
-    def _classes_of(self, X: Any, y: Any) -> np.ndarray | None:
-        """The class each sample is scored under: ``y``, else the classifier's prediction."""
+    def _classes_of(self, X: Any, y: Any, values: np.ndarray) -> np.ndarray | None:
+        """The class each sample is scored under: ``y``, else the classifier's prediction
+        (read off ``values`` when they are the probabilities, rather than asked again)."""
         if not self.per_class:
             return None
         if y is not None:
@@ -178,7 +185,11 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
             return y
         if self.estimator is None:
             raise ValueError("Familiarity(per_class=True) needs labels y or the classifier.")
-        proba = responses_of(X, "proba", self.estimator, self.batch_size, "Familiarity")
+        proba = (
+            values
+            if isinstance(self.responses, str) and self.responses == "proba"
+            else responses_of(X, "proba", self.estimator, self.batch_size, "Familiarity")
+        )
         return class_names_of(self.estimator, proba.shape[1])[proba.argmax(axis=1)]
 
     def fit(self, X: Any, y: Any = None) -> Familiarity:
@@ -198,7 +209,7 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
         validate_params(self)
         samples = check_samples(X, min_samples=2)
         values = self._responses(samples)
-        labels = self._classes_of(samples, y)
+        labels = self._classes_of(samples, y, values)
         options = {
             "covariance_type": self.covariance_type,
             "reg_covar": self.reg_covar,
@@ -272,7 +283,7 @@ class Familiarity(PrefitClassifierMixin, OutlierMixin, BaseEstimator):
                 f"The responses have {values.shape[1]} values per sample; the model was "
                 f"fitted on {self.n_responses_}."
             )
-        return self._score(values, self._classes_of(samples, y))
+        return self._score(values, self._classes_of(samples, y, values))
 
     def decision_function(self, X: Any, y: Any = None) -> np.ndarray:
         """``score_samples(X) − offset_``: negative for unfamiliar samples."""

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.manifold import TSNE
 
 from ..distance._base_distance import knn_graph
 
@@ -36,6 +35,9 @@ def tsne_layout(
     spread (standard deviation 1e-4), keeping its shape, and optimised without early
     exaggeration, which would pull it apart; random otherwise.
     """
+    # Imported here: sklearn.manifold adds a tenth of a second to `import didi`.
+    from sklearn.manifold import TSNE
+
     n, k = indices.shape
     graph = knn_graph(indices, distances, n, with_self=True)
     start: Any = "random"
