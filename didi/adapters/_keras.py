@@ -151,15 +151,10 @@ class RecordCheckpoints(keras.callbacks.Callback):
     """
 
     def __init__(self, recorder: Any, every: int = 1, **classifier_options: Any) -> None:
-        from ..sequence import CheckpointRecorder
+        from ..sequence._recorder import check_callback_options
 
         super().__init__()
-        if not isinstance(recorder, CheckpointRecorder):
-            raise TypeError(
-                f"recorder must be a didi.CheckpointRecorder; got {type(recorder).__name__}."
-            )
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer; got {every!r}.")
+        check_callback_options(recorder, every)
         self.recorder = recorder
         self.every = every
         self.classifier_options = classifier_options

@@ -8,6 +8,7 @@ from typing import Any
 from skorch.callbacks import Callback
 
 from ..sequence import CheckpointRecorder
+from ..sequence._recorder import check_callback_options
 
 
 class RecordCheckpoints(Callback):
@@ -49,12 +50,7 @@ class RecordCheckpoints(Callback):
 
     def initialize(self) -> RecordCheckpoints:
         """Check the parameters when the net is initialised."""
-        if not isinstance(self.recorder, CheckpointRecorder):
-            raise TypeError(
-                f"recorder must be a didi.CheckpointRecorder; got {type(self.recorder).__name__}."
-            )
-        if not isinstance(self.every, int) or self.every < 1:
-            raise ValueError(f"every must be a positive integer; got {self.every!r}.")
+        check_callback_options(self.recorder, self.every)
         return self
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:

@@ -328,6 +328,17 @@ class DecisionMapDisplay:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(decision_map, "embedding_")
+        findings = Findings.collect(
+            len(decision_map.embedding_),
+            familiarity=familiarity,
+            duplicates=duplicates,
+            label_issues=label_issues,
+        )
+        return cls._of_map(decision_map, y=y, findings=findings).plot(ax=ax, **kwargs)
+
+    @classmethod
+    def _of_map(cls, decision_map, *, y=None, findings=None) -> DecisionMapDisplay:
+        """The display of a fitted map, not drawn yet (see :meth:`from_estimator`)."""
         classes = decision_map.classes_
         true = decision_map.y_ if y is None else np.asarray(y)
         if true is not None:
@@ -336,7 +347,7 @@ class DecisionMapDisplay:
                     f"y has {len(true)} labels for {len(decision_map.embedding_)} points."
                 )
             true = label_indices(true, classes)
-        display = cls(
+        return cls(
             grid_x=decision_map.grid_x_,
             grid_y=decision_map.grid_y_,
             grid_labels=decision_map.grid_labels_,
@@ -345,14 +356,8 @@ class DecisionMapDisplay:
             predicted=decision_map.proba_.argmax(axis=1),
             classes=classes,
             true=true,
-            findings=Findings.collect(
-                len(decision_map.embedding_),
-                familiarity=familiarity,
-                duplicates=duplicates,
-                label_issues=label_issues,
-            ),
+            findings=findings,
         )
-        return display.plot(ax=ax, **kwargs)
 
 
 def label_indices(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:

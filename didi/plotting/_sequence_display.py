@@ -91,7 +91,7 @@ class DecisionMapSequenceDisplay:
             raise ValueError("checkpoints is empty: name at least one checkpoint to show.")
         maps = [sequence.maps_[k] for k in shown]
         display = cls(
-            displays=[_undrawn_display(dmap) for dmap in maps],
+            displays=[DecisionMapDisplay._of_map(dmap) for dmap in maps],
             names=[sequence.checkpoint_names_[k] for k in shown],
             scores=[dmap.scores_ for dmap in maps],
         )
@@ -238,23 +238,6 @@ class DecisionMapSequenceDisplay:
             return image, points, crosses
 
         return figure, update
-
-
-def _undrawn_display(dmap) -> DecisionMapDisplay:
-    """The display of one map, not drawn yet."""
-    from ._decision_map_display import label_indices
-
-    true = None if dmap.y_ is None else label_indices(dmap.y_, dmap.classes_)
-    return DecisionMapDisplay(
-        grid_x=dmap.grid_x_,
-        grid_y=dmap.grid_y_,
-        grid_labels=dmap.grid_labels_,
-        grid_entropy=dmap.grid_entropy_,
-        embedding=dmap.embedding_,
-        predicted=dmap.proba_.argmax(axis=1),
-        classes=dmap.classes_,
-        true=true,
-    )
 
 
 def _frame_plan(n_maps: int, steps_between: int, hold: int) -> list[tuple[int, float]]:

@@ -39,6 +39,16 @@ def _state_bytes(model: Any) -> int:
     return len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+def check_callback_options(recorder: Any, every: Any) -> None:
+    """What a training callback (skorch's, Keras') is given: a recorder, and a period."""
+    if not isinstance(recorder, CheckpointRecorder):
+        raise TypeError(
+            f"recorder must be a didi.CheckpointRecorder; got {type(recorder).__name__}."
+        )
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive integer; got {every!r}.")
+
+
 class CheckpointRecorder:
     """Keep a model's checkpoints during training, to map them afterwards.
 

@@ -90,22 +90,3 @@ def test_the_page_marks_them_with_switches(mapped, tmp_path, browser):
     page.close()
     plain = dmap.to_html(tmp_path / "plain.html").read_text(encoding="utf-8")
     assert '"findings":null' in plain
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    import shutil
-
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("no Chromium on this machine")
-    with sync_api.sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(
-                executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
-            )
-        except Exception as exc:  # a browser that cannot start here is a skip, not a failure
-            pytest.skip(f"Chromium does not start: {exc}")
-        yield launched
-        launched.close()

@@ -3,7 +3,6 @@
 import copy
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -63,25 +62,6 @@ def iris_like():
 
     X, y = load_iris(return_X_y=True)
     return X, np.array([HOSTILE, "a & b", "plain"])[y]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("no Chromium on this machine")
-    with sync_api.sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(
-                executable_path=executable,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"],
-            )  # fmt: skip
-        except Exception as exc:  # a browser that cannot start here is a skip, not a failure
-            pytest.skip(f"Chromium does not start: {exc}")
-        yield launched
-        launched.close()
 
 
 def test_page_in_a_real_browser(digits_map, browser, tmp_path):
