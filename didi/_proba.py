@@ -7,6 +7,10 @@ that validation of what it returns, batching and the counting of classifier rows
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -15,6 +19,30 @@ from ._frames import FrameSpec
 
 #: Largest allowed deviation of a probability row's sum from 1.
 ROW_SUM_TOLERANCE = 1e-3
+
+
+#: The row tallies open in this context (see :func:`counting_rows`).
+_ROW_TALLIES: contextvars.ContextVar[tuple[list, ...]] = contextvars.ContextVar(
+    "didi_row_tallies", default=()
+)
+
+
+@contextlib.contextmanager
+def counting_rows(*known: ProbaFunction) -> Iterator[list]:
+    """Count the classifier rows of ``known`` functions and of every
+    :class:`ProbaFunction` made inside the block.
+
+    Yields a list of ``(function, its n_rows when counting began)``;
+    ``sum(f.n_rows − start for f, start in it)`` is the rows spent in the block so
+    far. For work, such as placing new samples into a map, that makes its own
+    :class:`ProbaFunction` out of sight of its caller.
+    """
+    tally: list = [(function, function.n_rows) for function in known]
+    token = _ROW_TALLIES.set((*_ROW_TALLIES.get(), tally))
+    try:
+        yield tally
+    finally:
+        _ROW_TALLIES.reset(token)
 
 
 class ProbaFunction:
@@ -67,6 +95,8 @@ class ProbaFunction:
         self.batch_size = int(batch_size)
         self.n_rows = 0
         self.n_calls = 0
+        for tally in _ROW_TALLIES.get():
+            tally.append((self, 0))
         self.n_classes: int | None = None
         self._make_evaluator = getattr(estimator, "path_length_evaluator", None)
         # One evaluator per pair of end-point sets, for this object's lifetime (one
@@ -248,3 +278,33 @@ def class_names_of(estimator: Any, n_classes: int) -> np.ndarray:
     if classes is not None and len(classes) == n_classes:
         return np.asarray(classes)
     return np.arange(n_classes)
+
+
+def label_indices(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Index of each label in ``classes``; ``-1`` (with a warning) for labels not among them.
+
+    Integer labels none of which is a class name, all in ``0 … n_classes − 1``, are
+    taken as class indices when the classes are names: a network's targets, with
+    ``classes`` naming its columns.
+    """
+    labels = np.asarray(labels)
+    lookup = {value: k for k, value in enumerate(classes.tolist())}
+    indices = np.array([lookup.get(value, -1) for value in labels.tolist()], dtype=int)
+    missing = indices == -1
+    if (
+        missing.all()
+        and len(labels)
+        and not np.issubdtype(np.asarray(classes).dtype, np.integer)
+        and np.issubdtype(labels.dtype, np.integer)
+        and 0 <= labels.min()
+        and labels.max() < len(classes)
+    ):
+        return labels.astype(int)
+    if missing.any():
+        warnings.warn(
+            f"{int(missing.sum())} of {len(labels)} labels in y are not among the "
+            f"classifier's classes {classes.tolist()[:10]}; they never match a prediction "
+            "(drawn and counted as misclassified).",
+            stacklevel=3,
+        )
+    return indices

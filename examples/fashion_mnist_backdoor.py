@@ -450,7 +450,7 @@ def draw_probes(dmap: DecisionMap, positions: np.ndarray, is_backdoor: np.ndarra
 
 def write_scores(out: Path, dmap: DecisionMap, rates: dict, timings: dict, scale: str) -> None:
     """The quality scores beside the paper's, and what the backdoor does."""
-    ours = {name: round(100 * value, 1) for name, value in dmap.scores_.items()}
+    ours = {name: round(100 * dmap.scores_[name], 1) for name in SCORE_NAMES}
     lines = [
         f"Fashion-MNIST backdoor, DiDi scale {scale!r}",
         "",

@@ -197,8 +197,9 @@ class TorchClassifier(PrefitClassifier):
         return dtype
 
     @contextlib.contextmanager
-    def _evaluating(self) -> Iterator[None]:
-        """Eval mode and no autograd, each submodule's own mode restored afterwards.
+    def _evaluating(self, gradients: bool = False) -> Iterator[None]:
+        """Eval mode and no autograd (with ``gradients``, autograd for the inputs), each
+        submodule's own mode restored afterwards.
 
         Threads (joblib's threading backend) may share the module: the first to
         enter saves the modes, the last to leave restores them.
@@ -214,7 +215,7 @@ class TorchClassifier(PrefitClassifier):
                     pass  # an exported program: its mode was fixed when it was exported
             _ACTIVE[key] = (count + 1, modes)
         try:
-            with torch.inference_mode():
+            with torch.enable_grad() if gradients else torch.inference_mode():
                 yield
         finally:
             with _MODE_LOCK:
@@ -267,6 +268,54 @@ class TorchClassifier(PrefitClassifier):
                 x = x.to(device=device, dtype=dtype).reshape(-1, *shape)
                 blocks.append(self._forward(x).cpu())
         return self._remember_columns(torch.cat(blocks).numpy())
+
+    def boundary_distances(
+        self, X: Any, *, max_iter: int = 50, overshoot: float = 0.02
+    ) -> np.ndarray:
+        """Distance from each sample to a point the module labels differently (DeepFool).
+
+        DeepFool (Moosavi-Dezfooli, Fawzi & Frossard, CVPR 2016) on the module's
+        device: at each step the module is linearised at the current point, and the
+        point moves onto the nearest linearised boundary between its original class
+        and another; the total move, enlarged by ``1 + overshoot``, is checked by a
+        forward pass. The Euclidean norm of the move (in the samples' own space)
+        bounds the distance to the decision boundary from above; for a linear
+        model it is the exact distance times ``1 + overshoot``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        max_iter : int, default=50
+            Steps before giving up on a sample.
+        overshoot : float, default=0.02
+            How far beyond the linearised boundary each sample is pushed.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Float64 distances; ``inf`` where no other label was reached in
+            ``max_iter`` steps.
+        """
+        device, dtype = self._placement()
+        X = check_samples(X)
+        shape = model_input_shape(X.shape[1:], self.input_shape)
+        flat = X.reshape(len(X), -1)
+        batch = int(self.batch_size)
+
+        def log_proba(x: torch.Tensor) -> torch.Tensor:
+            raw = self.module(x.reshape(-1, *shape))
+            raw = getattr(raw, "logits", raw)
+            if self.output == "logits" and raw.ndim == 2 and raw.shape[1] > 1:
+                return torch.log_softmax(raw.to(torch.float64), dim=1)
+            return torch.log(torch_proba_from_outputs(raw, self.output).clamp_min(1e-300))
+
+        out = []
+        with self._evaluating(gradients=True):
+            for start in range(0, len(flat), batch):
+                x = torch.from_numpy(np.ascontiguousarray(flat[start : start + batch]))
+                x = x.to(device=device, dtype=dtype)
+                out.append(deepfool_distances(log_proba, x, max_iter, overshoot).cpu())
+        return torch.cat(out).numpy()
 
     # ------------------------------------------------------------------ paths
 
@@ -403,6 +452,57 @@ def torch_proba_from_outputs(raw: torch.Tensor, output: str) -> torch.Tensor:
     if output == "logits":
         return torch.softmax(raw, dim=1)
     return raw
+
+
+def deepfool_distances(
+    log_proba: Callable[[torch.Tensor], torch.Tensor],
+    x0: torch.Tensor,
+    max_iter: int,
+    overshoot: float,
+) -> torch.Tensor:
+    """Multi-class DeepFool: the norm of the move that changes each row's label.
+
+    ``log_proba`` maps flat rows to float64 log-probabilities (or any scores whose
+    argmax is the label). Rows are moved together; those whose label has changed
+    leave the batch. Returns float64 norms, ``inf`` for rows not moved across in
+    ``max_iter`` steps.
+    """
+    n = len(x0)
+    with torch.no_grad():
+        start = log_proba(x0).argmax(dim=1)
+    move = torch.zeros(x0.shape, dtype=torch.float64, device=x0.device)
+    distance = torch.full((n,), float("inf"), dtype=torch.float64, device=x0.device)
+    active = torch.arange(n, device=x0.device)
+    for _ in range(max_iter + 1):
+        x = (x0[active] + (1 + overshoot) * move[active]).to(x0.dtype).requires_grad_(True)
+        scores = log_proba(x)
+        crossed = scores.argmax(dim=1) != start[active]
+        distance[active[crossed]] = ((1 + overshoot) * move[active[crossed]]).norm(dim=1)
+        keep = ~crossed
+        if not keep.any():
+            break
+        grads = torch.stack(
+            [
+                torch.autograd.grad(scores[:, k].sum(), x, retain_graph=True)[0]
+                for k in range(scores.shape[1])
+            ],
+            dim=1,
+        ).to(torch.float64)[keep]
+        rows, own = torch.arange(int(keep.sum()), device=x0.device), start[active[keep]]
+        gaps = (scores[keep] - scores[keep][rows, own][:, None]).detach()
+        normals = grads - grads[rows, own][:, None, :]
+        norms = normals.norm(dim=2)
+        ratio = gaps.abs() / norms
+        ratio[(norms == 0) | (torch.arange(scores.shape[1], device=x0.device) == own[:, None])] = (
+            float("inf")
+        )
+        nearest = ratio.argmin(dim=1)
+        # A row whose scores do not change with its input cannot be moved: it stays inf.
+        movable = torch.isfinite(ratio[rows, nearest])
+        step = (gaps[rows, nearest].abs() + 1e-4) / norms[rows, nearest] ** 2
+        active = active[keep][movable]
+        move[active] += (step[:, None] * normals[rows, nearest])[movable]
+    return distance
 
 
 def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

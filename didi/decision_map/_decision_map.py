@@ -21,7 +21,7 @@ from .._base import (
 )
 from .._frames import FrameSpec, check_feature_names, feature_names_of, keep_feature_names
 from .._memory import cache_key, fingerprint_points, resolve_memory
-from .._proba import class_names_of, resolve_proba_function
+from .._proba import class_names_of, label_indices, resolve_proba_function
 from .._resources import check_grid_memory
 from .._timing import lap
 from .._validation import BOOLEAN, CLASSIFIER, Interval, Options, check_value, validate_params
@@ -33,8 +33,23 @@ from ..projection import FisherUMAP
 from ..projection._tsne import TSNELayout
 from ..projection._umap import place_points
 from ._euclidean import euclidean_neighbour_graph, euclidean_units, fit_euclidean_umap
+from ._faithfulness import (
+    MAX_ROUND_TRIPS,
+    data_radius,
+    gradient_summary,
+    inverse_gradient,
+    round_trip_labels,
+)
 from ._grid import classify_grid, grid_axes
-from ._quality import SCORE_NAMES, agreement, holdout_split, knn_accuracy, quality_scores
+from ._layers import BOUNDARY_METHODS, LAYERS, compute_map_layers, layer_attribute
+from ._quality import (
+    LAYER_SCORE_NAMES,
+    SCORING_NAMES,
+    agreement,
+    holdout_split,
+    knn_accuracy,
+    quality_scores,
+)
 from ._streaming import warm_start_positions
 
 #: Layouts of the DiDi graph.
@@ -269,7 +284,7 @@ class DecisionMap(
         "estimator": [CLASSIFIER],
         "resolution": [Interval(Integral, 2, None)],
         "holdout": [Interval(Real, 0, 0.9)],
-        "scoring": [Options(SCORE_NAMES)],
+        "scoring": [Options(SCORING_NAMES)],
         "n_centers": [Options(("auto",)), Interval(Integral, 1, None)],
         "margin": [Interval(Real, 0, None)],
         "embedder": [Options(EMBEDDERS)],
@@ -359,7 +374,7 @@ class DecisionMap(
         check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
         clock = time.perf_counter()
         # Step 3: π⁻¹.
-        inverse, back, train, held_out = self._invert(X, embedding, proba_fn)
+        inverse, back, map_back, train, held_out = self._invert(X, embedding, proba_fn)
         timings["inverse"], clock = lap(clock)
         # Step 4: the grid, classified at π⁻¹ of every cell.
         grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
@@ -367,18 +382,30 @@ class DecisionMap(
         timings["grid"], clock = lap(clock)
         if euclidean_umap is None:
             euclidean_umap = self._euclidean_umap(X)
-        scores = quality_scores(
-            embedding, euclidean_umap.embedding_, proba.argmax(axis=1), back, train, held_out
-        )
-        timings["scores"] = lap(clock)[0]
+        classes = class_names_of(self.estimator, proba.shape[1])
+        scores = {
+            **quality_scores(
+                embedding, euclidean_umap.embedding_, proba.argmax(axis=1), back, train, held_out
+            ),
+            **round_trip_labels(
+                proba.argmax(axis=1), map_back, None if y is None else label_indices(y, classes)
+            ),
+        }
+        timings["scores"], clock = lap(clock)
+        gradient = inverse_gradient(inverse.inverse_transform, grid_x, grid_y, data_radius(X))
+        scores.update(gradient_summary(gradient))
+        timings["gradient"] = lap(clock)[0]
 
         self.projection_, self.inverse_, self.euclidean_umap_ = projection, inverse, euclidean_umap
         self.embedding_, self.proba_, self.y_ = embedding, proba, y
-        self.classes_ = class_names_of(self.estimator, proba.shape[1])
+        self.classes_ = classes
         self.holdout_indices_ = held_out
         self.grid_x_, self.grid_y_, self.grid_proba_ = grid_x, grid_y, grid_proba
         self.grid_labels_ = grid_proba.argmax(axis=-1)
         self.grid_entropy_ = normalized_entropy(grid_proba)
+        for name in LAYERS:  # layers of an earlier grid are not this one's
+            self.__dict__.pop(layer_attribute(name), None)
+        self.grid_gradient_, self.layer_rows_ = gradient, {"gradient": 0}
         self.scores_, self.timings_ = scores, timings
         distance_rows = 0 if cached else metric.n_classifier_rows_
         self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
@@ -451,18 +478,21 @@ class DecisionMap(
         return "knn"
 
     def _invert(self, X: np.ndarray, embedding: np.ndarray, proba_fn):
-        """Step 3: π⁻¹ fitted to every sample, for the map; and for the scores, as in
-        the paper, π⁻¹ fitted without the held-out samples.
+        """Step 3: π⁻¹ fitted to every sample, for the map; and for the paper's scores,
+        π⁻¹ fitted without the held-out samples.
 
-        Returns the map's π⁻¹, the classifier's labels of ``π⁻¹(π(x_i))`` under the
-        scores' π⁻¹, and the indices of the samples it was and was not fitted to.
+        Returns the map's π⁻¹; the classifier's labels of ``π⁻¹(π(x_i))`` under the
+        scores' π⁻¹ and under the map's (the same without a hold-out); and the
+        indices of the samples the scores' π⁻¹ was and was not fitted to.
         """
         train, held_out = holdout_split(len(X), self.holdout, self.random_state)
         scoring_inverse = self._make_inverse(len(train)).fit(embedding[train], X[train])
         back = proba_fn(scoring_inverse.inverse_transform(embedding), owned=True).argmax(axis=1)
         if not len(held_out):
-            return scoring_inverse, back, train, held_out
-        return self._make_inverse(len(X)).fit(embedding, X), back, train, held_out
+            return scoring_inverse, back, back, train, held_out
+        inverse = self._make_inverse(len(X)).fit(embedding, X)
+        map_back = proba_fn(inverse.inverse_transform(embedding), owned=True).argmax(axis=1)
+        return inverse, back, map_back, train, held_out
 
     def _euclidean_umap(self, X: np.ndarray):
         """The Euclidean UMAP behind ``q_knn_e``, served by ``memory`` where it can be."""
@@ -552,6 +582,103 @@ class DecisionMap(
             names=getattr(self, "feature_names_in_", None),
             init=init[keep],
         )
+
+    def compute_layers(
+        self,
+        layers: Any = None,
+        *,
+        max_round_trips: int = MAX_ROUND_TRIPS,
+        boundary_method: str = "auto",
+        n_targets: int = 3,
+        n_bisections: int = 10,
+    ) -> DecisionMap:
+        """Compute per-cell layers of evidence beside ``grid_labels_``; they cost classifier rows.
+
+        Each layer is stored as ``grid_<name>_`` (shape ``(resolution, resolution)``)
+        and the rows it took in ``layer_rows_``; ``grid_gradient_`` is always there.
+        Refitting the map drops them. Cells are placed a block of up to 2,048 at a
+        time; as with umap-learn's ``transform``, whose negative sampling draws from
+        one random stream, a cell's placement depends on the cells placed with it.
+
+        * ``"consistency"``: whether the cell's label survives one round trip
+          ``p → π(π⁻¹(p))``, with π the map's :meth:`transform` (Wang, Machado & Telea
+          2023); its mean is the score ``cons_p``. Costs one placement (DiDi
+          distances to the nearest mapped samples) and one row per cell.
+        * ``"stability"``: how many successive round trips, up to
+          ``max_round_trips``, the label survives (0 where the first changes it);
+          its mean is ``class_stability``, and its share above 0 ``cons_p``. Costs up
+          to ``max_round_trips`` times what ``"consistency"`` costs, only for cells
+          whose label has held so far.
+        * ``"boundary_distance"``: Euclidean distance in input space from the cell's
+          synthesised sample ``π⁻¹(p)`` to a point the classifier labels
+          differently: an upper bound of the distance to its decision boundary.
+          ``"bisection"`` (any classifier) bisects the segments to the
+          ``n_targets`` nearest mapped samples predicted as another class, to
+          ``2^-n_bisections`` of their length, and keeps the nearest change
+          (``n_targets · n_bisections`` rows per cell); ``"gradient"`` asks the
+          classifier's ``boundary_distances`` (:class:`didi.torch.TorchClassifier`:
+          DeepFool on its device); ``"auto"`` takes ``"gradient"`` where the
+          classifier offers it.
+
+        Parameters
+        ----------
+        layers : str or list of str, default=None
+            Some of ``"consistency"``, ``"stability"``, ``"boundary_distance"``
+            (``"gradient"`` is accepted and already computed); ``None`` computes
+            all.
+        max_round_trips : int, default=10
+            Most round trips counted by ``"stability"``.
+        boundary_method : {"auto", "bisection", "gradient"}, default="auto"
+        n_targets : int, default=3
+            Segments bisected per cell by ``"bisection"``.
+        n_bisections : int, default=10
+            Halvings per segment by ``"bisection"``.
+
+        Returns
+        -------
+        self : DecisionMap
+            With the layers, ``layer_rows_``, and ``cons_p`` and ``class_stability``
+            in ``scores_`` where the round trips were made.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from didi import DecisionMap
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+        >>> dmap = DecisionMap(clf, n_neighbors=10, resolution=10, random_state=0).fit(X, y)
+        >>> dmap = dmap.compute_layers(["stability"], max_round_trips=3)
+        >>> dmap.grid_stability_.shape, int(dmap.grid_stability_.max()) <= 3
+        ((10, 10), True)
+        >>> 0 <= dmap.scores_["cons_p"] <= 1
+        True
+        """
+        check_is_fitted(self, "embedding_")
+        validate_params(self)
+        names = _check_layer_names(layers)
+        where = "DecisionMap.compute_layers"
+        check_value(where, "max_round_trips", max_round_trips, [Interval(Integral, 1, 100)])
+        check_value(where, "boundary_method", boundary_method, [Options(BOUNDARY_METHODS)])
+        check_value(where, "n_targets", n_targets, [Interval(Integral, 1, 100)])
+        check_value(where, "n_bisections", n_bisections, [Interval(Integral, 1, 60)])
+        proba_fn = resolve_proba_function(
+            self.estimator, self.batch_size, self.sample_shape_, self._frame
+        )
+        found, scores, rows = compute_map_layers(
+            self,
+            names,
+            proba_fn,
+            max_round_trips=max_round_trips,
+            boundary_method=boundary_method,
+            n_targets=n_targets,
+            n_bisections=n_bisections,
+        )
+        for name, values in found.items():
+            setattr(self, layer_attribute(name), values)
+        self.scores_.update(scores)
+        self.layer_rows_.update(rows)
+        return self
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit and return ``embedding_``."""
@@ -759,9 +886,14 @@ class DecisionMap(
         * ``"q_knn"``: accuracy of a 5-NN classifier on the fitted embedding and the
           classifier's labels, predicting the classifier's labels of ``X``;
         * ``"q_knn_e"``: the same in the Euclidean UMAP embedding;
-        * ``"q_data"`` and ``"q_not_data"``: agreement of ``f(π⁻¹(π(x)))`` with
-          ``f(x)``. π⁻¹ was not fitted to new samples, so on them both names
-          measure the same thing and give the same value.
+        * ``"q_data"``, ``"q_not_data"`` and ``"cons_d"``: agreement of
+          ``f(π⁻¹(π(x)))`` with ``f(x)``. π⁻¹ was not fitted to new samples, so on
+          them the three names measure the same thing and give the same value;
+        * ``"acc_m"``: agreement of ``f(π⁻¹(π(x)))`` with the true labels ``y``.
+
+        The scores of the map's grid do not depend on ``X``: ``"cons_p"`` and
+        ``"class_stability"`` (computed by :meth:`compute_layers` on the first
+        request, then kept) and ``"neg_gradient"`` (``−scores_["gradient"]``).
 
         Higher is better, so :class:`~sklearn.model_selection.GridSearchCV` can tune
         ``lam`` and ``a`` with it.
@@ -769,11 +901,13 @@ class DecisionMap(
         Parameters
         ----------
         X : array-like of shape (n_new, n_features) or (n_new, \*shape)
-        y : None
-            Ignored: the classifier's own labels are the target.
+        y : array-like of shape (n_new,), default=None
+            True labels, needed by ``"acc_m"`` only; the others take the
+            classifier's own labels as the target.
         scoring : str, default=None
-            One of ``"q_not_data"``, ``"q_data"``, ``"q_knn"``, ``"q_knn_e"``;
-            ``None`` uses the ``scoring`` parameter.
+            One of ``"q_not_data"``, ``"q_data"``, ``"q_knn"``, ``"q_knn_e"``,
+            ``"acc_m"``, ``"cons_d"``, ``"cons_p"``, ``"class_stability"``,
+            ``"neg_gradient"``; ``None`` uses the ``scoring`` parameter.
 
         Returns
         -------
@@ -782,7 +916,16 @@ class DecisionMap(
         check_is_fitted(self, "embedding_")
         validate_params(self)
         scoring = self.scoring if scoring is None else scoring
-        check_value("DecisionMap.score", "scoring", scoring, [Options(SCORE_NAMES)])
+        check_value("DecisionMap.score", "scoring", scoring, [Options(SCORING_NAMES)])
+        if scoring in LAYER_SCORE_NAMES:
+            if scoring not in self.scores_:
+                # cons_p needs one round trip; class_stability all of them.
+                self.compute_layers("consistency" if scoring == "cons_p" else "stability")
+            return self.scores_[scoring]
+        if scoring == "neg_gradient":
+            return -self.scores_["gradient"]
+        if scoring == "acc_m" and y is None:
+            raise ValueError("scoring='acc_m' compares with the true labels: pass y.")
         check_feature_names(self, X)
         given, X = X, check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
@@ -796,6 +939,11 @@ class DecisionMap(
         if scoring == "q_knn":
             return knn_accuracy(self.embedding_, fitted_labels, placed, labels)
         back = proba_fn(self.inverse_transform(placed), owned=True).argmax(axis=1)
+        if scoring == "acc_m":
+            true = column_or_1d(y, warn=True)
+            if len(true) != len(X):
+                raise ValueError(f"y has {len(true)} labels for {len(X)} samples.")
+            return agreement(back, label_indices(true, self.classes_))
         return agreement(back, labels)
 
     def _place_euclidean(self, X: np.ndarray) -> np.ndarray:
@@ -813,6 +961,17 @@ class DecisionMap(
         tags.non_deterministic = self.random_state is None
         tags.target_tags.required = False
         return tags
+
+
+def _check_layer_names(layers: Any) -> tuple[str, ...]:
+    """The layers asked for, as a tuple of known names (``None``: all)."""
+    if layers is None:
+        return LAYERS
+    names = (layers,) if isinstance(layers, str) else tuple(layers)
+    unknown = [name for name in names if name not in LAYERS]
+    if unknown or not names:
+        raise ValueError(f"Unknown layers {unknown}; choose from {list(LAYERS)}.")
+    return names
 
 
 def _distances_of(projection: FisherUMAP) -> FisherJSMetric:

@@ -1,4 +1,6 @@
-"""The paper's quality scores (section 5.1) as pure functions and as scorers.
+"""The quality scores of a map as pure functions and as scorers.
+
+The paper's (section 5.1):
 
 * ``q_knn``: leave-one-out accuracy of a 5-NN classifier in the embedding,
   predicting the *classifier's* labels.
@@ -6,6 +8,9 @@
 * ``q_data``: agreement of ``f(π⁻¹(y_i))`` with ``f(x_i)`` on the points that
   π⁻¹ was fitted to.
 * ``q_not_data``: the same on points that π⁻¹ was not fitted to.
+
+The decision-map literature's (see :mod:`._faithfulness`): ``acc_m``, ``cons_d``,
+``cons_p``, ``class_stability`` and the gradient of π⁻¹.
 """
 
 from __future__ import annotations
@@ -17,8 +22,22 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
-#: Names of the four scores, in the paper's order of Table 1.
+#: Names of the paper's four scores, in the order of its Table 1.
 SCORE_NAMES = ("q_knn_e", "q_knn", "q_data", "q_not_data")
+
+#: The literature's scores that every fit computes: the samples' round trips (one
+#: classifier row per sample) and π⁻¹'s gradient over the grid (no classifier rows).
+FIT_SCORE_NAMES = ("acc_m", "cons_d", "gradient", "gradient_steep")
+
+#: The literature's scores of the cells' round trips, computed on request.
+LAYER_SCORE_NAMES = ("cons_p", "class_stability")
+
+#: Names :meth:`DecisionMap.score` and :func:`quality_scorer` take; higher is better
+#: for each (``neg_gradient`` is ``−gradient``, scikit-learn's convention for a loss).
+SCORING_NAMES = (*SCORE_NAMES, "acc_m", "cons_d", "cons_p", "class_stability", "neg_gradient")
+
+#: The scorers :func:`quality_scorers` gives: those that cost no more than a fit.
+CHEAP_SCORING_NAMES = (*SCORE_NAMES, "acc_m", "cons_d", "neg_gradient")
 
 #: k of the paper's k-NN score.
 KNN_K = 5
@@ -91,21 +110,23 @@ def quality_scorer(name: str) -> Callable:
     Usable as ``scoring=`` in :class:`~sklearn.model_selection.GridSearchCV` and
     :func:`~sklearn.model_selection.cross_val_score` with a
     :class:`~didi.DecisionMap`: the held-out samples are placed into the fitted map
-    and the score is measured on them (see :meth:`DecisionMap.score`).
+    and the score is measured on them, or, for the scores of the map's grid, on the
+    map (see :meth:`DecisionMap.score`).
 
     Parameters
     ----------
-    name : {"q_knn", "q_knn_e", "q_data", "q_not_data"}
+    name : {"q_knn", "q_knn_e", "q_data", "q_not_data", "acc_m", "cons_d", \
+            "cons_p", "class_stability", "neg_gradient"}
 
     Examples
     --------
     >>> from didi import quality_scorer, quality_scorers
-    >>> scorer = quality_scorer("q_knn")
+    >>> scorer = quality_scorer("cons_p")
     >>> sorted(quality_scorers())
-    ['q_data', 'q_knn', 'q_knn_e', 'q_not_data']
+    ['acc_m', 'cons_d', 'neg_gradient', 'q_data', 'q_knn', 'q_knn_e', 'q_not_data']
     """
-    if name not in SCORE_NAMES:
-        raise ValueError(f"Unknown quality score {name!r}; choose one of {SCORE_NAMES}.")
+    if name not in SCORING_NAMES:
+        raise ValueError(f"Unknown quality score {name!r}; choose one of {SCORING_NAMES}.")
 
     def scorer(decision_map, X, y=None) -> float:
         return decision_map.score(X, y, scoring=name)
@@ -115,8 +136,14 @@ def quality_scorer(name: str) -> Callable:
 
 
 def quality_scorers() -> dict[str, Callable]:
-    """All four scorers by name, for ``GridSearchCV(..., scoring=quality_scorers(), refit=...)``."""
-    return {name: quality_scorer(name) for name in SCORE_NAMES}
+    """The scorers that cost no more than a fit, by name, for
+    ``GridSearchCV(..., scoring=quality_scorers(), refit=...)``.
+
+    ``cons_p`` and ``class_stability`` place every cell of the grid into the map
+    several times (classifier rows for each): ask for them by name with
+    :func:`quality_scorer`.
+    """
+    return {name: quality_scorer(name) for name in CHEAP_SCORING_NAMES}
 
 
 def holdout_split(n: int, holdout: float, random_state: Any) -> tuple[np.ndarray, np.ndarray]:

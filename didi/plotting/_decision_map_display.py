@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
+from .._proba import label_indices
+from .._validation import Options, check_value
 from ..decision_map._grid import grid_extent
+from ..decision_map._layers import LAYERS, layer_attribute
 from ._findings import Findings, draw_findings, finding_handles
+
+#: What the display can paint behind the points: the classes, or one of the layers.
+SHOWN_LAYERS = ("class", *LAYERS)
+
+#: Colour bar label, colour map and scale of each layer.
+_LAYER_STYLES = {
+    "gradient": ("‖∂π⁻¹‖ (data radii per map width)", "viridis", "log"),
+    "consistency": ("class after one round trip π(π⁻¹(p))", "consistency", "binary"),
+    "stability": ("round trips the class survives", "viridis", "count"),
+    "boundary_distance": ("distance to the decision boundary (upper bound)", "magma", "linear"),
+}
 
 #: How strongly a fully certain cell shows its class colour (1 would be the pure
 #: colour); below 1 the points, drawn in pure colours, stand out from the ground.
@@ -77,6 +90,13 @@ class DecisionMapDisplay:
     findings : object, default=None
         Samples to mark: unfamiliar ones (rings), near-duplicate sets (dashed
         lines), label issues (magenta squares); :meth:`from_estimator` builds it.
+    layer : {"class", "gradient", "consistency", "stability", "boundary_distance"}, \
+            default="class"
+        What the background shows: the predicted class faded by uncertainty, or
+        one of the map's layers (see :meth:`DecisionMap.compute_layers`) with a
+        colour bar.
+    layer_values : ndarray of shape (resolution, resolution), default=None
+        The layer's values when ``layer`` is not ``"class"``.
 
     Attributes
     ----------
@@ -84,6 +104,8 @@ class DecisionMapDisplay:
     figure_ : matplotlib Figure
     image_ : matplotlib AxesImage
         The background.
+    colorbar_ : matplotlib Colorbar or None
+        The layer's colour bar (``None`` for ``layer="class"``).
     scatter_ : matplotlib PathCollection
         The points.
     errors_ : matplotlib PathCollection or None
@@ -118,6 +140,8 @@ class DecisionMapDisplay:
         classes,
         true=None,
         findings=None,
+        layer="class",
+        layer_values=None,
     ) -> None:
         self.grid_x = grid_x
         self.grid_y = grid_y
@@ -128,6 +152,8 @@ class DecisionMapDisplay:
         self.classes = classes
         self.true = true
         self.findings = findings
+        self.layer = layer
+        self.layer_values = layer_values
 
     def plot(
         self,
@@ -164,13 +190,7 @@ class DecisionMapDisplay:
             _, ax = plt.subplots(figsize=(7, 6))
         colors = class_colors(len(self.classes), cmap)
         extent = grid_extent(self.grid_x, self.grid_y)
-        self.image_ = ax.imshow(
-            background_image(self.grid_labels, self.grid_entropy, colors),
-            origin="lower",
-            extent=extent,
-            aspect="auto",
-            interpolation="nearest",
-        )
+        self._draw_background(ax, colors, extent)
         wrong = self._draw_points(ax, colors, point_size)
         self.findings_ = (
             {} if self.findings is None
@@ -187,6 +207,25 @@ class DecisionMapDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _draw_background(self, ax, colors: np.ndarray, extent) -> None:
+        """The classes faded by uncertainty, or the layer on its colour scale with a bar."""
+        check_value("DecisionMapDisplay", "layer", self.layer, [Options(SHOWN_LAYERS)])
+        shown = dict(origin="lower", extent=extent, aspect="auto", interpolation="nearest")
+        self.colorbar_ = None
+        if self.layer == "class":
+            image = background_image(self.grid_labels, self.grid_entropy, colors)
+            self.image_ = ax.imshow(image, **shown)
+            return
+        if self.layer_values is None:
+            raise ValueError(f"layer={self.layer!r} needs its values: pass layer_values.")
+        label, cmap, scale = _LAYER_STYLES[self.layer]
+        values = np.ma.masked_invalid(np.asarray(self.layer_values, dtype=float))
+        colour_map, norm, ticks = _layer_scale(values, cmap, scale)
+        self.image_ = ax.imshow(values, cmap=colour_map, norm=norm, **shown)
+        self.colorbar_ = ax.figure.colorbar(self.image_, ax=ax, label=label, ticks=ticks)
+        if self.layer == "consistency":
+            self.colorbar_.ax.set_yticklabels(["changes", "survives"])
 
     def _draw_points(self, ax, colors: np.ndarray, point_size: float) -> np.ndarray:
         """The points in their label's colour, and crosses on the misclassified ones;
@@ -296,6 +335,7 @@ class DecisionMapDisplay:
         familiarity=None,
         duplicates=None,
         label_issues=None,
+        layer="class",
         **kwargs,
     ) -> DecisionMapDisplay:
         """Draw a fitted :class:`~didi.DecisionMap`, and what was found in its data.
@@ -318,6 +358,12 @@ class DecisionMapDisplay:
         label_issues : array-like of int, default=None
             Indices of samples whose label is likely wrong
             (:func:`~didi.find_label_issues`): a magenta square each.
+        layer : {"class", "gradient", "consistency", "stability", \
+                "boundary_distance"}, default="class"
+            The background: the predicted class, or a layer of evidence with a
+            colour bar. A layer the map does not have yet is computed first with
+            :meth:`DecisionMap.compute_layers` and its defaults (classifier rows;
+            see there), and kept on the map.
         **kwargs
             Passed to :meth:`plot`.
 
@@ -328,13 +374,20 @@ class DecisionMapDisplay:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(decision_map, "embedding_")
+        check_value("DecisionMapDisplay.from_estimator", "layer", layer, [Options(SHOWN_LAYERS)])
+        if layer != "class" and not hasattr(decision_map, layer_attribute(layer)):
+            decision_map.compute_layers(layer)
         findings = Findings.collect(
             len(decision_map.embedding_),
             familiarity=familiarity,
             duplicates=duplicates,
             label_issues=label_issues,
         )
-        return cls._of_map(decision_map, y=y, findings=findings).plot(ax=ax, **kwargs)
+        display = cls._of_map(decision_map, y=y, findings=findings)
+        if layer != "class":
+            display.layer = layer
+            display.layer_values = getattr(decision_map, layer_attribute(layer))
+        return display.plot(ax=ax, **kwargs)
 
     @classmethod
     def _of_map(cls, decision_map, *, y=None, findings=None) -> DecisionMapDisplay:
@@ -360,30 +413,19 @@ class DecisionMapDisplay:
         )
 
 
-def label_indices(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Index of each label in ``classes``; ``-1`` (with a warning) for labels not among them.
+def _layer_scale(values: np.ma.MaskedArray, cmap: str, scale: str):
+    """Colour map, normalisation and colour-bar ticks of a layer's values."""
+    import matplotlib as mpl
+    from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize
 
-    Integer labels none of which is a class name, all in ``0 … n_classes − 1``, are
-    taken as class indices when the classes are names: a network's targets, with
-    ``classes`` naming its columns.
-    """
-    labels = np.asarray(labels)
-    lookup = {value: k for k, value in enumerate(classes.tolist())}
-    indices = np.array([lookup.get(value, -1) for value in labels.tolist()], dtype=int)
-    missing = indices == -1
-    if (
-        missing.all()
-        and len(labels)
-        and not np.issubdtype(np.asarray(classes).dtype, np.integer)
-        and np.issubdtype(labels.dtype, np.integer)
-        and 0 <= labels.min()
-        and labels.max() < len(classes)
-    ):
-        return labels.astype(int)
-    if missing.any():
-        warnings.warn(
-            f"{int(missing.sum())} of {len(labels)} labels in y are not among the "
-            f"classifier's classes {classes.tolist()[:10]}; they are drawn as misclassified.",
-            stacklevel=3,
-        )
-    return indices
+    if scale == "binary":
+        return ListedColormap(["#d62728", "#dddddd"]), BoundaryNorm([-0.5, 0.5, 1.5], 2), [0, 1]
+    colour_map = mpl.colormaps[cmap].with_extremes(bad="#bbbbbb")
+    if scale == "count":
+        top = max(1, int(values.max()) if values.count() else 1)
+        return colour_map, BoundaryNorm(np.arange(-0.5, top + 1), colour_map.N), None
+    if scale == "log":
+        positive = values[values > 0]
+        if positive.count():
+            return colour_map, LogNorm(float(positive.min()), float(positive.max())), None
+    return colour_map, Normalize(), None

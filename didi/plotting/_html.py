@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from .._proba import label_indices
 from ..decision_map._grid import grid_extent
 from ..distance._divergence import normalized_entropy
-from ._decision_map_display import background_image, class_colors, label_indices
+from ._decision_map_display import background_image, class_colors
 from ._findings import Findings
 from ._samples import as_image, colour_range
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._decision_map_display import class_colors, label_indices
+from .._proba import label_indices
+from ._decision_map_display import class_colors
 
 _COLOR_BY = ("class", "slope")
 

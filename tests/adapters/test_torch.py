@@ -456,3 +456,68 @@ def test_skorch_classifier_plugs_in_unchanged(digits):
         plain.fit_transform(X[:100]).toarray(),
         atol=1e-12,
     )
+
+
+def linear_distances(weight, bias, X):
+    """Exact distance to a linear classifier's boundary: to the nearest facet hyperplane."""
+    scores = X @ weight.T + bias
+    own = scores.argmax(axis=1)
+    return np.array(
+        [
+            min(
+                (scores[i, own[i]] - scores[i, k]) / np.linalg.norm(weight[own[i]] - weight[k])
+                for k in range(len(weight))
+                if k != own[i]
+            )
+            for i in range(len(X))
+        ]
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("output", ["logits", "log_probabilities"])
+def test_deepfool_distance_of_a_linear_model_is_exact(device, output):
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(6, 4).double()
+    module = linear if output == "logits" else torch.nn.Sequential(linear, torch.nn.LogSoftmax(1))
+    clf = TorchClassifier(module, output=output, device=device, batch_size=64)
+    X = np.random.default_rng(1).normal(size=(150, 6))
+    exact = linear_distances(
+        linear.weight.detach().cpu().numpy(), linear.bias.detach().cpu().numpy(), X
+    )
+    found = clf.boundary_distances(X, overshoot=0.0)
+    # One linear step lands on the nearest facet, pushed 1e-4 / ‖w‖ beyond it.
+    assert np.all(found >= exact - 1e-9)
+    np.testing.assert_allclose(found, exact, atol=1e-3)
+    pushed = clf.boundary_distances(X, overshoot=0.1)
+    np.testing.assert_allclose(pushed, 1.1 * found, rtol=1e-3)
+
+
+def test_deepfool_moves_a_network_across_and_leaves_the_module_as_it_was():
+    net = make_net(n_in=5, n_out=3, tail=(torch.nn.Dropout(0.5),))
+    net.train()
+    clf = TorchClassifier(net)
+    X = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
+    found = clf.boundary_distances(X)
+    assert np.all(np.isfinite(found)) and np.all(found > 0)
+    assert net.training and all(p.grad is None for p in net.parameters())
+
+
+def test_decision_map_boundary_layer_uses_deepfool_for_a_torch_model(digits, trained):
+    X, y = digits
+    X = X[:80] / 16
+    clf = TorchClassifier(trained)
+    dmap = DecisionMap(clf, n_neighbors=10, resolution=5, random_state=0).fit(X, y[:80])
+    dmap.compute_layers("boundary_distance")
+    samples = dmap.inverse_transform(
+        np.stack(np.meshgrid(dmap.grid_x_, dmap.grid_y_), -1).reshape(-1, 2)
+    )
+    np.testing.assert_allclose(
+        dmap.grid_boundary_distance_.ravel(), clf.boundary_distances(samples), rtol=1e-6
+    )
+    assert dmap.layer_rows_["boundary_distance"] == 0  # the classifier's own passes
+    bisected = DecisionMap(clf, n_neighbors=10, resolution=5, random_state=0).fit(X, y[:80])
+    bisected.compute_layers("boundary_distance", boundary_method="bisection")
+    # Both bound the same distance from above; DeepFool's bound is the tighter one mostly.
+    tighter = dmap.grid_boundary_distance_ <= bisected.grid_boundary_distance_ * 1.05
+    assert tighter.mean() > 0.8

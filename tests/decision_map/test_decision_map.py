@@ -18,7 +18,16 @@ def test_scores_on_an_easy_case(fitted):
     # Three separated blobs and a perfect classifier: both embeddings separate the
     # classes, and the map agrees with the classifier at the data.
     scores = fitted.scores_
-    assert set(scores) == {"q_knn_e", "q_knn", "q_data", "q_not_data"}
+    assert set(scores) == {
+        "q_knn_e",
+        "q_knn",
+        "q_data",
+        "q_not_data",
+        "acc_m",
+        "cons_d",
+        "gradient",
+        "gradient_steep",
+    }
     assert scores["q_knn"] == 1.0
     assert scores["q_knn_e"] == 1.0
     assert scores["q_data"] == 1.0
@@ -39,7 +48,7 @@ def test_fitted_attributes(fitted, blobs):
     assert fitted.grid_x_[0] < low[0] and fitted.grid_x_[-1] > high[0]
     assert fitted.grid_y_[0] < low[1] and fitted.grid_y_[-1] > high[1]
     assert len(fitted.holdout_indices_) == round(0.3 * len(X))
-    assert set(fitted.timings_) == {"distances", "umap", "inverse", "grid", "scores"}
+    assert set(fitted.timings_) == {"distances", "umap", "inverse", "grid", "scores", "gradient"}
 
 
 def test_grid_cells_are_the_classifier_at_the_inverse(fitted, blobs):
@@ -155,8 +164,11 @@ def test_string_labels_and_callable(blobs):
     X, y, clf = blobs
     names = np.array(["cat", "dog", "eel"])
     dm = DecisionMap(clf.predict_proba, n_neighbors=10, resolution=8, random_state=0)
-    dm.fit(X, names[y])
+    # A plain function names its classes 0, 1, 2: names match none of them.
+    with pytest.warns(UserWarning, match="not among the classifier's classes"):
+        dm.fit(X, names[y])
     assert np.array_equal(dm.classes_, [0, 1, 2])
+    assert dm.scores_["acc_m"] == 0
     assert dm.y_[0] in names
 
 

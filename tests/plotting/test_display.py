@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from didi import DecisionMap, DecisionMapDisplay
-from didi.plotting._decision_map_display import background_image, class_colors, label_indices
+from didi._proba import label_indices
+from didi.plotting._decision_map_display import background_image, class_colors
 
 
 @pytest.fixture(scope="module")

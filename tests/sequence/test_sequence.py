@@ -52,8 +52,9 @@ def test_an_unchanged_classifier_leaves_the_map_where_it_was(training, aligned):
     assert np.all(seq.movement_[1] == 0) and not seq.flips_[1].any()
     assert np.all(seq.neighbour_preservation_[1] == 1)
     # Every path is reused: the classifier sees the samples, 16 fixed points
-    # between them, pi^-1 of the samples for the scores, and the grid.
-    assert seq.n_classifier_rows_[2] == N + 16 + N + 12**2
+    # between them, pi^-1 of the samples under the scores' and the map's pi^-1,
+    # and the grid.
+    assert seq.n_classifier_rows_[2] == N + 16 + 2 * N + 12**2
     assert seq.n_classifier_rows_[1] > 5 * seq.n_classifier_rows_[2]
 
 
@@ -195,6 +196,6 @@ def test_a_memory_location_gives_the_same_maps_and_serves_a_refit(training, alig
     np.testing.assert_array_equal(again.embeddings_, aligned.embeddings_)
     # The projections (and their path lengths) come from the cache: only the samples'
     # and the fixed points' probabilities (the points twice: the cache's key and the
-    # path memory each ask), the scores' round trip and the grid remain.
-    assert np.all(again.n_classifier_rows_ == N + 2 * 16 + N + 12**2)
+    # path memory each ask), the samples' two round trips and the grid remain.
+    assert np.all(again.n_classifier_rows_ == N + 2 * 16 + 2 * N + 12**2)
     assert np.all(rows_before > again.n_classifier_rows_)
