@@ -91,7 +91,7 @@ class DecisionMapSequence(BaseEstimator):
         values move the maps less and follow each graph less closely.
     lam, n_steps, n_neighbors, min_dist, spread, a, b, resolution, holdout, scoring, \
 random_state, base_metric, mode, scale, n_centers, alpha, margin, n_jobs, memory, \
-verbose, batch_size, n_epochs, umap_kwargs, embedder
+verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
         Every map's parameters, as in :class:`DecisionMap`. An aligned layout runs
         ``n_epochs`` epochs (200, as ``AlignedUMAP``, when ``None``); it is UMAP's
         objective, so ``embedder="tsne"`` needs ``alignment="independent"``.
@@ -189,6 +189,7 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder
         n_epochs: int | None = None,
         umap_kwargs: dict | None = None,
         embedder: str = "umap",
+        grid: str = "full",
     ) -> None:
         self.checkpoints = checkpoints
         self.alignment = alignment
@@ -217,6 +218,7 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder
         self.n_epochs = n_epochs
         self.umap_kwargs = umap_kwargs
         self.embedder = embedder
+        self.grid = grid
 
     _parameter_constraints: ClassVar[dict] = {
         **{k: v for k, v in DecisionMap._parameter_constraints.items() if k != "estimator"},
