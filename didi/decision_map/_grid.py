@@ -166,7 +166,7 @@ def _node_indices(n: int, step: int) -> np.ndarray:
 def _split(blocks: np.ndarray) -> np.ndarray:
     """Each block ``(r0, r1, c0, c1)`` split at its midpoints along the sides longer
     than one cell; blocks with no cell inside their corners vanish."""
-    out = []
+    out: list[tuple[int, int, int, int]] = []
     for r0, r1, c0, c1 in blocks:
         row_parts = [(r0, r1)] if r1 - r0 <= 1 else [(r0, (r0 + r1) // 2), ((r0 + r1) // 2, r1)]
         col_parts = [(c0, c1)] if c1 - c0 <= 1 else [(c0, (c0 + c1) // 2), ((c0 + c1) // 2, c1)]
