@@ -260,7 +260,14 @@ def run(args) -> dict:
     """Every task × seed × pipeline; the results are written after each pipeline."""
     data = header(args)
     data["warm_up_s"] = warm_up()
-    for task in make_tasks(args.tasks, args.n):
+    clock = time.perf_counter()
+    tasks = make_tasks(args.tasks, args.n)
+    data["task_set_up_s"] = time.perf_counter() - clock
+    print(
+        f"warm-up {data['warm_up_s']:.1f} s, data and classifiers {data['task_set_up_s']:.1f} s",
+        flush=True,
+    )
+    for task in tasks:
         data["tasks"][task.name] = {
             "accuracy_on_mapped": task.accuracy,
             "n_mapped": len(task.X),
@@ -320,7 +327,7 @@ def save_partial(args, data: dict) -> None:
 
 
 def result_name(args) -> str:
-    return "bench_peers" + ("_quick" if args.quick else "")
+    return args.out or "bench_peers" + ("_quick" if args.quick else "")
 
 
 # ------------------------------------------------------------------------ report
@@ -402,6 +409,7 @@ def main(argv=None) -> None:
     parser.add_argument("--trips", type=int, default=None, help="most round trips")
     parser.add_argument("--trip-cells", type=int, default=None, help="round trips on k cells")
     parser.add_argument("--threads", type=int, default=None, help="limit BLAS/OpenMP threads")
+    parser.add_argument("--out", default=None, help="results' name (default bench_peers[_quick])")
     args = parser.parse_args(argv)
     quick = args.quick
     args.tasks = args.tasks or (["digits", "tabular"] if quick else list(TASKS))
@@ -410,6 +418,10 @@ def main(argv=None) -> None:
     args.resolution = args.resolution or (40 if quick else 100)
     args.trips = args.trips or (3 if quick else 10)
     start = time.perf_counter()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     with warnings.catch_warnings(), blas_threads(args.threads):
         warnings.filterwarnings("ignore", category=UserWarning, module="umap")
         warnings.filterwarnings("ignore", message=".*ConvergenceWarning.*|.*did not converge.*")

@@ -35,6 +35,11 @@ def _image_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+def _lam(text: str) -> float | str:
+    """``--lam``: a number, or ``auto``."""
+    return "auto" if text == "auto" else float(text)
+
+
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     """The options every subcommand that draws a map shares."""
     parser.add_argument(
@@ -172,9 +177,10 @@ def _add_map_command(sub) -> None:
     )
     mapper.add_argument(
         "--lam",
-        type=float,
+        type=_lam,
         default=0.65,
-        help="weight of the input-space distance, in [0, 1] (default: %(default)s)",
+        help="weight of the input-space distance, in [0, 1], or 'auto' to choose it "
+        "by the paper's recipe (default: %(default)s)",
     )
     mapper.add_argument(
         "--a",
@@ -246,9 +252,13 @@ def _print_scores(scores: dict, output_dir: Path) -> None:
         "q_knn": "Q_kNN",
         "q_data": "Q_data",
         "q_not_data": "Q_not_data",
+        "acc_m": "Acc_m",
+        "cons_d": "Cons_d",
     }
     for key, label in labels.items():
-        print(f"  {label:<11} {scores[key]:6.1%}")
+        value = scores[key]
+        print(f"  {label:<11} {'n/a' if value != value else f'{value:6.1%}':>6}")
+    print(f"  {'gradient':<11} {scores['gradient']:6.2f}  (mean ‖∂π⁻¹‖, data radii per map width)")
     print(
         f"Wrote {output_dir / 'decision_map.png'}, {output_dir / 'decision_map.html'}, "
         f"{output_dir / 'scores.json'} and {output_dir / 'embedding.npz'}"

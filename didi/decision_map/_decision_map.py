@@ -43,11 +43,14 @@ from ._faithfulness import (
 from ._grid import classify_grid, classify_grid_adaptive, grid_axes
 from ._layers import BOUNDARY_METHODS, LAYERS, compute_map_layers, layer_attribute
 from ._quality import (
+    LAM_CANDIDATES,
     LAYER_SCORE_NAMES,
     SCORING_NAMES,
     agreement,
+    choose_lam,
     holdout_split,
     knn_accuracy,
+    loo_knn_accuracy,
     quality_scores,
 )
 from ._streaming import warm_start_positions
@@ -90,10 +93,15 @@ class DecisionMap(
         Pipeline, skorch, scikeras, ...) or a callable ``f(X) -> probabilities``.
         It is only queried: never refitted, and shared (not copied) by
         :func:`~sklearn.base.clone`.
-    lam : float, default=0.65
+    lam : float or "auto", default=0.65
         Weight ``λ`` of the input-space distance in the DiDi distance, in
         ``[0, 1]``. Smaller values pull points into their predicted classes' clusters;
-        ``1`` ignores the classifier.
+        ``1`` ignores the classifier. ``"auto"`` follows the paper (section 5.2):
+        the projection is fitted at λ = 0.2, 0.3, …, 0.8 and the largest λ whose
+        ``q_knn`` is within one percentage point (0.01) of the best is used
+        (``lam_``, with every λ's ``q_knn`` in ``lam_scores_``). The path lengths
+        found at one λ are reused at the others, so the search costs the union of
+        the neighbourhoods' paths and seven layouts, not seven fits.
     n_steps : int, default=5
         Interior points per path when measuring how the prediction changes
         between two samples (the paper's ``n``).
@@ -239,6 +247,10 @@ class DecisionMap(
         ``metric="euclidean"`` computes for small data, without its slow per-pair
         metric calls); beyond, on the samples with umap-learn's own approximate
         neighbour search.
+    lam_ : float
+        The ``λ`` used: ``lam``, or the one ``lam="auto"`` chose.
+    lam_scores_ : dict
+        ``q_knn`` at each λ tried by ``lam="auto"`` (empty otherwise).
     timings_ : dict
         Seconds spent in each stage of :meth:`fit`.
     n_classifier_rows_ : int
@@ -331,6 +343,7 @@ class DecisionMap(
         "margin": [Interval(Real, 0, None)],
         "embedder": [Options(EMBEDDERS)],
         "grid": [Options(GRIDS)],
+        "lam": [Options(("auto",)), Interval(Real, 0, 1)],
     }
 
     def _make_inverse(self, n_samples: int) -> RBFInverse:
@@ -401,17 +414,11 @@ class DecisionMap(
         proba_fn = resolve_proba_function(self.estimator, self.batch_size, X.shape[1:], frame)
         timings: dict[str, float] = {}
         # Steps 1 and 2: DiDi distances and their UMAP.
-        known_paths = pairs.for_samples(ids)
         if layout is None and self.embedder == "tsne":
             layout = TSNELayout(init, self.random_state, self.n_jobs)
-        graph_only = {"transform_mode": "graph"} if layout is not None else None
-        projection, cached = self._project(
-            X, frame, proba_fn, known_paths, init, timings, graph_only
-        )
-        if layout is not None:
-            clock = time.perf_counter()
-            projection._use_layout(layout(projection))
-            timings["layout"] = lap(clock)[0]
+        embed = _Embedding(self, X, frame, proba_fn, pairs, ids, init, layout)
+        lam, lam_scores = (self.lam, {}) if self.lam != "auto" else embed.choose_lam(timings)
+        projection, cached = embed(lam, timings)
         metric = _distances_of(projection)
         embedding, proba = projection.embedding_, metric.proba_fit_
         check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
@@ -450,8 +457,9 @@ class DecisionMap(
             self.__dict__.pop(layer_attribute(name), None)
         self.grid_gradient_, self.layer_rows_ = gradient, {"gradient": 0}
         self.scores_, self.timings_ = scores, timings
+        self.lam_, self.lam_scores_ = lam, lam_scores
         distance_rows = 0 if cached else metric.n_classifier_rows_
-        self.n_classifier_rows_ = distance_rows + proba_fn.n_rows
+        self.n_classifier_rows_ = embed.search_rows + distance_rows + proba_fn.n_rows
         self.sample_shape_ = metric.sample_shape_
         self.n_features_in_ = metric.n_features_in_
         self.sample_ids_ = ids
@@ -476,6 +484,7 @@ class DecisionMap(
         init: np.ndarray | None,
         timings: dict,
         extra_umap_kwargs: dict | None = None,
+        lam: float | None = None,
     ) -> tuple[FisherUMAP, bool]:
         """Steps 1 and 2, :class:`FisherUMAP` on ``X``, served by ``memory`` where it can be.
 
@@ -490,7 +499,11 @@ class DecisionMap(
             umap_kwargs["init"] = init
         projection = FisherUMAP(
             **forwarded_params(
-                self, FisherUMAP, umap_kwargs=umap_kwargs or None, mode=self._projection_mode()
+                self,
+                FisherUMAP,
+                umap_kwargs=umap_kwargs or None,
+                mode=self._projection_mode(),
+                lam=self.lam if lam is None else lam,
             )
         )
         given = X if frame is None else frame.frame(X)
@@ -1011,6 +1024,50 @@ class DecisionMap(
         tags.non_deterministic = self.random_state is None
         tags.target_tags.required = False
         return tags
+
+
+class _Embedding:
+    """Steps 1 and 2 of one fit at any ``λ``, sharing path lengths across them: what
+    ``lam="auto"`` searches over, and the map's own projection."""
+
+    def __init__(self, owner, X, frame, proba_fn, pairs, ids, init, layout) -> None:
+        self.owner, self.X, self.frame, self.proba_fn = owner, X, frame, proba_fn
+        self.pairs, self.ids, self.init, self.layout = pairs, ids, init, layout
+        self.search_rows = 0
+
+    def __call__(self, lam: float, timings: dict) -> tuple[FisherUMAP, bool]:
+        """The projection at ``lam``, laid out by ``layout`` where one is given; and
+        whether ``memory`` served it."""
+        graph_only = {"transform_mode": "graph"} if self.layout is not None else None
+        projection, cached = self.owner._project(
+            self.X,
+            self.frame,
+            self.proba_fn,
+            self.pairs.for_samples(self.ids),
+            self.init,
+            timings,
+            graph_only,
+            lam,
+        )
+        if self.layout is not None:
+            clock = time.perf_counter()
+            projection._use_layout(self.layout(projection))
+            timings["layout"] = lap(clock)[0]
+        return projection, cached
+
+    def choose_lam(self, timings: dict) -> tuple[float, dict[float, float]]:
+        """The paper's recipe (section 5.2): ``q_knn`` at every λ of
+        :data:`LAM_CANDIDATES`, and the largest λ within :data:`LAM_TOLERANCE` of the
+        best. Every path evaluated at one λ is known at the next."""
+        clock = time.perf_counter()
+        found: dict[float, float] = {}
+        for lam in LAM_CANDIDATES:
+            projection, cached = self(lam, {})
+            metric = _distances_of(projection)
+            self.search_rows += 0 if cached else metric.n_classifier_rows_
+            found[lam] = loo_knn_accuracy(projection.embedding_, metric.proba_fit_.argmax(axis=1))
+        timings["lam search"] = lap(clock)[0]
+        return choose_lam(found), found
 
 
 def _check_layer_names(layers: Any) -> tuple[str, ...]:

@@ -175,3 +175,21 @@ def quality_scores(
         "q_data": agreement(back[fitted], predicted[fitted]),
         "q_not_data": agreement(back[held_out], predicted[held_out]),
     }
+
+
+#: The λ values ``lam="auto"`` tries: the paper's interval [0.2, 0.8] (section 5.2).
+LAM_CANDIDATES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+#: How much lower than the best ``q_knn`` counts as not degraded: one percentage point.
+LAM_TOLERANCE = 0.01
+
+
+def choose_lam(q_knn: dict[float, float], tolerance: float = LAM_TOLERANCE) -> float:
+    """The largest λ whose ``q_knn`` is at least the best one minus ``tolerance``.
+
+    The paper (section 5.2) chooses "the largest [λ] that does not degrade Q_kNN
+    significantly": larger λ keeps more of the input space's geometry, smaller λ
+    separates the classifier's classes more.
+    """
+    best = max(q_knn.values())
+    return max(lam for lam, score in q_knn.items() if score >= best - tolerance - 1e-12)

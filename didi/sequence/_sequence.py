@@ -92,7 +92,8 @@ class DecisionMapSequence(BaseEstimator):
     lam, n_steps, n_neighbors, min_dist, spread, a, b, resolution, holdout, scoring, \
 random_state, base_metric, mode, scale, n_centers, alpha, margin, n_jobs, memory, \
 verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
-        Every map's parameters, as in :class:`DecisionMap`. An aligned layout runs
+        Every map's parameters, as in :class:`DecisionMap` (one ``lam`` for all:
+        ``"auto"`` is refused). An aligned layout runs
         ``n_epochs`` epochs (200, as ``AlignedUMAP``, when ``None``); it is UMAP's
         objective, so ``embedder="tsne"`` needs ``alignment="independent"``.
 
@@ -331,6 +332,12 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
             raise ValueError(
                 "alignment='aligned' lays maps out with UMAP's objective: use "
                 "embedder='umap', or alignment='independent' for t-SNE maps."
+            )
+        if self.lam == "auto":
+            raise ValueError(
+                "lam='auto' would choose a λ per checkpoint, and maps at different λ do "
+                "not compare: choose it once, e.g. DecisionMap(checkpoint, lam='auto')"
+                ".fit(X).lam_, and pass that lam."
             )
         previous = state["maps"][-1] if state["maps"] else None
         dmap = DecisionMap(**forwarded_params(self, DecisionMap, estimator=estimator))

@@ -6,6 +6,7 @@ import numpy as np
 
 from didi.cli import main
 from didi.cli._output import UsageError
+from didi.decision_map._quality import FIT_SCORE_NAMES, SCORE_NAMES
 
 
 def test_demo_writes_the_map_and_the_scores(tmp_path, capsys):
@@ -15,8 +16,8 @@ def test_demo_writes_the_map_and_the_scores(tmp_path, capsys):
     for label in ("Q_kNN-E", "Q_kNN", "Q_data", "Q_not_data"):
         assert label in printed
     result = json.loads((out / "scores.json").read_text())
-    assert set(result["scores"]) == {"q_knn_e", "q_knn", "q_data", "q_not_data"}
-    assert all(0 <= v <= 1 for v in result["scores"].values())
+    assert set(result["scores"]) == {*SCORE_NAMES, *FIT_SCORE_NAMES}
+    assert all(0 <= result["scores"][name] <= 1 for name in SCORE_NAMES)
     assert result["n_samples"] == 150
     png = (out / "decision_map.png").read_bytes()
     assert png.startswith(b"\x89PNG")
@@ -71,7 +72,7 @@ def test_map_draws_a_saved_classifier_on_saved_samples(tmp_path, capsys, digits,
     assert "Decision map of 120 samples" in printed and "Q_not_data" in printed
     result = json.loads((out / "scores.json").read_text())
     assert result["n_samples"] == 120 and result["parameters"]["n_neighbors"] == 10
-    assert all(0 <= v <= 1 for v in result["scores"].values())
+    assert all(0 <= result["scores"][name] <= 1 for name in SCORE_NAMES)
     assert (out / "decision_map.png").read_bytes().startswith(b"\x89PNG")
     assert "<canvas" in (out / "decision_map.html").read_text(encoding="utf-8")
     saved = np.load(out / "embedding.npz")
@@ -155,8 +156,8 @@ def test_options_and_the_output_folder_are_checked_before_the_fit(tmp_path, digi
     a_file.write_text("")
     for extra, message in (
         (["--output-dir", str(a_file)], f"--output-dir {a_file} exists and is not a folder"),
-        (["--lam", "2"], r"--lam must be a finite number in [0, 1]; got 2.0"),
-        (["--lam", "nan"], r"--lam must be a finite number in [0, 1]; got nan"),
+        (["--lam", "2"], r"--lam must be one of 'auto' or a finite number in [0, 1]; got 2.0"),
+        (["--lam", "nan"], r"--lam must be one of 'auto' or a finite number in [0, 1]; got nan"),
         (["--n-neighbors", "1"], "--n-neighbors must be an integer in [2, inf); got 1"),
         (["--resolution", "1"], "--resolution must be an integer in [2, inf); got 1"),
         (["--n-jobs", "0"], "--n-jobs must be None, an integer in [1, inf)"),

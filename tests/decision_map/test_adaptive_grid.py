@@ -64,21 +64,23 @@ def test_a_constant_classifier_costs_the_coarse_level_only():
 
 @settings(max_examples=30, deadline=None)
 @given(resolution=st.integers(2, 40), step=st.integers(1, 10), spread=st.floats(0, 1))
-def test_every_cell_is_filled_and_boundaries_are_found(resolution, step, spread):
-    full, adaptive, evaluated, _ = classify_both(
+def test_every_cell_is_filled_and_classified_cells_are_exact(resolution, step, spread):
+    full, adaptive, evaluated, rows = classify_both(
         rings, resolution, coarse_step=step, entropy_spread=spread
     )
     np.testing.assert_allclose(adaptive.sum(-1), 1.0)
-    # Every cell whose 4-neighbour has another label in the adaptive result was
-    # classified: a block is only filled when its corners agree.
-    labels = adaptive.argmax(-1)
-    changes = np.zeros_like(evaluated)
-    changes[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-    changes[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-    changes[1:] |= labels[1:] != labels[:-1]
-    changes[:-1] |= labels[1:] != labels[:-1]
-    assert evaluated[changes].all()
-    np.testing.assert_array_equal(labels[evaluated], full.argmax(-1)[evaluated])
+    assert rows == evaluated.sum()  # no cell classified twice
+    nodes = np.unique(np.r_[np.arange(0, resolution, step), resolution - 1])
+    assert evaluated[np.ix_(nodes, nodes)].all()
+    np.testing.assert_array_equal(adaptive[evaluated], full[evaluated])
+    # An interpolated cell takes the class its block's corners agree on; the
+    # corners of its finest block are classified and within `step` cells.
+    for i, j in np.argwhere(~evaluated):
+        window = evaluated[max(0, i - step) : i + step + 1, max(0, j - step) : j + step + 1]
+        labels = adaptive.argmax(-1)[
+            max(0, i - step) : i + step + 1, max(0, j - step) : j + step + 1
+        ]
+        assert adaptive[i, j].argmax() in labels[window]
 
 
 def test_decision_map_adaptive_grid_agrees_with_the_full_one(digits, digits_mlp):

@@ -192,7 +192,7 @@ def test_images(blobs):
         ({"holdout": 1.0}, r"holdout must be a finite number in \[0, 0.9\]; got 1.0"),
         ({"a": 0}, r"a must be a finite number in \(0, inf\); got 0"),
         ({"scoring": "auc"}, "scoring must be one of"),
-        ({"lam": 2}, r"lam must be a finite number in \[0, 1\]; got 2"),
+        ({"lam": 2}, r"lam must be one of 'auto' or a finite number in \[0, 1\]; got 2"),
         ({"n_neighbors": 1}, r"n_neighbors must be an integer in \[2, inf\); got 1"),
     ],
 )
