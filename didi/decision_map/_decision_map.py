@@ -830,7 +830,10 @@ class DecisionMap(
         images, the first values otherwise); the wheel zooms and dragging pans;
         clicking a point shows its sample in a side panel, clicking the background
         shows the sample π⁻¹ synthesises at the nearest of ``probe_resolution²``
-        precomputed positions. No network is needed to open it.
+        precomputed positions. A menu switches the background between the
+        predicted class and each layer the map has, with its colour scale: the
+        gradient of π⁻¹ always, the others once :meth:`compute_layers` has made
+        them. No network is needed to open it.
 
         Parameters
         ----------

@@ -429,3 +429,25 @@ def _layer_scale(values: np.ma.MaskedArray, cmap: str, scale: str):
         if positive.count():
             return colour_map, LogNorm(float(positive.min()), float(positive.max())), None
     return colour_map, Normalize(), None
+
+
+def layer_rgb(layer: str, values: np.ndarray) -> tuple[np.ndarray, dict]:
+    """A layer as an RGB image on the display's colour scale, and its legend: the
+    colour bar's label, the values at its ends and five colours along it."""
+    label, cmap, scale = _LAYER_STYLES[layer]
+    values = np.ma.masked_invalid(np.asarray(values, dtype=float))
+    colour_map, norm, _ = _layer_scale(values, cmap, scale)
+    rgb = np.asarray(colour_map(norm(values)))[..., :3]
+    low, high = (0.0, 1.0) if scale == "binary" else (float(norm.vmin), float(norm.vmax))
+    if scale == "binary":
+        ends = ["changes", "survives"]
+    else:
+        ends = [f"{low:.3g}", f"{high:.3g}"]
+    stops = np.asarray(colour_map(norm(np.linspace(low, high, 5))))[:, :3]
+    return rgb, {"label": label, "ends": ends, "stops": [hex_colour(c) for c in stops]}
+
+
+def hex_colour(rgb: np.ndarray) -> str:
+    """``#rrggbb`` of an RGB colour in ``[0, 1]``."""
+    red, green, blue = (round(255 * float(c)) for c in rgb)
+    return f"#{red:02x}{green:02x}{blue:02x}"

@@ -24,8 +24,9 @@ import numpy as np
 
 from .._proba import label_indices
 from ..decision_map._grid import grid_extent
+from ..decision_map._layers import LAYERS, layer_attribute
 from ..distance._divergence import normalized_entropy
-from ._decision_map_display import background_image, class_colors
+from ._decision_map_display import background_image, class_colors, hex_colour, layer_rgb
 from ._findings import Findings
 from ._samples import as_image, colour_range
 
@@ -112,7 +113,7 @@ def page_data(
     extent = [*extents[:, [0, 2]].min(axis=0), *extents[:, [1, 3]].max(axis=0)]
     return {
         "classes": [str(name) for name in first.classes_],
-        "colors": [_hex_colour(rgb) for rgb in class_colors(len(first.classes_))],
+        "colors": [hex_colour(rgb) for rgb in class_colors(len(first.classes_))],
         "extent": [float(extent[i]) for i in (0, 2, 1, 3)],
         "points": {
             "true": None if true is None else true.tolist(),
@@ -152,17 +153,26 @@ def _frame_data(
             "views": [_sample_view(s, image_shape) for s in found.samples],
         },
         "scores": {name: round(float(value), 4) for name, value in dmap.scores_.items()},
+        "layers": _layer_data(dmap),
     }
+
+
+def _layer_data(dmap) -> dict:
+    """Each layer the map has, as an image on the display's colour scale with its legend."""
+    out = {}
+    for name in LAYERS:
+        values = getattr(dmap, layer_attribute(name), None)
+        if values is None:
+            continue
+        rgb, legend = layer_rgb(name, values)
+        # Row 0 of the grid is the lowest y; an image's row 0 is its top.
+        out[name] = {"image": _png_data_uri(np.ascontiguousarray(rgb[::-1])), **legend}
+    return out
 
 
 def _page_file(name: str) -> str:
     """One of the page's parts, shipped as package data: its HTML, CSS or JavaScript."""
     return (resources.files(__package__) / "_page" / name).read_text(encoding="utf-8")
-
-
-def _hex_colour(rgb: np.ndarray) -> str:
-    red, green, blue = (round(255 * float(c)) for c in rgb)
-    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def write_html(

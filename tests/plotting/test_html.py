@@ -175,3 +175,42 @@ def test_a_single_map_page_has_no_slider(digits_map, browser, tmp_path):
     page.wait_for_function("window.didi !== undefined")
     assert not page.locator("#frames").is_visible()
     page.close()
+
+
+def test_the_page_switches_the_background_between_layers(digits, digits_mlp, browser, tmp_path):
+    from didi.plotting._decision_map_display import background_image, class_colors, layer_rgb
+
+    X, y = digits
+    dmap = DecisionMap(digits_mlp, resolution=12, n_neighbors=10, random_state=0)
+    dmap.fit(X[:60], y[:60]).compute_layers("stability", max_round_trips=3)
+    data = embedded_data(dmap.to_html(tmp_path / "map.html").read_text(encoding="utf-8"))
+    assert set(data["frames"][0]["layers"]) == {"gradient", "consistency", "stability"}
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((tmp_path / "map.html").as_uri())
+    page.wait_for_function("window.didi !== undefined")
+    options = page.locator("#layer option").all_inner_texts()
+    assert options == ["predicted class", "gradient", "consistency", "stability"]
+    # The cell farthest from every point shows its background, unhidden by points.
+    cells = np.stack(np.meshgrid(dmap.grid_x_, dmap.grid_y_), -1).reshape(-1, 2)
+    distance = np.linalg.norm(cells[:, None] - dmap.embedding_[None], axis=-1).min(axis=1)
+    row, col = np.unravel_index(distance.argmax(), dmap.grid_labels_.shape)
+    x, y = dmap.grid_x_[col], dmap.grid_y_[row]
+    classes = background_image(dmap.grid_labels_, dmap.grid_entropy_, class_colors(10))
+    shown = page.evaluate(f"window.didi.canvasPixel({x}, {y})")
+    np.testing.assert_allclose(shown, 255 * classes[row, col], atol=2)
+    assert not page.locator("#layer-scale").is_visible()
+    page.select_option("#layer", "stability")
+    rgb, legend = layer_rgb("stability", dmap.grid_stability_)
+    shown = page.evaluate(f"window.didi.canvasPixel({x}, {y})")
+    np.testing.assert_allclose(shown, 255 * rgb[row, col], atol=2)
+    assert page.locator("#layer-label").inner_text() == legend["label"]
+    assert page.locator("#layer-high").inner_text() == legend["ends"][1]
+    scores = page.locator("#scores").inner_text()
+    assert f"class_stability {dmap.scores_['class_stability']:.2f}" in scores
+    assert f"gradient {dmap.scores_['gradient']:.2f}" in scores
+    page.select_option("#layer", "class")
+    assert not page.locator("#layer-scale").is_visible()
+    assert errors == []
+    page.close()

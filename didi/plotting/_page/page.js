@@ -9,12 +9,19 @@
   const frames = data.frames;
   let F = frames[0];
   const view = { scale: 1, tx: 0, ty: 0 };
-  const backgrounds = frames.map((frame) => {
+  function loadImage(frame, source) {
     const image = new Image();
     image.onload = () => { if (frame === F) draw(); };
-    image.src = frame.background;
+    image.src = source;
     return image;
-  });
+  }
+  const backgrounds = frames.map((frame) => loadImage(frame, frame.background));
+  const layerImages = frames.map((frame) => Object.fromEntries(
+    Object.entries(frame.layers).map(([name, layer]) => [name, loadImage(frame, layer.image)])));
+  let layer = "class";
+  function backgroundOf(k) {
+    return layerImages[k][layer] || backgrounds[k];
+  }
 
   function el(tag, text) {
     const node = document.createElement(tag);
@@ -38,7 +45,7 @@
     ctx.imageSmoothingEnabled = false;
     const [ax, ay] = toScreen(F.extent[0], F.extent[3]);
     const [bx, by] = toScreen(F.extent[1], F.extent[2]);
-    ctx.drawImage(backgrounds[frames.indexOf(F)], ax, ay, bx - ax, by - ay);
+    ctx.drawImage(backgroundOf(frames.indexOf(F)), ax, ay, bx - ax, by - ay);
     for (let i = 0; i < F.x.length; i++) {
       const [px, py] = toScreen(F.x[i], F.y[i]);
       ctx.beginPath();
@@ -196,10 +203,23 @@
        "certainty: " + Math.round(100 * F.probes.certainty[k]) + "%"],
       F.probes.views[k]);
   }
+  // Scores that are not shares: a gradient, and a count of round trips.
+  const PLAIN_SCORES = ["gradient", "class_stability"];
   function showScores() {
     document.getElementById("scores").textContent = Object.entries(F.scores)
-      .map(([name, value]) => name + " " + (value === null ? "n/a" : (100 * value).toFixed(1) + "%"))
+      .map(([name, value]) => name + " " + (value === null ? "n/a"
+        : PLAIN_SCORES.includes(name) ? value.toFixed(2) : (100 * value).toFixed(1) + "%"))
       .join(" · ");
+  }
+  function showLayerScale() {
+    const info = F.layers[layer];
+    document.getElementById("layer-scale").hidden = !info;
+    if (!info) return;
+    document.getElementById("layer-low").textContent = info.ends[0];
+    document.getElementById("layer-high").textContent = info.ends[1];
+    document.getElementById("layer-label").textContent = info.label;
+    document.getElementById("layer-bar").style.background =
+      "linear-gradient(to right, " + info.stops.join(", ") + ")";
   }
   function showFrame(k) {
     F = frames[k];
@@ -208,8 +228,19 @@
     document.getElementById("panel-body").replaceChildren();
     document.getElementById("frame-name").textContent = F.name;
     showScores();
+    showLayerScale();
     draw();
   }
+  const layerChoice = document.getElementById("layer");
+  const layerNames = [...new Set(frames.flatMap((frame) => Object.keys(frame.layers)))];
+  for (const name of layerNames) {
+    const option = el("option", name.replace("_", " "));
+    option.value = name;
+    layerChoice.append(option);
+  }
+  layerChoice.addEventListener("change", () => {
+    layer = layerChoice.value; showLayerScale(); draw();
+  });
   const slider = document.getElementById("frame");
   if (frames.length > 1) {
     slider.max = String(frames.length - 1);
@@ -239,6 +270,10 @@
       const box = canvas.getBoundingClientRect();
       const [px, py] = toScreen(F.x[i], F.y[i]);
       return [box.left + px, box.top + py];
+    },
+    canvasPixel(x, y) {
+      const [px, py] = toScreen(x, y);
+      return Array.from(ctx.getImageData(Math.floor(px), Math.floor(py), 1, 1).data.slice(0, 3));
     },
     showFrame,
     shown,
