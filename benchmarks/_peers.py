@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,9 +109,10 @@ def tabular_task(n_mapped: int) -> Task:
     return Task("breast cancer MLP", scaler.transform(X[mapped]), y[mapped], clf)
 
 
-def fashion_tasks(n_mapped: int, n_train: int = 10_000, epochs: int = 3) -> list[Task]:
-    """Fashion-MNIST (Debian's files) in [0, 1]: an MLP and a ConvNet in PyTorch on CPU,
-    trained for ``epochs`` on ``n_train`` training images; ``n_mapped`` test images."""
+def fashion_task(model: str, n_mapped: int, n_train: int = 10_000, epochs: int = 3) -> Task:
+    """Fashion-MNIST (Debian's files) in [0, 1] and a PyTorch ``model`` ("mlp" or
+    "convnet") on CPU, trained for ``epochs`` on ``n_train`` training images (seed 0);
+    ``n_mapped`` test images."""
     from didi.datasets import load_fashion_mnist
     from didi.torch import TorchClassifier
 
@@ -121,14 +122,13 @@ def fashion_tasks(n_mapped: int, n_train: int = 10_000, epochs: int = 3) -> list
     test_images, test_labels = load_fashion_mnist("test")
     mapped = np.random.default_rng(0).choice(len(test_images), n_mapped, replace=False)
     X = test_images[mapped].reshape(n_mapped, -1).astype(np.float64) / 255
-    tasks = []
-    for name, module in (("fashion MLP", _fashion_mlp()), ("fashion ConvNet", _fashion_convnet())):
-        net = _train_torch(module, X_train, labels[train], epochs)
-        tasks.append(Task(name, X, test_labels[mapped].astype(np.int64), TorchClassifier(net)))
-    return tasks
+    module = _fashion_mlp() if model == "mlp" else _fashion_convnet()
+    net = _train_torch(module, X_train, labels[train], epochs)
+    name = "fashion MLP" if model == "mlp" else "fashion ConvNet"
+    return Task(name, X, test_labels[mapped].astype(np.int64), TorchClassifier(net))
 
 
-def _fashion_mlp():
+def _fashion_mlp() -> Any:
     import torch
 
     return torch.nn.Sequential(
@@ -136,7 +136,7 @@ def _fashion_mlp():
     )  # fmt: skip
 
 
-def _fashion_convnet():
+def _fashion_convnet() -> Any:
     """bench_torch.py's ConvNet, taking flat rows of 784 pixels."""
     import torch
 
@@ -150,7 +150,7 @@ def _fashion_convnet():
     )  # fmt: skip
 
 
-def _train_torch(module, X: np.ndarray, y: np.ndarray, epochs: int, seed: int = 0):
+def _train_torch(module: Any, X: np.ndarray, y: np.ndarray, epochs: int, seed: int = 0) -> Any:
     """Adam (lr 1e-3), batch 128, cross-entropy, seeded; returns the module in eval mode."""
     import torch
 
@@ -265,7 +265,7 @@ def build_reference(task: Task, seed: int, resolution: int) -> Map:
 
 
 @contextlib.contextmanager
-def nan_safe_js():
+def nan_safe_js() -> Iterator[Callable[..., np.ndarray]]:
     """scipy's ``jensenshannon`` inside ``_common`` with NaN read as 0.
 
     It returns NaN where rounding makes a vanishing divergence negative (``sqrt`` of
@@ -288,7 +288,7 @@ def nan_safe_js():
         _common.jensenshannon = original
 
 
-def reference_path_length(proba, a: np.ndarray, b: np.ndarray, n: int = N_STEPS) -> float:
+def reference_path_length(proba: Callable, a: np.ndarray, b: np.ndarray, n: int = N_STEPS) -> float:
     """One pair's path length exactly as ``reference_distances`` computes it (12 rows)."""
     points = a + (np.arange(n + 2) / (n + 1))[:, None] * (b - a)
     p = np.asarray(proba(np.concatenate([points[:-1], points[1:]])), dtype=np.float64)
@@ -311,7 +311,7 @@ class ReferencePlacement:
     set-up (that pair and the k-NN graph of the fitted samples) counts as placement.
     """
 
-    def __init__(self, task: Task, model, matrix: np.ndarray, seed: int) -> None:
+    def __init__(self, task: Task, model: Any, matrix: np.ndarray, seed: int) -> None:
         self.task, self.model, self.matrix, self.seed = task, model, matrix, seed
         self.metric: FisherJSMetric | None = None
         self.notes: dict = {}
@@ -349,7 +349,7 @@ class ReferencePlacement:
 # ------------------------------------------------------------ peer pipelines
 
 
-def import_inverse_projections():
+def import_inverse_projections() -> Any:
     """``inverse_projections`` (PyPI ``inverse-projections==0.1.3``), tamed.
 
     Importing it changes the working directory (its ``multilateration`` module calls
@@ -398,7 +398,7 @@ def _fit_rbf(embedding: np.ndarray, X: np.ndarray, seed: int) -> Inverse:
 INVERSES = {"NNinv": _fit_nninv, "iLAMP": _fit_ilamp, "RBF": _fit_rbf}
 
 
-def _umap_projection(X: np.ndarray, seed: int):
+def _umap_projection(X: np.ndarray, seed: int) -> tuple[np.ndarray, Any]:
     import umap
 
     model = umap.UMAP(n_neighbors=UMAP_NEIGHBORS, min_dist=UMAP_MIN_DIST, random_state=seed)
@@ -406,7 +406,7 @@ def _umap_projection(X: np.ndarray, seed: int):
     return model.embedding_.astype(np.float64), model
 
 
-def _tsne_projection(X: np.ndarray, seed: int):
+def _tsne_projection(X: np.ndarray, seed: int) -> tuple[np.ndarray, None]:
     from sklearn.manifold import TSNE
 
     return TSNE(init="pca", random_state=seed).fit_transform(X).astype(np.float64), None
@@ -441,11 +441,16 @@ def build_peer(task: Task, seed: int, resolution: int, pipeline: str, cache: dic
     return Map(embedding, inverse, place, fit_inverse, seconds, task.counter.rows)
 
 
-def _peer_inverse(fit, embedding: np.ndarray, X: np.ndarray, seed: int):
+def _peer_inverse(
+    fit: Callable[[np.ndarray, np.ndarray, int], Inverse],
+    embedding: np.ndarray,
+    X: np.ndarray,
+    seed: int,
+) -> Callable[[np.ndarray], Inverse]:
     return lambda indices: fit(embedding[indices], X[indices], seed)
 
 
-def _umap_inverse(model) -> Callable[[np.ndarray], Inverse]:
+def _umap_inverse(model: Any) -> Callable[[np.ndarray], Inverse]:
     """umap-learn's ``inverse_transform``; on a subset, the fitted model with only those
     samples' data, positions and local scales (``_sigmas``, ``_rhos``) kept."""
 
@@ -461,7 +466,7 @@ def _umap_inverse(model) -> Callable[[np.ndarray], Inverse]:
     return fit_inverse
 
 
-def _placement(task: Task, embedding: np.ndarray, model) -> Callable[[np.ndarray], np.ndarray]:
+def _placement(task: Task, embedding: np.ndarray, model: Any) -> Callable[[np.ndarray], np.ndarray]:
     """UMAP: its ``transform``. t-SNE (none): distance-weighted k-NN regression."""
     if model is not None:
         return _quiet(model.transform)

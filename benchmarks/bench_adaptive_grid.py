@@ -1,7 +1,7 @@
 """The adaptive grid against the full one: classifier rows, time and agreement.
 
-One map per data set (defaults, ``random_state=0``): 600 digits under an MLP trained
-on the other 1,197, and 2,000 Fashion-MNIST test images under an MLP trained on
+One map per data set (defaults, ``random_state=0``): 600 digits under the benchmarks'
+MLP trained on the other 1,197, and 2,000 Fashion-MNIST test images under an MLP trained on
 12,000 training images (scikit-learn, seeded). For each resolution the same map's
 π⁻¹ and classifier classify the full grid and the adaptive grid, side by side;
 reported are the rows each classified, their ratio, the seconds of each, the share
@@ -23,7 +23,14 @@ import numpy as np
 from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import digits_split, git_commit, machine_info, markdown_table, write_results
+from _common import (
+    digits_split,
+    git_commit,
+    machine_info,
+    make_classifier,
+    markdown_table,
+    write_results,
+)
 
 from didi import DecisionMap
 from didi._proba import ProbaFunction
@@ -34,7 +41,7 @@ from didi.distance._divergence import normalized_entropy
 
 def digits_map() -> tuple[DecisionMap, object]:
     X_map, _, X_train, y_train = digits_split(600)
-    clf = MLPClassifier((64,), max_iter=500, random_state=0).fit(X_train, y_train)
+    clf = make_classifier(X_train, y_train)
     return DecisionMap(clf, random_state=0).fit(X_map), clf
 
 

@@ -31,8 +31,10 @@ t-SNE, NNinv's initialisation and the hold-out split)
       didi's) or scikit-learn's t-SNE (perplexity 30, PCA init): ``UMAP + NNinv``,
       ``UMAP + iLAMP``, ``UMAP + RBF``, ``t-SNE + NNinv``, ``t-SNE + iLAMP``,
       ``t-SNE + RBF``, each with the package's defaults; and ``UMAP +
-      inverse_transform``: umap-learn's own π⁻¹. UMAP's π is its ``transform``.
-      t-SNE has none: new samples are placed by a distance-weighted 5-NN regression
+      inverse_transform``: umap-learn's own π⁻¹ (it starts each position from a
+      blend of the min(n_features, n_samples) fitted samples nearest in the map:
+      all 600 on Fashion-MNIST). UMAP's π is its ``transform``. t-SNE has none:
+      new samples are placed by a distance-weighted 5-NN regression
       from input space to the t-SNE positions (scikit-learn's
       ``KNeighborsRegressor``; a fitted sample lands on its own position). NNinv's
       output layer is a sigmoid, so its targets are min-max scaled to [0, 1] per
@@ -44,14 +46,15 @@ t-SNE, NNinv's initialisation and the hold-out split)
       SDBM are written against TensorFlow (``tf.keras`` models for the inverse
       projection and the autoencoder; ``AbstractDBM`` clones the classifier with
       ``tf.keras.models.clone_model``, so the classifier must be a Keras model), the
-      package's ``__init__`` imports its PySimpleGUI GUI, its requirements pull
-      ``tensorflow``, ``PySimpleGUI``, ``opfython``, ``numba_progress``, ``dask`` and
-      the unrelated PyPI package ``umap`` (which also provides a top-level ``umap``
-      module, clashing with umap-learn's), and its ``setup.py`` runs ``pdoc`` and
-      deletes ``dist``/``docs`` when installed. Its NNInv is the same method as
-      inverse-projections' NNinv, which is in the table.
-      ``inverse_projections.MDSinv`` (multilateration) is left out: one MDS and a
-      least-squares solve per position, far too slow for 10,000 cells.
+      package's ``__init__`` imports its PySimpleGUI GUI, and its requirements pull
+      ``tensorflow`` (multi-GB), ``PySimpleGUI``, ``opfython``, ``numba_progress``,
+      ``dask`` and a package named ``umap`` besides ``umap-learn``; its sdist's
+      ``setup.py`` also shells out to ``pdoc`` while building. Its NNInv is the same
+      method as inverse-projections' NNinv, which is in the table.
+      ``inverse_projections.MDSinv`` (multilateration) is left out too: per position
+      it solves 20 multilaterations on random ``d + 1`` samples, each a ``d × d``
+      linear system (784 × 784 on Fashion-MNIST), drawn from NumPy's unseeded global
+      generator: hours for one 10,000-cell grid.
 
 What is measured (one evaluator, ``didi.decision_map._faithfulness``, for all)
     ``acc_m`` and ``cons_d``: labels of ``π⁻¹(embedding)`` against the true labels and
@@ -82,14 +85,28 @@ Data sets and classifiers (nothing is downloaded)
 
 Run from the repository root (needs ``pip install inverse-projections==0.1.3``)::
 
-    python benchmarks/bench_peers.py --quick     # digits + breast cancer, 200 samples,
-                                                 # 40×40 grid, 3 trips, 1 seed (~3 min)
-    python benchmarks/bench_peers.py             # everything, 3 seeds (many hours on 2 cores)
-    python benchmarks/bench_peers.py --tasks digits --trip-cells 2000   # a cheaper part
+    python benchmarks/bench_peers.py --quick   # digits + breast cancer, 200 samples, 40×40
+                                               # grid, 3 trips, 1 seed: ~2 min on 2 cores
+    python benchmarks/bench_peers.py           # all four, 600 samples, 100×100, 10 trips,
+                                               # 3 seeds: ~15-20 h on 2 cores (see below)
+    python benchmarks/bench_peers.py --trip-cells 1000   # round trips on 1,000 cells: ~4 h
+    python benchmarks/bench_peers.py --tasks digits fashion-mlp tabular   # ~3 h
 
-``--threads k`` limits BLAS and OpenMP threads (threadpoolctl; torch's too): on a
-shared 2-core machine scikit-learn's t-SNE with two OpenMP threads can take 100×
-longer when another process holds a core.
+Where the full run's time goes (measured on slices, one thread): the ConvNet's
+pipelines that place by DiDi distances (didi, didi tuned, the reference) cost ~280
+classifier rows per placement at ~3,300 ConvNet rows/s, so the round trips of 10,000
+cells take over an hour each per seed (the ConvNet task: ~5 h per seed); iLAMP in 784
+dimensions takes ~5 ms per position (one full ``d × d`` SVD each) and umap-learn's
+``inverse_transform`` ~3 ms (600 samples, 64 dimensions). ``--trip-cells k`` runs the
+round trips on a seeded random k of the cells (the same for every pipeline);
+``--tasks``, ``--pipelines``, ``--seeds``, ``--n``, ``--resolution`` and ``--trips``
+choose a slice; ``--out NAME`` writes ``results/NAME.*`` instead.
+
+Every library runs on one thread by default (``--threads 1``: BLAS and OpenMP through
+threadpoolctl, and torch's), so that "fit s" compares the methods' work and not their
+parallelism, and because on a shared 2-core machine scikit-learn's t-SNE with two
+OpenMP threads took 70× longer while another process held a core. ``--threads 0``
+keeps the libraries' own settings.
 
 Writes ``benchmarks/results/bench_peers.json`` and ``.md`` (``bench_peers_quick`` with
 ``--quick``), after every pipeline, and prints the table at the end.
@@ -102,6 +119,7 @@ import json
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from importlib import metadata
 
 import numpy as np
@@ -117,7 +135,7 @@ from _peers import (
     build_reference,
     build_tuned,
     digits_task,
-    fashion_tasks,
+    fashion_task,
     grid_cells,
     tabular_task,
 )
@@ -145,7 +163,7 @@ PIPELINES = (
     "t-SNE + iLAMP",
     "t-SNE + RBF",
 )
-TASKS = ("digits", "fashion", "tabular")
+TASKS = ("digits", "fashion-mlp", "fashion-convnet", "tabular")
 SCORES = (
     "acc_m", "cons_d", "cons_p", "class_stability", "gradient", "gradient_steep",
     "q_knn", "q_data", "q_not_data",
@@ -157,7 +175,9 @@ PEER_PACKAGES = ("inverse-projections", "umap-learn", "torch", "scikit-learn")
 # -------------------------------------------------------------------- evaluation
 
 
-def evaluate(task: Task, built: Map, seed: int, resolution: int, trips: int, trip_cells) -> dict:
+def evaluate(
+    task: Task, built: Map, seed: int, resolution: int, trips: int, trip_cells: int | None
+) -> dict:
     """Every score of one built map, from its ``inverse``, ``place`` and the classifier."""
     X, embedding, predict = task.X, built.embedding, task.predict
     labels = predict(X)
@@ -184,7 +204,7 @@ def evaluate(task: Task, built: Map, seed: int, resolution: int, trips: int, tri
     return scores
 
 
-def holdout_scores(built: Map, labels: np.ndarray, predict, seed: int) -> dict:
+def holdout_scores(built: Map, labels: np.ndarray, predict: Callable, seed: int) -> dict:
     """q_data / q_not_data: π⁻¹ fitted anew on 70 % of the samples, as in the paper."""
     fitted, held_out = holdout_split(len(labels), 0.3, seed)
     back = predict(built.fit_inverse(fitted)(built.embedding))
@@ -211,7 +231,7 @@ def build(task: Task, pipeline: str, seed: int, resolution: int, cache: dict) ->
     return build_peer(task, seed, resolution, pipeline, cache)
 
 
-def run_one(task: Task, pipeline: str, seed: int, args, cache: dict) -> dict:
+def run_one(task: Task, pipeline: str, seed: int, args: argparse.Namespace, cache: dict) -> dict:
     """Build and evaluate one pipeline; a failure is recorded, not raised."""
     record = {"task": task.name, "pipeline": pipeline, "seed": seed}
     start = time.perf_counter()
@@ -238,8 +258,8 @@ def make_tasks(names: list[str], n_mapped: int) -> list[Task]:
     for name in names:
         if name == "digits":
             tasks.append(digits_task(n_mapped))
-        elif name == "fashion":
-            tasks += fashion_tasks(n_mapped)
+        elif name.startswith("fashion"):
+            tasks.append(fashion_task(name.split("-")[1], n_mapped))
         else:
             tasks.append(tabular_task(n_mapped))
     return tasks
@@ -256,7 +276,7 @@ def warm_up() -> float:
     return time.perf_counter() - start
 
 
-def run(args) -> dict:
+def run(args: argparse.Namespace) -> dict:
     """Every task × seed × pipeline; the results are written after each pipeline."""
     data = header(args)
     data["warm_up_s"] = warm_up()
@@ -295,7 +315,7 @@ def progress_line(record: dict) -> str:
     )
 
 
-def header(args) -> dict:
+def header(args: argparse.Namespace) -> dict:
     versions = {}
     for dist in PEER_PACKAGES:
         try:
@@ -321,12 +341,12 @@ def header(args) -> dict:
     }
 
 
-def save_partial(args, data: dict) -> None:
+def save_partial(args: argparse.Namespace, data: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{result_name(args)}.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
-def result_name(args) -> str:
+def result_name(args: argparse.Namespace) -> str:
     return args.out or "bench_peers" + ("_quick" if args.quick else "")
 
 
@@ -369,7 +389,7 @@ def _rows(value: float) -> str:
     return f"{value / 1e3:.1f}k" if value >= 1e3 else f"{value:.0f}"
 
 
-def report(args, data: dict) -> None:
+def report(args: argparse.Namespace, data: dict) -> None:
     summary = summarise(data["runs"])
     headers = ["data set", "pipeline", *SCORES, "fit s", "fit rows", "place rows"]
     rows = [
@@ -398,7 +418,7 @@ def report(args, data: dict) -> None:
     write_results(result_name(args), data, intro + "\n\n" + markdown_table(headers, rows))
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one seed")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=None)
@@ -408,7 +428,9 @@ def main(argv=None) -> None:
     parser.add_argument("--resolution", type=int, default=None, help="grid cells per axis")
     parser.add_argument("--trips", type=int, default=None, help="most round trips")
     parser.add_argument("--trip-cells", type=int, default=None, help="round trips on k cells")
-    parser.add_argument("--threads", type=int, default=None, help="limit BLAS/OpenMP threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (0: libraries' own)"
+    )
     parser.add_argument("--out", default=None, help="results' name (default bench_peers[_quick])")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -418,6 +440,7 @@ def main(argv=None) -> None:
     args.resolution = args.resolution or (40 if quick else 100)
     args.trips = args.trips or (3 if quick else 10)
     start = time.perf_counter()
+    args.threads = args.threads or None
     if args.threads:
         import torch
 

@@ -240,6 +240,7 @@ EXECUTED_EXAMPLES = (
     "plot_exact_backdoor_slice",
     "plot_training_sequence",
     "plot_data_faults",
+    "plot_map_evidence",
 )
 
 

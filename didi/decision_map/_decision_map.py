@@ -141,7 +141,7 @@ class DecisionMap(
     n_centers : int or "auto", default="auto"
         Centres of π⁻¹ (see :class:`RBFInverse`): ``"auto"`` uses every sample up
         to 3,000 and a random 3,000 beyond, which bounds its memory and fit time.
-    alpha : float, default=1e-3
+    alpha : float, default=0.03
         Relative ridge strength of π⁻¹'s fit (see :class:`RBFInverse`).
     margin : float, default=0.05
         Extra space around the embedding covered by the grid, as a fraction of
@@ -269,8 +269,9 @@ class DecisionMap(
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = LogisticRegression(max_iter=500).fit(X, y)
     >>> dmap = DecisionMap(clf, n_neighbors=10, resolution=20, random_state=0).fit(X, y)
-    >>> sorted(dmap.scores_)
-    ['q_data', 'q_knn', 'q_knn_e', 'q_not_data']
+    >>> sorted(dmap.scores_)  # doctest: +NORMALIZE_WHITESPACE
+    ['acc_m', 'cons_d', 'gradient', 'gradient_steep', 'q_data', 'q_knn', 'q_knn_e',
+     'q_not_data']
     >>> dmap.grid_labels_.shape
     (20, 20)
     """
@@ -294,7 +295,7 @@ class DecisionMap(
         mode: str = "auto",
         scale: str = "typical",
         n_centers: int | str = "auto",
-        alpha: float = 1e-3,
+        alpha: float = 0.03,
         margin: float = 0.05,
         n_jobs: int | None = None,
         memory: Any = None,

@@ -42,12 +42,16 @@ def data_radius(X: np.ndarray) -> float:
     sample set needs no second copy. ``1.0`` for samples that are all equal.
     """
     flat = X.reshape(len(X), -1)
-    mean = flat.mean(axis=0, dtype=np.float64)
+    # Divided by the largest magnitude first, so that huge samples do not overflow.
+    scale = float(np.max(np.abs(flat))) if flat.size else 0.0
+    if not 0 < scale < np.inf:
+        return 1.0
+    mean = flat.mean(axis=0, dtype=np.float64) / scale
     total = 0.0
     for start in range(0, len(flat), _GRADIENT_CHUNK):
-        block = flat[start : start + _GRADIENT_CHUNK].astype(np.float64) - mean
+        block = flat[start : start + _GRADIENT_CHUNK].astype(np.float64) / scale - mean
         total += float(np.einsum("ij,ij->", block, block))
-    radius = float(np.sqrt(total / len(flat)))
+    radius = scale * float(np.sqrt(total / len(flat)))
     return radius if radius > 0 else 1.0
 
 
@@ -81,15 +85,16 @@ def inverse_gradient(
     dv = 1.0 / max(1, len(grid_y) - 1)
     rows_per_block = max(1, _GRADIENT_CHUNK // len(ext_x))
     out = np.empty((len(grid_y), len(grid_x)))
-    carry = _row_images(inverse, ext_x, ext_y[:2])
+    carry = _row_images(inverse, ext_x, ext_y[:2]) / radius
     for start in range(0, len(grid_y), rows_per_block):
         stop = min(len(grid_y), start + rows_per_block)
         # Extended rows start .. stop + 1 are grid rows start − 1 .. stop.
-        window = np.concatenate([carry, _row_images(inverse, ext_x, ext_y[start + 2 : stop + 2])])
-        d_u = window[1:-1, 2:] - window[1:-1, :-2]
-        d_v = window[2:, 1:-1] - window[:-2, 1:-1]
-        squared = np.sum(d_u**2, axis=-1) / (2 * du) ** 2 + np.sum(d_v**2, axis=-1) / (2 * dv) ** 2
-        out[start:stop] = np.sqrt(squared) / radius
+        # In data radii before differencing, so that huge samples do not overflow.
+        new_rows = _row_images(inverse, ext_x, ext_y[start + 2 : stop + 2]) / radius
+        window = np.concatenate([carry, new_rows])
+        d_u = (window[1:-1, 2:] - window[1:-1, :-2]) / (2 * du)
+        d_v = (window[2:, 1:-1] - window[:-2, 1:-1]) / (2 * dv)
+        out[start:stop] = np.sqrt(np.sum(d_u**2, axis=-1) + np.sum(d_v**2, axis=-1))
         carry = window[-2:]
     return out
 

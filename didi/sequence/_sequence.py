@@ -181,7 +181,7 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
         mode: str = "auto",
         scale: str = "typical",
         n_centers: int | str = "auto",
-        alpha: float = 1e-3,
+        alpha: float = 0.03,
         margin: float = 0.05,
         n_jobs: int | None = None,
         memory: Any = None,

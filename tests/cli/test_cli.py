@@ -275,3 +275,13 @@ def test_the_output_folder_may_be_a_link_and_is_made_with_ordinary_permissions(
     umask = os.umask(0)
     os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_lam_takes_auto_or_a_number():
+    from didi.cli._main import build_parser
+
+    parser = build_parser()
+    base = ["map", "--data", "x.npz", "--model", "m.joblib"]
+    assert parser.parse_args([*base, "--lam", "auto"]).lam == "auto"
+    assert parser.parse_args([*base, "--lam", "0.4"]).lam == 0.4
+    assert parser.parse_args(base).lam == 0.65

@@ -120,9 +120,9 @@ def test_memory_makes_a_search_over_a_skip_the_distances(small, tmp_path):
     before = counting.rows
     second = DecisionMap(counting, a=50, **params).fit(X, y)
     # Only the samples and the points between them (to recognise the classifier,
-    # for the cache and for add_samples), π⁻¹ of the samples (for the scores) and of
-    # the grid cells are classified: no path.
-    expected = 2 * len(X) + 2 * FINGERPRINT_POINTS + 12 * 12
+    # for the cache and for add_samples), π⁻¹ of the samples (under the scores' and
+    # the map's π⁻¹) and of the grid cells are classified: no path.
+    expected = 3 * len(X) + 2 * FINGERPRINT_POINTS + 12 * 12
     assert counting.rows - before == expected == second.n_classifier_rows_
     np.testing.assert_array_equal(second.embedding_, first.embedding_)
     assert second.scores_["q_knn"] == first.scores_["q_knn"]
