@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,7 +23,7 @@ import torch
 
 from .._base import check_samples
 from .._proba import ROW_SUM_TOLERANCE
-from .._validation import NONE, Interval, Options, Satisfies
+from .._validation import NONE, Interval, Options, Satisfies, check_value
 from ..distance._bounds import (
     JS_MARGIN,
     BoundTerms,
@@ -277,10 +277,14 @@ class TorchClassifier(PrefitClassifier):
         DeepFool (Moosavi-Dezfooli, Fawzi & Frossard, CVPR 2016) on the module's
         device: at each step the module is linearised at the current point, and the
         point moves onto the nearest linearised boundary between its original class
-        and another; the total move, enlarged by ``1 + overshoot``, is checked by a
-        forward pass. The Euclidean norm of the move (in the samples' own space)
-        bounds the distance to the decision boundary from above; for a linear
-        model it is the exact distance times ``1 + overshoot``.
+        and another of its 10 best-scoring classes at the start; the total move,
+        enlarged by ``1 + overshoot``, is checked by a forward pass. The Euclidean
+        norm of the move (in the samples' own space) bounds the distance to the
+        decision boundary from above; for a linear model it is the exact distance
+        times ``1 + overshoot``. The scores linearised are the logits, the
+        log-probabilities, or the log of the probabilities the module returns; the
+        last saturate (a probability of exactly 1 has no gradient), and such rows
+        come back ``inf``.
 
         Parameters
         ----------
@@ -296,26 +300,29 @@ class TorchClassifier(PrefitClassifier):
             Float64 distances; ``inf`` where no other label was reached in
             ``max_iter`` steps.
         """
+        check_value("TorchClassifier.boundary_distances", "max_iter", max_iter,
+                    [Interval(Integral, 1, None)])  # fmt: skip
+        check_value("TorchClassifier.boundary_distances", "overshoot", overshoot,
+                    [Interval(Real, 0, None)])  # fmt: skip
         device, dtype = self._placement()
         X = check_samples(X)
         shape = model_input_shape(X.shape[1:], self.input_shape)
         flat = X.reshape(len(X), -1)
         batch = int(self.batch_size)
+        # Float64 moves and norms, except where the device has no float64.
+        work = torch.float32 if device.type == "mps" else torch.float64
 
-        def log_proba(x: torch.Tensor) -> torch.Tensor:
+        def scores_of(x: torch.Tensor) -> torch.Tensor:
             raw = self.module(x.reshape(-1, *shape))
-            raw = getattr(raw, "logits", raw)
-            if self.output == "logits" and raw.ndim == 2 and raw.shape[1] > 1:
-                return torch.log_softmax(raw.to(torch.float64), dim=1)
-            return torch.log(torch_proba_from_outputs(raw, self.output).clamp_min(1e-300))
+            return torch_decision_scores(getattr(raw, "logits", raw), self.output, work)
 
         out = []
         with self._evaluating(gradients=True):
             for start in range(0, len(flat), batch):
                 x = torch.from_numpy(np.ascontiguousarray(flat[start : start + batch]))
                 x = x.to(device=device, dtype=dtype)
-                out.append(deepfool_distances(log_proba, x, max_iter, overshoot).cpu())
-        return torch.cat(out).numpy()
+                out.append(deepfool_distances(scores_of, x, max_iter, overshoot).cpu())
+        return torch.cat(out).numpy().astype(np.float64)
 
     # ------------------------------------------------------------------ paths
 
@@ -454,48 +461,59 @@ def torch_proba_from_outputs(raw: torch.Tensor, output: str) -> torch.Tensor:
     return raw
 
 
+#: Classes DeepFool considers per sample: the top-scoring ones at its start, as in
+#: the original (it bounds memory to ``batch × 10 × features`` for many classes).
+DEEPFOOL_CLASSES = 10
+
+
 def deepfool_distances(
-    log_proba: Callable[[torch.Tensor], torch.Tensor],
+    scores_of: Callable[[torch.Tensor], torch.Tensor],
     x0: torch.Tensor,
     max_iter: int,
     overshoot: float,
 ) -> torch.Tensor:
     """Multi-class DeepFool: the norm of the move that changes each row's label.
 
-    ``log_proba`` maps flat rows to float64 log-probabilities (or any scores whose
-    argmax is the label). Rows are moved together; those whose label has changed
-    leave the batch. Returns float64 norms, ``inf`` for rows not moved across in
-    ``max_iter`` steps.
+    ``scores_of`` maps flat rows to per-class scores whose argmax is the label and
+    whose differences are smooth (logits, log-probabilities). Only each row's
+    :data:`DEEPFOOL_CLASSES` best classes at the start are considered. Rows are moved
+    together; those whose label has changed leave the batch. Returns norms in the
+    scores' precision, ``inf`` for rows not moved across in ``max_iter`` steps
+    (or whose scores do not change with the input).
     """
-    n = len(x0)
     with torch.no_grad():
-        start = log_proba(x0).argmax(dim=1)
-    move = torch.zeros(x0.shape, dtype=torch.float64, device=x0.device)
-    distance = torch.full((n,), float("inf"), dtype=torch.float64, device=x0.device)
-    active = torch.arange(n, device=x0.device)
+        initial = scores_of(x0)
+    work = initial.dtype
+    candidates = initial.topk(min(DEEPFOOL_CLASSES, initial.shape[1]), dim=1).indices
+    start = candidates[:, 0]
+    move = torch.zeros(x0.shape, dtype=work, device=x0.device)
+    distance = torch.full((len(x0),), float("inf"), dtype=work, device=x0.device)
+    active = torch.arange(len(x0), device=x0.device)
     for _ in range(max_iter + 1):
         x = (x0[active] + (1 + overshoot) * move[active]).to(x0.dtype).requires_grad_(True)
-        scores = log_proba(x)
+        scores = scores_of(x)
         crossed = scores.argmax(dim=1) != start[active]
         distance[active[crossed]] = ((1 + overshoot) * move[active[crossed]]).norm(dim=1)
         keep = ~crossed
         if not keep.any():
             break
+        mine = candidates[active]
         grads = torch.stack(
             [
-                torch.autograd.grad(scores[:, k].sum(), x, retain_graph=True)[0]
-                for k in range(scores.shape[1])
+                torch.autograd.grad(
+                    scores.gather(1, mine[:, j : j + 1]).sum(), x, retain_graph=True
+                )[0]
+                for j in range(mine.shape[1])
             ],
             dim=1,
-        ).to(torch.float64)[keep]
-        rows, own = torch.arange(int(keep.sum()), device=x0.device), start[active[keep]]
-        gaps = (scores[keep] - scores[keep][rows, own][:, None]).detach()
-        normals = grads - grads[rows, own][:, None, :]
+        ).to(work)[keep]
+        gaps = (scores.gather(1, mine) - scores.gather(1, mine[:, :1])).detach()[keep]
+        normals = grads - grads[:, :1]
         norms = normals.norm(dim=2)
         ratio = gaps.abs() / norms
-        ratio[(norms == 0) | (torch.arange(scores.shape[1], device=x0.device) == own[:, None])] = (
-            float("inf")
-        )
+        ratio[:, 0] = float("inf")  # the row's own class
+        ratio[norms == 0] = float("inf")
+        rows = torch.arange(len(ratio), device=x0.device)
         nearest = ratio.argmin(dim=1)
         # A row whose scores do not change with its input cannot be moved: it stays inf.
         movable = torch.isfinite(ratio[rows, nearest])
@@ -503,6 +521,25 @@ def deepfool_distances(
         active = active[keep][movable]
         move[active] += (step[:, None] * normals[rows, nearest])[movable]
     return distance
+
+
+def torch_decision_scores(raw: torch.Tensor, output: str, dtype: torch.dtype) -> torch.Tensor:
+    """Per-class scores of a module's raw outputs whose argmax is its label, with
+    differences that stay smooth where probabilities saturate: logits and
+    log-probabilities as they are, the log of probabilities; a single output column
+    (a binary model's positive class) becomes two."""
+    raw = raw.to(dtype)
+    if raw.ndim == 1:
+        raw = raw[:, None]
+    if raw.shape[1] == 1:
+        if output == "logits":  # log-odds: the two classes' logits differ by it
+            return torch.cat([torch.zeros_like(raw), raw], dim=1)
+        if output == "log_probabilities":
+            return torch.cat([torch.log(-torch.expm1(raw).clamp_max(-1e-300)), raw], dim=1)
+        raw = torch.cat([1.0 - raw, raw], dim=1)
+    if output == "probabilities":
+        return torch.log(raw.clamp_min(torch.finfo(dtype).tiny))
+    return raw
 
 
 def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

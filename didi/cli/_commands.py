@@ -185,7 +185,9 @@ def fit_and_write(
     result = {
         **description,
         "n_samples": len(X),
-        "scores": dmap.scores_,
+        # Strict JSON: a score not measured (acc_m without labels) is null, not NaN.
+        "scores": {k: None if v != v else float(v) for k, v in dmap.scores_.items()},
+        "lam": float(dmap.lam_),
         "fit_seconds": seconds,
         "stage_seconds": dmap.timings_,
         "classifier_rows": int(dmap.n_classifier_rows_),

@@ -237,10 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     what = "digits" if args.command == "demo" else "samples"
     accuracy = result.get("classifier_test_accuracy")
+    chosen = getattr(args, "lam", None) == "auto"
     print(
         f"Decision map of {result['n_samples']} {what}"
         + ("" if accuracy is None else f" (MLP test accuracy {accuracy:.1%})")
         + f", fitted in {result['fit_seconds']:.1f} s"
+        + (f", λ = {result['lam']} chosen by --lam auto" if chosen else "")
     )
     _print_scores(result["scores"], args.output_dir)
     return 0
@@ -257,7 +259,7 @@ def _print_scores(scores: dict, output_dir: Path) -> None:
     }
     for key, label in labels.items():
         value = scores[key]
-        print(f"  {label:<11} {'n/a' if value != value else f'{value:6.1%}':>6}")
+        print(f"  {label:<11} {'n/a' if value is None else f'{value:6.1%}':>6}")
     print(f"  {'gradient':<11} {scores['gradient']:6.2f}  (mean ‖∂π⁻¹‖, data radii per map width)")
     print(
         f"Wrote {output_dir / 'decision_map.png'}, {output_dir / 'decision_map.html'}, "

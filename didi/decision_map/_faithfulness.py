@@ -46,7 +46,10 @@ def data_radius(X: np.ndarray) -> float:
     scale = float(np.max(np.abs(flat))) if flat.size else 0.0
     if not 0 < scale < np.inf:
         return 1.0
-    mean = flat.mean(axis=0, dtype=np.float64) / scale
+    mean = np.zeros(flat.shape[1])
+    for start in range(0, len(flat), _GRADIENT_CHUNK):
+        mean += np.sum(flat[start : start + _GRADIENT_CHUNK].astype(np.float64) / scale, axis=0)
+    mean /= len(flat)
     total = 0.0
     for start in range(0, len(flat), _GRADIENT_CHUNK):
         block = flat[start : start + _GRADIENT_CHUNK].astype(np.float64) / scale - mean
@@ -165,14 +168,15 @@ def round_trips(
     """
     stability = np.zeros(len(positions), dtype=np.int64)
     active = np.arange(len(positions))
-    current = np.asarray(positions, dtype=np.float64)
+    samples = inverse(np.asarray(positions, dtype=np.float64))
     for _ in range(max_trips):
         if not len(active):
             break
-        current = np.asarray(place(inverse(current)), dtype=np.float64)
-        kept = predict(inverse(current)) == labels[active]
+        # π⁻¹ of the new positions is both what is labelled and the next trip's start.
+        samples = inverse(np.asarray(place(samples), dtype=np.float64))
+        kept = predict(samples) == labels[active]
         stability[active[kept]] += 1
-        active, current = active[kept], current[kept]
+        active, samples = active[kept], samples[kept]
     return stability
 
 
@@ -209,10 +213,12 @@ def boundary_distance_bisection(
     nearer boundary that no segment crosses. Costs ``n_samples · n_targets ·
     n_bisections`` classifier rows.
 
+    Every target must be labelled differently from its sample (the bisection's
+    invariant); a target labelled the same gives the segment's length.
+
     Returns
     -------
     ndarray of shape (n_samples,)
-        ``inf`` where no target is labelled differently.
     """
     flat = samples.reshape(len(samples), 1, -1).astype(np.float64)
     ends = targets.reshape(len(samples), targets.shape[1], -1).astype(np.float64)

@@ -74,12 +74,13 @@ def compute_map_layers(
             stability = _cell_round_trips(decision_map, proba_fn, trips).reshape(shape)
             used = _rows_of(tally)
         layers["consistency"] = stability > 0
-        rows["consistency"] = used
         if "stability" in names:
+            # One run of round trips gives both layers: its rows are counted once.
             layers["stability"] = stability
-            rows["stability"] = used
+            rows["stability"], rows["consistency"] = used, 0
             scores.update(round_trip_summary(stability))
         else:
+            rows["consistency"] = used
             scores["cons_p"] = float(np.mean(stability > 0))
     if "boundary_distance" in names:
         with counting_rows(proba_fn) as tally:
@@ -98,7 +99,7 @@ def _rows_of(tally: list) -> int:
 def _cell_round_trips(decision_map: Any, proba_fn: ProbaFunction, max_trips: int) -> np.ndarray:
     """:func:`round_trips` of every cell, with the map's π⁻¹, placement and classifier."""
     cells = grid_cells(decision_map.grid_x_, decision_map.grid_y_)
-    labels = decision_map.grid_labels_.ravel()
+    labels = _cell_labels(decision_map, proba_fn, cells)
     out = np.empty(len(cells), dtype=np.int64)
     for start in range(0, len(cells), _CELL_BLOCK):
         block = slice(start, start + _CELL_BLOCK)
@@ -122,7 +123,7 @@ def _cell_boundary_distances(
 ) -> np.ndarray:
     """The boundary distance of every cell's synthesised sample, a block at a time."""
     cells = grid_cells(decision_map.grid_x_, decision_map.grid_y_)
-    labels = decision_map.grid_labels_.ravel()
+    labels = _cell_labels(decision_map, proba_fn, cells)
     estimator = decision_map.estimator
     by_gradient = method == "gradient" or (
         method == "auto" and hasattr(estimator, "boundary_distances")
@@ -133,20 +134,21 @@ def _cell_boundary_distances(
             f"as didi.torch.TorchClassifier; {type(estimator).__name__} has none. Use "
             "'bisection', which works with any predict_proba."
         )
-    targets = None if by_gradient else OtherClassTargets(decision_map, n_targets)
+    targets = OtherClassTargets(decision_map, n_targets)
     out = np.full(len(cells), np.inf)
     for start in range(0, len(cells), _CELL_BLOCK):
         rows = np.arange(start, min(start + _CELL_BLOCK, len(cells)))
         samples = decision_map.inverse_.inverse_transform(cells[rows])
-        if targets is None:
+        if by_gradient:
             out[rows] = estimator.boundary_distances(samples)
-            continue
-        ends, has_targets = targets(samples, labels[rows])
+        # Bisection everywhere, or where the gradients found no crossing (saturated).
+        todo = ~np.isfinite(out[rows])
+        ends, has_targets = targets(samples[todo], labels[rows][todo])
         if not has_targets.any():
             continue
-        out[rows[has_targets]] = boundary_distance_bisection(
-            samples[has_targets],
-            labels[rows][has_targets],
+        out[rows[todo][has_targets]] = boundary_distance_bisection(
+            samples[todo][has_targets],
+            labels[rows][todo][has_targets],
             ends[has_targets],
             predict=lambda points: proba_fn(points, owned=True).argmax(axis=1),
             n_bisections=n_bisections,
@@ -154,13 +156,25 @@ def _cell_boundary_distances(
     return out
 
 
+def _cell_labels(decision_map: Any, proba_fn: ProbaFunction, cells: np.ndarray) -> np.ndarray:
+    """``argmax f(π⁻¹(p))`` of every cell: the grid's labels, with the cells an
+    adaptive grid interpolated classified at their own π⁻¹."""
+    labels = decision_map.grid_labels_.ravel().copy()
+    missing = np.flatnonzero(~decision_map.grid_evaluated_.ravel())
+    for start in range(0, len(missing), _CELL_BLOCK):
+        block = missing[start : start + _CELL_BLOCK]
+        samples = decision_map.inverse_.inverse_transform(cells[block])
+        labels[block] = proba_fn(samples, owned=True).argmax(axis=1)
+    return labels
+
+
 class OtherClassTargets:
     """For samples of predicted class ``c``: the nearest mapped samples (Euclidean, in
     input space) that the classifier puts in another class, as bisection targets.
 
-    Samples with fewer such neighbours than asked for repeat their nearest one; a
-    map whose samples all share one class has no targets, and every distance is
-    ``inf``.
+    Where there are fewer such samples than targets asked for, the farthest found is
+    repeated; a map whose samples all share one class has no targets, and every
+    distance is ``inf``.
     """
 
     def __init__(self, decision_map: Any, n_targets: int) -> None:

@@ -36,8 +36,9 @@ LAYER_SCORE_NAMES = ("cons_p", "class_stability")
 #: for each (``neg_gradient`` is ``−gradient``, scikit-learn's convention for a loss).
 SCORING_NAMES = (*SCORE_NAMES, "acc_m", "cons_d", "cons_p", "class_stability", "neg_gradient")
 
-#: The scorers :func:`quality_scorers` gives: those that cost no more than a fit.
-CHEAP_SCORING_NAMES = (*SCORE_NAMES, "acc_m", "cons_d", "neg_gradient")
+#: The scorers :func:`quality_scorers` gives: those that cost no more than a fit and
+#: need no true labels (``acc_m`` needs ``y``: ask for it by name).
+CHEAP_SCORING_NAMES = (*SCORE_NAMES, "cons_d", "neg_gradient")
 
 #: k of the paper's k-NN score.
 KNN_K = 5
@@ -123,7 +124,7 @@ def quality_scorer(name: str) -> Callable:
     >>> from didi import quality_scorer, quality_scorers
     >>> scorer = quality_scorer("cons_p")
     >>> sorted(quality_scorers())
-    ['acc_m', 'cons_d', 'neg_gradient', 'q_data', 'q_knn', 'q_knn_e', 'q_not_data']
+    ['cons_d', 'neg_gradient', 'q_data', 'q_knn', 'q_knn_e', 'q_not_data']
     """
     if name not in SCORING_NAMES:
         raise ValueError(f"Unknown quality score {name!r}; choose one of {SCORING_NAMES}.")
@@ -136,12 +137,12 @@ def quality_scorer(name: str) -> Callable:
 
 
 def quality_scorers() -> dict[str, Callable]:
-    """The scorers that cost no more than a fit, by name, for
+    """The scorers that cost no more than a fit and need no true labels, by name, for
     ``GridSearchCV(..., scoring=quality_scorers(), refit=...)``.
 
     ``cons_p`` and ``class_stability`` place every cell of the grid into the map
-    several times (classifier rows for each): ask for them by name with
-    :func:`quality_scorer`.
+    (classifier rows for each), and ``acc_m`` compares with the true labels (a
+    search fitted with ``y``): ask for them by name with :func:`quality_scorer`.
     """
     return {name: quality_scorer(name) for name in CHEAP_SCORING_NAMES}
 

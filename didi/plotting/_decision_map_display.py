@@ -219,6 +219,11 @@ class DecisionMapDisplay:
             return
         if self.layer_values is None:
             raise ValueError(f"layer={self.layer!r} needs its values: pass layer_values.")
+        if np.shape(self.layer_values) != np.shape(self.grid_labels):
+            raise ValueError(
+                f"layer_values has shape {np.shape(self.layer_values)}; the grid's is "
+                f"{np.shape(self.grid_labels)}."
+            )
         label, cmap, scale = _LAYER_STYLES[self.layer]
         values = np.ma.masked_invalid(np.asarray(self.layer_values, dtype=float))
         colour_map, norm, ticks = _layer_scale(values, cmap, scale)
@@ -438,11 +443,11 @@ def layer_rgb(layer: str, values: np.ndarray) -> tuple[np.ndarray, dict]:
     values = np.ma.masked_invalid(np.asarray(values, dtype=float))
     colour_map, norm, _ = _layer_scale(values, cmap, scale)
     rgb = np.asarray(colour_map(norm(values)))[..., :3]
-    low, high = (0.0, 1.0) if scale == "binary" else (float(norm.vmin), float(norm.vmax))
-    if scale == "binary":
-        ends = ["changes", "survives"]
+    if scale in ("binary", "count"):  # the bar's ends are values, not bin edges
+        low, high = float(norm.boundaries[0] + 0.5), float(norm.boundaries[-1] - 0.5)
     else:
-        ends = [f"{low:.3g}", f"{high:.3g}"]
+        low, high = float(norm.vmin), float(norm.vmax)
+    ends = ["changes", "survives"] if scale == "binary" else [f"{low:.3g}", f"{high:.3g}"]
     stops = np.asarray(colour_map(norm(np.linspace(low, high, 5))))[:, :3]
     return rgb, {"label": label, "ends": ends, "stops": [hex_colour(c) for c in stops]}
 

@@ -23,9 +23,13 @@ from .._validation import (
     validate_params,
 )
 from ..decision_map import DecisionMap
+from ..decision_map._quality import FIT_SCORE_NAMES, SCORE_NAMES
 from ..distance._stores import SamplePairMemory
 from ._layout import AlignedLayout, layout_graph
 from ._temporal import transition_measures
+
+#: The scores every map's fit makes, kept per checkpoint in ``scores_``.
+FIT_SCORES = (*SCORE_NAMES, *FIT_SCORE_NAMES)
 
 ALIGNMENTS = ("aligned", "independent")
 
@@ -92,8 +96,9 @@ class DecisionMapSequence(BaseEstimator):
     lam, n_steps, n_neighbors, min_dist, spread, a, b, resolution, holdout, scoring, \
 random_state, base_metric, mode, scale, n_centers, alpha, margin, n_jobs, memory, \
 verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
-        Every map's parameters, as in :class:`DecisionMap` (one ``lam`` for all:
-        ``"auto"`` is refused). An aligned layout runs
+        Every map's parameters, as in :class:`DecisionMap`; ``lam`` is one number for
+        all maps (maps at different λ do not compare: choose it once with
+        ``DecisionMap(checkpoint, lam="auto").fit(X).lam_``). An aligned layout runs
         ``n_epochs`` epochs (200, as ``AlignedUMAP``, when ``None``); it is UMAP's
         objective, so ``embedder="tsne"`` needs ``alignment="independent"``.
 
@@ -223,6 +228,8 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
 
     _parameter_constraints: ClassVar[dict] = {
         **{k: v for k, v in DecisionMap._parameter_constraints.items() if k != "estimator"},
+        # One λ for every map: lam="auto" would choose one per checkpoint.
+        "lam": [Interval(Real, 0, 1)],
         "checkpoints": [CHECKPOINTS],
         "alignment": [Options(ALIGNMENTS)],
         "alignment_strength": [Interval(Real, 0, None)],
@@ -333,12 +340,6 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
                 "alignment='aligned' lays maps out with UMAP's objective: use "
                 "embedder='umap', or alignment='independent' for t-SNE maps."
             )
-        if self.lam == "auto":
-            raise ValueError(
-                "lam='auto' would choose a λ per checkpoint, and maps at different λ do "
-                "not compare: choose it once, e.g. DecisionMap(checkpoint, lam='auto')"
-                ".fit(X).lam_, and pass that lam."
-            )
         previous = state["maps"][-1] if state["maps"] else None
         dmap = DecisionMap(**forwarded_params(self, DecisionMap, estimator=estimator))
         validate_params(dmap)
@@ -392,10 +393,12 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
         measures = transition_measures(
             embeddings, proba, graphs, procrustes_first=self.alignment == "independent"
         )
+        # The scores every fit makes: a layer computed on one map since is not in all.
+        scores = {name: np.array([m.scores_[name] for m in maps]) for name in FIT_SCORES}
         self.maps_, self.checkpoint_names_ = maps, state["labels"]
         self.classes_ = maps[0].classes_
         self.embeddings_, self.proba_ = embeddings, proba
-        self.scores_ = {name: np.array([m.scores_[name] for m in maps]) for name in maps[0].scores_}
+        self.scores_ = scores
         self.n_classifier_rows_ = np.array([m.n_classifier_rows_ for m in maps], dtype=np.int64)
         self.fit_seconds_ = np.array(state["seconds"])
         self.movement_ = measures["movement"]

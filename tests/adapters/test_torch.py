@@ -521,3 +521,30 @@ def test_decision_map_boundary_layer_uses_deepfool_for_a_torch_model(digits, tra
     # Both bound the same distance from above; DeepFool's bound is the tighter one mostly.
     tighter = dmap.grid_boundary_distance_ <= bisected.grid_boundary_distance_ * 1.05
     assert tighter.mean() > 0.8
+
+
+def test_deepfool_on_a_binary_logit_far_from_its_boundary_is_exact():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(6, 1).double()
+    clf = TorchClassifier(linear)
+    X = 200 * np.random.default_rng(2).normal(size=(50, 6))
+    w, b = linear.weight.detach().numpy()[0], float(linear.bias.detach())
+    exact = np.abs(X @ w + b) / np.linalg.norm(w)
+    found = clf.boundary_distances(X, overshoot=0.0)
+    # Its sigmoid saturates at 1 here; the log-odds it is linearised on do not.
+    assert np.all(np.isfinite(found))
+    np.testing.assert_allclose(found, exact, rtol=1e-6, atol=1e-3)
+
+
+def test_deepfool_with_many_classes_still_bounds_from_above():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(5, 30).double()
+    clf = TorchClassifier(linear, batch_size=16)
+    X = np.random.default_rng(3).normal(size=(40, 5))
+    weight, bias = linear.weight.detach().numpy(), linear.bias.detach().numpy()
+    found = clf.boundary_distances(X, overshoot=0.0)
+    assert np.all(found >= linear_distances(weight, bias, X) - 1e-9)
+    with pytest.raises(ValueError, match="max_iter"):
+        clf.boundary_distances(X, max_iter=0)
+    with pytest.raises(ValueError, match="overshoot"):
+        clf.boundary_distances(X, overshoot=-1.0)

@@ -285,3 +285,22 @@ def test_lam_takes_auto_or_a_number():
     assert parser.parse_args([*base, "--lam", "auto"]).lam == "auto"
     assert parser.parse_args([*base, "--lam", "0.4"]).lam == 0.4
     assert parser.parse_args(base).lam == 0.65
+
+
+def test_scores_of_samples_without_labels_are_strict_json(tmp_path, capsys, digits, digits_mlp):
+    import joblib
+
+    X, _ = digits
+    data, model = tmp_path / "unlabelled.npz", tmp_path / "model.joblib"
+    np.savez(data, X=X[:100])
+    joblib.dump(digits_mlp, model)
+    argv = [*map_argv(data, model, tmp_path / "out"), "--n-neighbors", "10", "--resolution", "8"]
+    assert main(argv) == 0
+    assert "Acc_m" in capsys.readouterr().out
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    text = (tmp_path / "out" / "scores.json").read_text()
+    result = json.loads(text, parse_constant=refuse)
+    assert result["scores"]["acc_m"] is None and result["lam"] == 0.65

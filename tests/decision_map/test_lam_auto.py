@@ -53,7 +53,7 @@ def test_auto_measures_q_knn_as_plain_fits_would_and_keeps_the_chosen_one(
 
 def test_a_sequence_refuses_auto(digits, digits_mlp):
     X, y = digits
-    with pytest.raises(ValueError, match="lam='auto'"):
+    with pytest.raises(ValueError, match="lam must be a finite number"):
         DecisionMapSequence([digits_mlp], lam="auto", **PARAMS).fit(X[:60], y[:60])
 
 
@@ -61,3 +61,13 @@ def test_bad_lam(digits, digits_mlp):
     X, y = digits
     with pytest.raises(ValueError, match="lam"):
         DecisionMap(digits_mlp, lam="best", **PARAMS).fit(X[:60], y[:60])
+
+
+def test_add_samples_keeps_the_chosen_lam(auto_map, digits):
+    import copy
+
+    X, y = digits
+    grown = copy.deepcopy(auto_map).add_samples(X[120:150], y[120:150])
+    assert grown.lam_ == auto_map.lam_ and grown.lam_scores_ == auto_map.lam_scores_
+    assert "lam search" not in grown.timings_ and "lam search" in auto_map.timings_
+    assert grown.projection_.metric_.lam_ == auto_map.lam_

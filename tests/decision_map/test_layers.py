@@ -80,6 +80,7 @@ def test_stability_is_the_round_trips_recomputed_from_transform(layered, iris):
     assert dmap.scores_["cons_p"] == pytest.approx(np.mean(expected > 0))
     assert dmap.scores_["class_stability"] == pytest.approx(np.mean(expected))
     assert dmap.layer_rows_["stability"] > len(cells)  # placements cost rows too
+    assert dmap.layer_rows_["consistency"] == 0  # made in the same run, counted once
 
 
 def test_boundary_distance_bounds_the_exact_linear_distance_from_above(layered, iris):
@@ -153,6 +154,7 @@ def test_grid_search_on_cons_p(iris):
     [
         ({"layers": "colour"}, "Unknown layers"),
         ({"layers": []}, "Unknown layers"),
+        ({"layers": 5}, "layers must be a layer's name or a list"),
         ({"max_round_trips": 0}, "max_round_trips"),
         ({"boundary_method": "exact"}, "boundary_method"),
         ({"layers": "boundary_distance", "boundary_method": "gradient"}, "boundary_distances"),
@@ -183,3 +185,41 @@ def test_display_of_classes_has_no_colour_bar_and_refuses_unknown_layers(layered
     plt.close(display.figure_)
     with pytest.raises(ValueError, match="layer"):
         DecisionMapDisplay.from_estimator(layered, layer="entropy")
+
+
+class GivesUp:
+    """A classifier whose gradient-based boundary search never finds a crossing."""
+
+    def __init__(self, clf):
+        self.clf, self.classes_ = clf, clf.classes_
+
+    def predict_proba(self, X):
+        return self.clf.predict_proba(X)
+
+    def boundary_distances(self, X):
+        return np.full(len(X), np.inf)
+
+
+def test_cells_the_gradient_search_gives_up_on_are_bisected(iris):
+    X, y, clf = iris
+    params = dict(n_neighbors=10, resolution=6, random_state=0)
+    plain = DecisionMap(clf, **params).fit(X, y).compute_layers("boundary_distance")
+    giving_up = DecisionMap(GivesUp(clf), **params).fit(X, y)
+    giving_up.compute_layers("boundary_distance")  # "auto": the gradient method first
+    np.testing.assert_array_equal(giving_up.grid_boundary_distance_, plain.grid_boundary_distance_)
+
+
+def test_layers_of_an_adaptive_map_start_from_each_cells_own_label(digits, digits_mlp):
+    X, y = digits
+    params = dict(n_neighbors=10, resolution=40, random_state=0)
+    full = DecisionMap(digits_mlp, **params).fit(X[:100], y[:100])
+    adaptive = DecisionMap(digits_mlp, grid="adaptive", **params).fit(X[:100], y[:100])
+    assert not adaptive.grid_evaluated_.all()
+    for dmap in (full, adaptive):
+        dmap.compute_layers(["stability", "boundary_distance"], max_round_trips=2)
+    # The same embedding, π⁻¹ and batches of cells: the same layers, for the rows of
+    # the cells the adaptive grid had interpolated.
+    np.testing.assert_array_equal(adaptive.grid_stability_, full.grid_stability_)
+    np.testing.assert_array_equal(adaptive.grid_boundary_distance_, full.grid_boundary_distance_)
+    unclassified = int((~adaptive.grid_evaluated_).sum())
+    assert adaptive.layer_rows_["stability"] == full.layer_rows_["stability"] + unclassified

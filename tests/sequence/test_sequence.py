@@ -199,3 +199,14 @@ def test_a_memory_location_gives_the_same_maps_and_serves_a_refit(training, alig
     # path memory each ask), the samples' two round trips and the grid remain.
     assert np.all(again.n_classifier_rows_ == N + 2 * 16 + 2 * N + 12**2)
     assert np.all(rows_before > again.n_classifier_rows_)
+
+
+def test_a_layer_computed_on_one_map_does_not_break_the_next_checkpoint(training):
+    X, y, checkpoints = training
+    seq = DecisionMapSequence(**PARAMS).add_checkpoint(checkpoints[0], X, y)
+    seq.maps_[0].compute_layers("consistency")
+    assert "cons_p" in seq.maps_[0].scores_
+    seq.add_checkpoint(checkpoints[1])
+    assert len(seq.maps_) == 2 and "cons_p" not in seq.scores_
+    assert all(len(values) == 2 for values in seq.scores_.values())
+    assert seq.scores_["q_knn"][1] == seq.maps_[1].scores_["q_knn"]
