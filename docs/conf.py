@@ -167,6 +167,7 @@ numpydoc_xref_aliases = {
     "uint8": "numpy.uint8",
     "Colormap": "matplotlib.colors.Colormap",
     "AxesImage": "matplotlib.image.AxesImage",
+    "Colorbar": "matplotlib.colorbar.Colorbar",
     "PathCollection": "matplotlib.collections.PathCollection",
     "Annotation": "matplotlib.text.Annotation",
     "path": "os.PathLike",

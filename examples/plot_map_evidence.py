@@ -1,5 +1,5 @@
 """Where a map can be trusted: round trips, the gradient of π⁻¹ and the boundary's distance
-======================================================================================
+========================================================================================
 
 Draws an MLP's decision map of 300 held-out digits, then the evidence behind it, cell by
 cell: how steep π⁻¹ is (where it tears the map, neighbouring cells synthesise unrelated
