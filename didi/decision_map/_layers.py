@@ -143,6 +143,8 @@ def _cell_boundary_distances(
             out[rows] = estimator.boundary_distances(samples)
         # Bisection everywhere, or where the gradients found no crossing (saturated).
         todo = ~np.isfinite(out[rows])
+        if not todo.any():
+            continue
         ends, has_targets = targets(samples[todo], labels[rows][todo])
         if not has_targets.any():
             continue
