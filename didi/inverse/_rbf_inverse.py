@@ -37,10 +37,10 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         Relative ridge strength pulling each ``θ_i`` towards its centre's sample.
         Small values reproduce the training points more closely; larger values
         give smoother images between them. The default was chosen by every
-        measure of the map, not by ``q_data`` alone: against ``1e-3`` it raised
-        ``q_not_data``, the round-trip consistency ``cons_p`` and lowered the
-        gradient of π⁻¹ by 13–15 % on digits and Fashion-MNIST, at under a point of
-        ``q_data`` (``benchmarks/bench_inverse_defaults.py``).
+        measure of the map, not by ``q_data`` alone: against ``1e-3`` it raised the
+        round-trip consistency ``cons_p`` on digits and Fashion-MNIST and
+        ``q_not_data`` on Fashion-MNIST, and lowered the gradient of π⁻¹ by 13–15 %,
+        at under a point of ``q_data`` (``benchmarks/bench_inverse_defaults.py``).
     n_centers : int, default=None
         Use a random subset of this many training points as centres: memory
         ``O(n_centers²)`` and time ``O(n·n_centers²)``; ``None`` uses every
