@@ -14,6 +14,8 @@ import numpy as np
 import scipy.sparse
 from sklearn.utils import check_random_state
 
+from ._kernels import cache_umap_kernels
+
 _INT32_MIN = np.iinfo(np.int32).min + 1
 _INT32_MAX = np.iinfo(np.int32).max - 1
 
@@ -66,6 +68,7 @@ def embed_new_points(
     """
     # Imported here: umap-learn's import compiles numba code, which `import didi`
     # should not pay for.
+    cache_umap_kernels()
     from umap.layouts import optimize_layout_euclidean
     from umap.umap_ import compute_membership_strengths, make_epochs_per_sample, smooth_knn_dist
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from ._kernels import cache_umap_kernels
 from ._placement import embed_new_points, nearest_columns
 
 
@@ -31,6 +32,8 @@ def fit_umap(
     dense matrix too.
     """
     import umap  # imported here: umap-learn's import compiles numba code, ~1 s
+
+    cache_umap_kernels()
 
     n_samples = distances.shape[0]
     n_neighbors = min(int(n_neighbors), n_samples - 1)

@@ -1,0 +1,60 @@
+"""umap-learn's numba kernels, compiled with numba's disk cache.
+
+umap-learn compiles ``smooth_knn_dist``, ``compute_membership_strengths`` and its
+(single-threaded) layout epoch without numba's disk cache, so every new process — the
+command line, a notebook kernel, each worker of a grid search — spends seconds
+compiling them again. didi swaps in copies compiled from the same Python functions
+with the same options and ``cache=True``: the same machine code, loaded from disk
+after the first run on a machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+#: The kernels swapped, by module and name. The parallel layout epoch shares its
+#: Python function with the single-threaded one, and numba's cache index does not
+#: tell their options apart: it stays as umap-learn compiles it.
+UMAP_KERNELS = (
+    ("umap.umap_", "smooth_knn_dist"),
+    ("umap.umap_", "compute_membership_strengths"),
+    ("umap.layouts", "_nb_optimize_layout_euclidean_single_epoch"),
+)
+
+
+@functools.cache
+def cache_umap_kernels() -> tuple[str, ...]:
+    """Swap :data:`UMAP_KERNELS` for disk-cached copies, once per process.
+
+    A kernel that is not a numba dispatcher in the installed umap-learn, that is
+    cached already, or that numba cannot cache (no writable cache location) is left
+    as it is. Returns the names swapped.
+    """
+    import numba
+
+    swapped = []
+    for module_name, name in UMAP_KERNELS:
+        module = importlib.import_module(module_name)
+        kernel = getattr(module, name, None)
+        if not hasattr(kernel, "targetoptions") or is_disk_cached(kernel):
+            continue
+        options = dict(kernel.targetoptions)  # type: ignore[union-attr]
+        options.pop("nopython", None)  # njit's own
+        # numba adds versioned names ("lo.1") to a compiled kernel's locals: not ours.
+        declared = kernel.locals.items()  # type: ignore[union-attr]
+        options["locals"] = {key: value for key, value in declared if "." not in key}
+        try:
+            cached = numba.njit(cache=True, **options)(kernel.py_func)  # type: ignore[union-attr]
+        except Exception:  # numba refuses to cache here: keep umap-learn's own
+            continue
+        setattr(module, name, cached)
+        swapped.append(f"{module_name}.{name}")
+    return tuple(swapped)
+
+
+def is_disk_cached(kernel) -> bool:
+    """Whether a numba dispatcher keeps its compiled code on disk."""
+    import numba.core.caching
+
+    return not isinstance(getattr(kernel, "_cache", None), numba.core.caching.NullCache)
