@@ -47,6 +47,20 @@ def digits_split(n_mapped: int, seed: int = 0):
     return X[mapped], y[mapped], X[train], y[train]
 
 
+def fashion_mlp_problem():
+    """All 70,000 Fashion-MNIST images as float32 rows in [0, 1] (training images first),
+    their labels, and an MLP(128) trained on the first 12,000 (30 epochs, seed 0).
+
+    Needs Debian's ``dataset-fashion-mnist`` (read by ``didi.datasets``).
+    """
+    from didi.datasets import load_fashion_mnist
+
+    images, labels = load_fashion_mnist("all")
+    X = (images.reshape(len(images), -1) / 255.0).astype(np.float32)
+    clf = MLPClassifier((128,), max_iter=30, random_state=0).fit(X[:12000], labels[:12000])
+    return X, labels, clf
+
+
 def make_classifier(X_train: np.ndarray, y_train: np.ndarray):
     """StandardScaler + MLP(64 hidden units), fitted; the classifier every benchmark uses."""
     clf = make_pipeline(

@@ -139,15 +139,9 @@ def _fashion_mlp() -> Any:
 def _fashion_convnet() -> Any:
     """bench_torch.py's ConvNet, taking flat rows of 784 pixels."""
     import torch
+    from bench_torch import fashion_convnet
 
-    return torch.nn.Sequential(
-        torch.nn.Unflatten(1, (1, 28, 28)),
-        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(),
-        torch.nn.Linear(64 * 5 * 5, 128), torch.nn.ReLU(), torch.nn.Dropout(0.25),
-        torch.nn.Linear(128, 10),
-    )  # fmt: skip
+    return torch.nn.Sequential(torch.nn.Unflatten(1, (1, 28, 28)), *fashion_convnet())
 
 
 def _train_torch(module: Any, X: np.ndarray, y: np.ndarray, epochs: int, seed: int = 0) -> Any:
@@ -183,14 +177,9 @@ class Map:
     cleanup: Callable[[], None] | None = None
 
 
-def grid_cells(grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
-    """Cell centres, row by row (``grid_y`` outer), as ``inverse_gradient`` lays them out."""
-    return np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
-
-
 def classify_grid(task: Task, inverse: Inverse, embedding: np.ndarray, resolution: int) -> None:
     """The map's grid through π⁻¹ and the (counted) classifier: the last stage of a build."""
-    from didi.decision_map._grid import grid_axes
+    from didi.decision_map._grid import grid_axes, grid_cells
 
     task.counter(inverse(grid_cells(*grid_axes(embedding, resolution, 0.05))))
 

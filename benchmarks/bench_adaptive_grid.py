@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     digits_split,
+    fashion_mlp_problem,
     git_commit,
     machine_info,
     make_classifier,
@@ -34,7 +34,6 @@ from _common import (
 
 from didi import DecisionMap
 from didi._proba import ProbaFunction
-from didi.datasets import load_fashion_mnist
 from didi.decision_map._grid import classify_grid, classify_grid_adaptive, grid_axes
 from didi.distance._divergence import normalized_entropy
 
@@ -46,9 +45,7 @@ def digits_map() -> tuple[DecisionMap, object]:
 
 
 def fashion_map() -> tuple[DecisionMap, object]:
-    images, labels = load_fashion_mnist("all")
-    X = (images.reshape(len(images), -1) / 255.0).astype(np.float32)
-    clf = MLPClassifier((128,), max_iter=30, random_state=0).fit(X[:12000], labels[:12000])
+    X, _, clf = fashion_mlp_problem()
     return DecisionMap(clf, random_state=0).fit(X[60000:62000]), clf
 
 

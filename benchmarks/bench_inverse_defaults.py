@@ -20,11 +20,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     digits_split,
+    fashion_mlp_problem,
     git_commit,
     machine_info,
     make_classifier,
@@ -33,7 +33,6 @@ from _common import (
 )
 
 from didi import DecisionMap, RBFInverse
-from didi.datasets import load_fashion_mnist
 from didi.decision_map._faithfulness import (
     data_radius,
     gradient_summary,
@@ -41,7 +40,7 @@ from didi.decision_map._faithfulness import (
     round_trip_labels,
     round_trips,
 )
-from didi.decision_map._grid import grid_axes
+from didi.decision_map._grid import grid_axes, grid_cells
 from didi.decision_map._quality import holdout_split
 
 A_VALUES = (100, 500, 2000)
@@ -54,9 +53,7 @@ def digits_problem(seed: int):
 
 
 def fashion_problem(seed: int):
-    images, labels = load_fashion_mnist("all")
-    X = (images.reshape(len(images), -1) / 255.0).astype(np.float32)
-    clf = MLPClassifier((128,), max_iter=30, random_state=0).fit(X[:12000], labels[:12000])
+    X, labels, clf = fashion_mlp_problem()
     rows = 60000 + np.random.default_rng(seed).choice(10000, 600, replace=False)
     return X[rows], labels[rows], clf
 
@@ -85,7 +82,7 @@ def measure(dmap: DecisionMap, clf, X, y, a: float, alpha: float, seed: int) -> 
         )
     )
     grid_x, grid_y = grid_axes(embedding, 50, 0.05)
-    cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
+    cells = grid_cells(grid_x, grid_y)
     cell_labels = predict(inverse.inverse_transform(cells))
     trips = round_trips(
         cells,

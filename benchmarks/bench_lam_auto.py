@@ -19,12 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from sklearn.neural_network import MLPClassifier
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     digits_split,
+    fashion_mlp_problem,
     git_commit,
     machine_info,
     make_classifier,
@@ -33,7 +31,6 @@ from _common import (
 )
 
 from didi import DecisionMap
-from didi.datasets import load_fashion_mnist
 from didi.decision_map._quality import LAM_CANDIDATES
 
 
@@ -43,9 +40,7 @@ def digits_problem():
 
 
 def fashion_problem():
-    images, labels = load_fashion_mnist("all")
-    X = (images.reshape(len(images), -1) / 255.0).astype(np.float32)
-    clf = MLPClassifier((128,), max_iter=30, random_state=0).fit(X[:12000], labels[:12000])
+    X, labels, clf = fashion_mlp_problem()
     return X[60000:62000], labels[60000:62000], clf
 
 

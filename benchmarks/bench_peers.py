@@ -136,7 +136,6 @@ from _peers import (
     build_tuned,
     digits_task,
     fashion_task,
-    grid_cells,
     tabular_task,
 )
 
@@ -148,7 +147,7 @@ from didi.decision_map._faithfulness import (
     round_trip_summary,
     round_trips,
 )
-from didi.decision_map._grid import grid_axes
+from didi.decision_map._grid import grid_axes, grid_cells
 from didi.decision_map._quality import agreement, holdout_split, loo_knn_accuracy
 
 PIPELINES = (

@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._grid import grid_cells
+
 #: Class stability counts round trips up to this many (Wang, Machado & Telea 2023).
 MAX_ROUND_TRIPS = 10
 
@@ -110,7 +112,7 @@ def _extended(axis: np.ndarray) -> np.ndarray:
 
 def _row_images(inverse: Inverse, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """π⁻¹ at the cells ``xs × ys``, flattened, shape ``(len(ys), len(xs), n_values)``."""
-    cells = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    cells = grid_cells(xs, ys)
     images = np.asarray(inverse(cells), dtype=np.float64).reshape(len(cells), -1)
     return images.reshape(len(ys), len(xs), -1)
 

@@ -23,6 +23,11 @@ def grid_axes(
     return np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
 
 
+def grid_cells(grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
+    """Cell centres, row by row (``grid_y``), shape ``(len(grid_y) · len(grid_x), 2)``."""
+    return np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
+
+
 def grid_extent(grid_x: np.ndarray, grid_y: np.ndarray) -> tuple[float, float, float, float]:
     """``(left, right, bottom, top)`` of the grid's cells: the outer cells' centres plus
     half a cell, as matplotlib's ``imshow`` takes an ``extent``."""
@@ -49,7 +54,7 @@ def classify_grid(
     Cells are mapped and classified in bounded chunks, written straight into the
     result: beyond the result itself, memory does not grow with the resolution.
     """
-    cells = np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
+    cells = grid_cells(grid_x, grid_y)
     out = None
     with progress_bar(len(cells), "grid", verbose) as bar:
         for start in range(0, len(cells), _GRID_CHUNK):

@@ -23,6 +23,7 @@ from ._faithfulness import (
     round_trip_summary,
     round_trips,
 )
+from ._grid import grid_cells
 
 #: Every layer, in the order the display offers them.
 LAYERS = ("gradient", "consistency", "stability", "boundary_distance")
@@ -41,11 +42,6 @@ _CELL_BLOCK = 2048
 def layer_attribute(name: str) -> str:
     """The fitted attribute holding a layer: ``grid_<name>_``."""
     return f"grid_{name}_"
-
-
-def grid_cells(grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
-    """Cell centres, row by row (``grid_y``), shape ``(len(grid_y) · len(grid_x), 2)``."""
-    return np.stack(np.meshgrid(grid_x, grid_y), axis=-1).reshape(-1, 2)
 
 
 def compute_map_layers(
@@ -108,7 +104,7 @@ def _cell_round_trips(decision_map: Any, proba_fn: ProbaFunction, max_trips: int
             labels[block],
             inverse=decision_map.inverse_.inverse_transform,
             place=decision_map._place,
-            predict=lambda samples: proba_fn(samples, owned=True).argmax(axis=1),
+            predict=_labeller(proba_fn),
             max_trips=max_trips,
         )
     return out
@@ -152,7 +148,7 @@ def _cell_boundary_distances(
             samples[todo][has_targets],
             labels[rows][todo][has_targets],
             ends[has_targets],
-            predict=lambda points: proba_fn(points, owned=True).argmax(axis=1),
+            predict=_labeller(proba_fn),
             n_bisections=n_bisections,
         )
     return out
@@ -163,11 +159,16 @@ def _cell_labels(decision_map: Any, proba_fn: ProbaFunction, cells: np.ndarray) 
     adaptive grid interpolated classified at their own π⁻¹."""
     labels = decision_map.grid_labels_.ravel().copy()
     missing = np.flatnonzero(~decision_map.grid_evaluated_.ravel())
+    label = _labeller(proba_fn)
     for start in range(0, len(missing), _CELL_BLOCK):
         block = missing[start : start + _CELL_BLOCK]
-        samples = decision_map.inverse_.inverse_transform(cells[block])
-        labels[block] = proba_fn(samples, owned=True).argmax(axis=1)
+        labels[block] = label(decision_map.inverse_.inverse_transform(cells[block]))
     return labels
+
+
+def _labeller(proba_fn: ProbaFunction):
+    """The classifier's label index of synthesised samples (the suite's own arrays)."""
+    return lambda samples: proba_fn(samples, owned=True).argmax(axis=1)
 
 
 class OtherClassTargets:

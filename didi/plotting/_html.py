@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._proba import label_indices
-from ..decision_map._grid import grid_extent
+from ..decision_map._grid import grid_cells, grid_extent
 from ..decision_map._layers import LAYERS, layer_attribute
 from ..distance._divergence import normalized_entropy
 from ._decision_map_display import background_image, class_colors, hex_colour, layer_rgb
@@ -134,7 +134,7 @@ def _frame_data(
     extent = [float(edge) for edge in grid_extent(dmap.grid_x_, dmap.grid_y_)]
     axis_x = np.linspace(extent[0], extent[1], probe_resolution + 2)[1:-1]
     axis_y = np.linspace(extent[2], extent[3], probe_resolution + 2)[1:-1]
-    positions = np.stack(np.meshgrid(axis_x, axis_y), axis=-1).reshape(-1, 2)
+    positions = grid_cells(axis_x, axis_y)
     found = dmap.probe(positions)
     return {
         "name": str(name),
