@@ -116,6 +116,62 @@ class KerasModelClassifier(PrefitClassifier):
             proba_from_outputs(keras.ops.convert_to_numpy(raw), self.output)
         )
 
+    # Gradients: on Keras's torch backend the model is a torch module, and its
+    # calls on torch tensors back-propagate like any other.
+
+    def score_gradients(
+        self, X: Any, target_index: Any, *, score: str = "log_proba"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient of each sample's target-class score (Keras's torch backend only).
+
+        See :meth:`didi.torch.TorchClassifier.score_gradients`.
+        """
+        from ._gradients import input_gradients
+
+        X, options = self._gradient_setup(X)
+        return input_gradients(self._raw, X, np.asarray(target_index), score=score, **options)
+
+    def integrated_gradients(
+        self, X: Any, target_index: Any, baseline: Any, *, score: str = "log_proba",
+        n_steps: int = 50,
+    ) -> np.ndarray:  # fmt: skip
+        """Integrated Gradients by captum (Keras's torch backend only).
+
+        See :meth:`didi.torch.TorchClassifier.integrated_gradients`.
+        """
+        from ._gradients import integrated_gradients
+
+        X, options = self._gradient_setup(X)
+        baseline = np.asarray(baseline).reshape(X.shape[1:])
+        return integrated_gradients(
+            self._raw, X, np.asarray(target_index), baseline, score=score,
+            n_steps=int(n_steps), **options,
+        )  # fmt: skip
+
+    def _gradient_setup(self, X: Any) -> tuple[np.ndarray, dict]:
+        """The samples and the options :mod:`._gradients` needs, on the torch backend."""
+        self._check_params()
+        if keras.backend.backend() != "torch":
+            raise ValueError(
+                f"Gradients of a Keras model need the torch backend (KERAS_BACKEND=torch); "
+                f"this one runs on {keras.backend.backend()!r}. Use method='occlusion' or "
+                "'finite_difference'."
+            )
+        import torch
+
+        X = check_samples(X)
+        shape = model_input_shape(X.shape[1:], self.input_shape)
+        weights = [w.value for w in self.model.weights]
+        device = weights[0].device if weights else torch.device("cpu")
+        dtype = getattr(torch, keras.backend.floatx())
+        options = dict(output=self.output, device=device, dtype=dtype, shape=shape,
+                       batch_size=int(self.batch_size))  # fmt: skip
+        return X, options
+
+    def _raw(self, x: Any) -> Any:
+        """The model's raw outputs in inference mode (dropout off)."""
+        return self.model(x, training=False)
+
 
 class RecordCheckpoints(keras.callbacks.Callback):
     """Record the model into a :class:`~didi.CheckpointRecorder` every ``every`` epochs.

@@ -222,3 +222,20 @@ def test_occlusion_windows_cover_every_feature_inside_the_sample(shape, data):
         assert tuple(s.stop - s.start for s in where) == window
         covered[where] += 1
     assert covered.min() >= 1
+
+
+def test_keras_on_the_torch_backend_gives_the_analytic_gradient(samples):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("Keras runs on another backend")
+    from didi.keras import KerasModelClassifier
+
+    layer = keras.layers.Dense(4, activation="softmax")
+    model = keras.Sequential([keras.Input((6,)), layer])
+    layer.set_weights([W.T.astype("float32"), B.astype("float32")])
+    found = saliency(KerasModelClassifier(model), samples, method="gradient")
+    expected = analytic(samples, found.target_index, "log_proba")
+    np.testing.assert_allclose(found.saliency, expected, atol=1e-5)  # a float32 model
