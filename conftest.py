@@ -15,3 +15,8 @@ collect_ignore = [
     if importlib.util.find_spec(package) is None
     for path in (f"didi/{name}.py", f"didi/adapters/_{name}.py")
 ]
+
+#: Private modules beyond the adapters that import torch at the top.
+_TORCH_MODULES = ["didi/adapters/_gradients.py", "didi/adapters/_layer_responses.py"]
+if importlib.util.find_spec("torch") is None:
+    collect_ignore += _TORCH_MODULES

@@ -17,6 +17,25 @@ import torch
 SCORES = ("log_proba", "proba", "logit")
 
 
+def torch_decision_scores(raw: torch.Tensor, output: str, dtype: torch.dtype) -> torch.Tensor:
+    """Per-class scores of a module's raw outputs whose argmax is its label, with
+    differences that stay smooth where probabilities saturate: logits and
+    log-probabilities as they are, the log of probabilities; a single output column
+    (a binary model's positive class) becomes two."""
+    raw = raw.to(dtype)
+    if raw.ndim == 1:
+        raw = raw[:, None]
+    if raw.shape[1] == 1:
+        if output == "logits":  # log-odds: the two classes' logits differ by it
+            return torch.cat([torch.zeros_like(raw), raw], dim=1)
+        if output == "log_probabilities":
+            return torch.cat([torch.log(-torch.expm1(raw).clamp_max(-1e-300)), raw], dim=1)
+        raw = torch.cat([1.0 - raw, raw], dim=1)
+    if output == "probabilities":
+        return torch.log(raw.clamp_min(torch.finfo(dtype).tiny))
+    return raw
+
+
 def class_scores(raw: torch.Tensor, output: str, score: str) -> torch.Tensor:
     """Float64 per-class scores ``(batch, n_classes)`` from a model's raw outputs.
 
@@ -25,8 +44,6 @@ def class_scores(raw: torch.Tensor, output: str, score: str) -> torch.Tensor:
     probability rounds to 1. A single output column (a binary model's positive
     class) becomes two columns, as in :func:`torch_decision_scores`.
     """
-    from ._torch import torch_decision_scores
-
     if score == "logit" and output != "logits":
         raise ValueError(
             f"score='logit' needs a model that returns logits, but output={output!r}; "

@@ -33,6 +33,7 @@ from ..distance._bounds import (
     store_ranked,
 )
 from ..distance._divergence import JS_MAX, js_distance
+from ._gradients import torch_decision_scores
 from ._prefit import PrefitClassifier, model_input_shape
 
 #: Share of the device's free memory the end points may take to stay resident there.
@@ -324,6 +325,143 @@ class TorchClassifier(PrefitClassifier):
                 out.append(deepfool_distances(scores_of, x, max_iter, overshoot).cpu())
         return torch.cat(out).numpy().astype(np.float64)
 
+    # ------------------------------------------------------------------ saliency
+
+    def score_gradients(
+        self, X: Any, target_index: Any, *, score: str = "log_proba"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient of each sample's target-class score with respect to the sample.
+
+        What :func:`didi.saliency.saliency` back-propagates: one forward and one
+        backward pass per sample, in batches, in eval mode on the module's device.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        target_index : array-like of int of shape (n_samples,)
+            The output column whose score is differentiated, per sample.
+        score : {"log_proba", "proba", "logit"}, default="log_proba"
+            ``log_softmax`` of the outputs, its exponential, or the raw logits
+            (``output="logits"`` only).
+
+        Returns
+        -------
+        gradients : ndarray of shape X.shape
+            Float64 gradients (computed in the module's precision).
+        scores : ndarray of shape (n_samples,)
+            The differentiated scores.
+        """
+        from ._gradients import input_gradients
+
+        device, dtype = self._placement()
+        X = check_samples(X)
+        shape = model_input_shape(X.shape[1:], self.input_shape)
+        with self._evaluating(gradients=True):
+            return input_gradients(
+                self._raw, X, np.asarray(target_index), output=self.output, score=score,
+                device=device, dtype=dtype, shape=shape, batch_size=int(self.batch_size),
+            )  # fmt: skip
+
+    def integrated_gradients(
+        self, X: Any, target_index: Any, baseline: Any, *, score: str = "log_proba",
+        n_steps: int = 50,
+    ) -> np.ndarray:  # fmt: skip
+        """Integrated Gradients of each sample's target-class score, by captum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        target_index : array-like of int of shape (n_samples,)
+        baseline : array-like of one sample's shape
+            Where the integration path starts.
+        score : {"log_proba", "proba", "logit"}, default="log_proba"
+        n_steps : int, default=50
+            Integration points per sample.
+
+        Returns
+        -------
+        ndarray of shape X.shape
+            Float64 attributions; per sample they sum to about
+            ``score(x) − score(baseline)``.
+        """
+        from ._gradients import integrated_gradients
+
+        device, dtype = self._placement()
+        X = check_samples(X)
+        shape = model_input_shape(X.shape[1:], self.input_shape)
+        baseline = np.asarray(baseline).reshape(X.shape[1:])
+        with self._evaluating(gradients=True):
+            return integrated_gradients(
+                self._raw, X, np.asarray(target_index), baseline, output=self.output,
+                score=score, device=device, dtype=dtype, shape=shape,
+                batch_size=int(self.batch_size), n_steps=int(n_steps),
+            )  # fmt: skip
+
+    def _raw(self, x: torch.Tensor) -> torch.Tensor:
+        """The module's raw outputs (a ``logits`` attribute where it returns an object)."""
+        raw = self.module(x)
+        return raw if isinstance(raw, torch.Tensor) else getattr(raw, "logits", raw)
+
+    # ------------------------------------------------------------------ units
+
+    def unit_responses(self, X: Any, layers: str | list[str]) -> dict[str, np.ndarray]:
+        """What inner layers of the module respond to the samples, read by forward hooks.
+
+        The samples run through the module as in :meth:`predict_proba` (eval mode,
+        no autograd, in batches, on its device); a forward hook on each named
+        submodule keeps its output. The hooks are removed afterwards, also when
+        something fails.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples, flat or in any shape that ``input_shape`` (or the module)
+            accepts.
+        layers : str or list of str
+            Submodules, as ``module.named_modules()`` names them (``"features.3"``
+            for the fourth layer of a ``features`` Sequential). Each must return one
+            tensor with the samples along its first axis, and run once per forward
+            pass.
+
+        Returns
+        -------
+        dict of ndarray
+            Layer name → float64 responses of shape ``(n_samples, *unit_shape)``,
+            e.g. ``(n_samples, channels, height, width)`` for a convolution.
+
+        See Also
+        --------
+        didi.torch.LayerResponses : One layer's responses as features, for
+            :class:`~didi.Familiarity` and the like.
+        didi.introspection.inactive_unit_analysis : Units that stay at zero.
+        didi.introspection.principal_filter_analysis : How many units are needed.
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> from didi.torch import TorchClassifier
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+        >>> clf = TorchClassifier(net)
+        >>> X = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+        >>> found = clf.unit_responses(X, ["0", "1"])
+        >>> found["1"].shape, bool((found["1"] == np.maximum(found["0"], 0)).all())
+        ((5, 8), True)
+        """
+        from ._hooks import layer_names, record_responses
+
+        names = layer_names(layers, "TorchClassifier.unit_responses")
+        device, dtype = self._placement()
+        X = check_samples(X)
+        shape = model_input_shape(X.shape[1:], self.input_shape)
+        batch = int(self.batch_size)
+        batches = (
+            torch.from_numpy(np.ascontiguousarray(X[start : start + batch]))
+            .to(device=device, dtype=dtype)
+            .reshape(-1, *shape)
+            for start in range(0, len(X), batch)
+        )
+        return record_responses(self.module, names, batches, self._evaluating)
+
     # ------------------------------------------------------------------ paths
 
     def path_length_evaluator(
@@ -521,25 +659,6 @@ def deepfool_distances(
         active = active[keep][movable]
         move[active] += (step[:, None] * normals[rows, nearest])[movable]
     return distance
-
-
-def torch_decision_scores(raw: torch.Tensor, output: str, dtype: torch.dtype) -> torch.Tensor:
-    """Per-class scores of a module's raw outputs whose argmax is its label, with
-    differences that stay smooth where probabilities saturate: logits and
-    log-probabilities as they are, the log of probabilities; a single output column
-    (a binary model's positive class) becomes two."""
-    raw = raw.to(dtype)
-    if raw.ndim == 1:
-        raw = raw[:, None]
-    if raw.shape[1] == 1:
-        if output == "logits":  # log-odds: the two classes' logits differ by it
-            return torch.cat([torch.zeros_like(raw), raw], dim=1)
-        if output == "log_probabilities":
-            return torch.cat([torch.log(-torch.expm1(raw).clamp_max(-1e-300)), raw], dim=1)
-        raw = torch.cat([1.0 - raw, raw], dim=1)
-    if output == "probabilities":
-        return torch.log(raw.clamp_min(torch.finfo(dtype).tiny))
-    return raw
 
 
 def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

@@ -73,12 +73,7 @@ def run_demo(args: argparse.Namespace) -> dict:
 def run_map(args: argparse.Namespace) -> dict:
     """``didi map``: a user's samples and saved classifier, from files."""
     X, y = load_samples(args)
-    if args.image_shape is not None and np.prod(args.image_shape) != np.prod(X.shape[1:]):
-        raise UsageError(
-            f"--image-shape {'x'.join(map(str, args.image_shape))} holds "
-            f"{int(np.prod(args.image_shape))} values, but a sample has "
-            f"{int(np.prod(X.shape[1:]))}."
-        )
+    _check_image_shape(args.image_shape, X)
     params = {
         "lam": args.lam,
         "a": args.a,
@@ -89,13 +84,7 @@ def run_map(args: argparse.Namespace) -> dict:
         "verbose": args.verbose,
     }
     check_options(params)
-    clf = load_classifier(
-        args.model,
-        allow_pickle=args.allow_pickle,
-        trusted=args.trust,
-        output=args.model_output,
-        input_shape=args.model_input_shape,
-    )
+    clf = _load_model(args)
     with StagedOutput(args.output_dir) as output:
         return fit_and_write(
             new_map(clf, params),
@@ -106,6 +95,53 @@ def run_map(args: argparse.Namespace) -> dict:
             description={"data": str(args.data), "classifier": str(args.model)},
             image_shape=args.image_shape,
         )
+
+
+def run_report(args: argparse.Namespace) -> dict:
+    """``didi report``: a user's samples and saved classifier, every view in one page.
+
+    Returns what ``report.json`` holds.
+    """
+    from ..reporting import report
+
+    X, y = load_samples(args)
+    _check_image_shape(args.image_shape, X)
+    params = {
+        "lam": args.lam, "a": args.a, "n_neighbors": args.n_neighbors,
+        "resolution": args.resolution, "random_state": args.random_state, "n_jobs": args.n_jobs,
+    }  # fmt: skip
+    check_options(params)
+    clf = _load_model(args)
+    with StagedOutput(args.output_dir) as output:
+        report(
+            clf, X, y, output_dir=output.staging, image_shape=args.image_shape,
+            title=f"{type(clf).__name__} on {len(X)} samples of {args.data.name}",
+            map_params=params, layers=args.layers, saliency_method=args.saliency_method,
+            unit_layers=args.unit_layers, random_state=args.random_state,
+            progress=not args.quiet,
+        )  # fmt: skip
+        return json.loads((output / "report.json").read_text())
+
+
+def _check_image_shape(image_shape: tuple[int, ...] | None, X: np.ndarray) -> None:
+    """``--image-shape`` must hold a sample's values."""
+    if image_shape is not None and np.prod(image_shape) != np.prod(X.shape[1:]):
+        raise UsageError(
+            f"--image-shape {'x'.join(map(str, image_shape))} holds "
+            f"{int(np.prod(image_shape))} values, but a sample has "
+            f"{int(np.prod(X.shape[1:]))}."
+        )
+
+
+def _load_model(args: argparse.Namespace) -> Any:
+    """The classifier of ``--model``, opened as its options say."""
+    return load_classifier(
+        args.model,
+        allow_pickle=args.allow_pickle,
+        trusted=args.trust,
+        output=args.model_output,
+        input_shape=args.model_input_shape,
+    )
 
 
 def check_options(params: dict) -> None:

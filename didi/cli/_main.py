@@ -1,4 +1,5 @@
-"""Command line: ``didi demo`` maps an MLP on the digits data; ``didi map`` maps yours.
+"""Command line: ``didi demo`` maps an MLP on the digits data; ``didi map`` maps yours;
+``didi report`` writes a page with every view of yours.
 
 Run ``python -m didi --help`` (or ``didi --help`` once installed).
 """
@@ -9,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._commands import run_demo, run_map
+from ._commands import run_demo, run_map, run_report
 from ._output import UsageError
 
 
@@ -38,6 +39,16 @@ def _image_shape(text: str) -> tuple[int, ...]:
 def _lam(text: str) -> float | str:
     """``--lam``: a number, or ``auto``."""
     return "auto" if text == "auto" else float(text)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """``"a,b"`` → ``("a", "b")``; ``"none"`` → ``()``."""
+    return () if text == "none" else tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _unit_layers(text: str) -> str | tuple[str, ...] | None:
+    """``--unit-layers``: ``auto``, ``none`` or module names."""
+    return text if text == "auto" else (None if text == "none" else _names(text))
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_demo_command(sub)
     _add_map_command(sub)
+    _add_report_command(sub)
     return parser
 
 
@@ -152,66 +164,124 @@ def _add_map_command(sub) -> None:
         "open without running code from the file; a pickle (.joblib, .pkl) runs what it "
         "holds and opens only with --allow-pickle: use it only for files you trust.",
     )
+    _add_sample_options(mapper)
+    _add_model_options(mapper)
+    _add_output_options(mapper)
+    _add_map_params(mapper)
     mapper.add_argument(
+        "--verbose", action="store_true", help="show progress bars on the long stages"
+    )
+
+
+def _add_report_command(sub) -> None:
+    """``didi report``: every view of a saved classifier on samples from a file."""
+    reporter = sub.add_parser(
+        "report",
+        help="write a report page: map, layers, confusion, familiarity, duplicates, "
+        "label issues, saliency, units",
+        description="Write index.html, one page that opens offline and links every view "
+        "of a saved classifier on samples from a .npz file: the decision map with its "
+        "layers and scores, the confusion matrix, the least and most familiar samples, "
+        "near-duplicate sets, label-issue candidates, the saliency of any selected sample "
+        "or map position, and for PyTorch networks inactive units and principal filters; "
+        "and report.json with its figures. Models open as for 'didi map'.",
+    )
+    _add_sample_options(reporter)
+    _add_model_options(reporter)
+    _add_output_options(reporter)
+    _add_map_params(reporter)
+    reporter.add_argument(
+        "--layers",
+        type=_names,
+        default=("consistency", "boundary_distance"),
+        help="map layers to compute beyond the gradient, comma-separated, or 'none' "
+        "(default: consistency,boundary_distance)",
+    )
+    reporter.add_argument(
+        "--saliency-method",
+        choices=(
+            "auto",
+            "gradient",
+            "gradient_x_input",
+            "integrated_gradients",
+            "occlusion",
+            "finite_difference",
+        ),
+        default="auto",
+        help="how saliency is computed (default: gradients where the model has them, "
+        "else finite differences or occlusion)",
+    )
+    reporter.add_argument(
+        "--unit-layers",
+        type=_unit_layers,
+        default="auto",
+        help="a PyTorch network's modules to analyse, comma-separated; 'auto' takes its "
+        "activation modules, 'none' skips the unit analyses (default: auto)",
+    )
+    reporter.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_sample_options(parser: argparse.ArgumentParser) -> None:
+    """Where the samples come from."""
+    parser.add_argument(
         "--data",
         type=Path,
         required=True,
         help="a .npz file with the samples (array --x-key, any shape the classifier "
         "accepts) and optionally their true labels (array --y-key)",
     )
-    _add_model_options(mapper)
-    mapper.add_argument(
+    parser.add_argument(
         "--x-key", default="X", help="name of the samples' array in --data (default: X)"
     )
-    mapper.add_argument(
+    parser.add_argument(
         "--y-key",
         default="y",
         help="name of the true labels' array in --data, used if present (default: y)",
     )
-    _add_output_options(mapper)
-    mapper.add_argument(
+    parser.add_argument(
         "--n-samples",
         type=int,
         default=None,
         help="map a random subset of this many samples (default: all)",
     )
-    mapper.add_argument(
-        "--lam",
-        type=_lam,
-        default=0.65,
-        help="weight of the input-space distance, in [0, 1], or 'auto' to choose it "
-        "by the paper's recipe (default: %(default)s)",
-    )
-    mapper.add_argument(
-        "--a",
-        type=float,
-        default=500.0,
-        help="sharpness of the inverse projection (default: %(default)s)",
-    )
-    mapper.add_argument(
-        "--n-neighbors", type=int, default=30, help="UMAP's neighbourhood (default: %(default)s)"
-    )
-    mapper.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="seed for the subset and the map (default: %(default)s)",
-    )
-    mapper.add_argument(
-        "--n-jobs",
-        type=int,
-        default=None,
-        help="parallel jobs for the path evaluations (default: one)",
-    )
-    mapper.add_argument(
+    parser.add_argument(
         "--image-shape",
         type=_image_shape,
         default=None,
         help="show flat samples as images of this shape in the web page, e.g. 28x28 or "
         "3x32x32 (default: shown as images only if the samples already have an image shape)",
     )
-    mapper.add_argument(
-        "--verbose", action="store_true", help="show progress bars on the long stages"
+
+
+def _add_map_params(parser: argparse.ArgumentParser) -> None:
+    """The decision map's parameters."""
+    parser.add_argument(
+        "--lam",
+        type=_lam,
+        default=0.65,
+        help="weight of the input-space distance, in [0, 1], or 'auto' to choose it "
+        "by the paper's recipe (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--a",
+        type=float,
+        default=500.0,
+        help="sharpness of the inverse projection (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--n-neighbors", type=int, default=30, help="UMAP's neighbourhood (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed for the subset and the map (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="parallel jobs for the path evaluations (default: one)",
     )
 
 
@@ -223,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     writes nothing.
     """
     args = build_parser().parse_args(argv)
+    commands = {"demo": run_demo, "map": run_map, "report": run_report}
     try:
-        result = run_map(args) if args.command == "map" else run_demo(args)
+        result = commands[args.command](args)
     except KeyboardInterrupt:
         print(f"didi {args.command}: interrupted; nothing was written.", file=sys.stderr)
         return 130
@@ -235,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         kind = "" if isinstance(exc, UsageError) else f"{type(exc).__name__}: "
         print(f"didi {args.command}: error: {kind}{message}", file=sys.stderr)
         return 2
+    if args.command == "report":
+        _print_report(result, args.output_dir)
+        return 0
     what = "digits" if args.command == "demo" else "samples"
     accuracy = result.get("classifier_test_accuracy")
     chosen = getattr(args, "lam", None) == "auto"
@@ -246,6 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     _print_scores(result["scores"], args.output_dir)
     return 0
+
+
+def _print_report(result: dict, output_dir: Path) -> None:
+    """What ``didi report`` found, in a few lines."""
+    seconds = sum(result["stage_seconds"].values())
+    print(f"Report on {result['summary']['samples']} samples written in {seconds:.0f} s:")
+    print(f"  unfamiliar samples   {len(result['unfamiliar'])}")
+    print(f"  near-duplicate sets  {len(result['duplicate_sets'])}")
+    print(f"  label issues         {len(result['label_issues'])}")
+    print(f"Open {output_dir / 'index.html'} in a browser (it needs no network).")
 
 
 def _print_scores(scores: dict, output_dir: Path) -> None:

@@ -36,8 +36,11 @@ MAX_THUMBNAILS = 5000
 #: Values shown for a sample that is not an image.
 MAX_VALUES = 40
 
+#: Positions per axis where π⁻¹ is precomputed for clicks on the background.
+PROBE_RESOLUTION = 12
 
-def _png_data_uri(image: np.ndarray) -> str:
+
+def png_data_uri(image: np.ndarray) -> str:
     """A PNG of ``image`` (grey, or colour as :func:`colour_range` reads it) as a ``data:`` URI."""
     import matplotlib.image
 
@@ -52,11 +55,11 @@ def _png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _sample_view(sample: np.ndarray, image_shape: tuple[int, ...] | None) -> dict:
+def sample_view(sample: np.ndarray, image_shape: tuple[int, ...] | None) -> dict:
     """How the page shows one sample: a thumbnail, or its first values."""
     image = as_image(sample, image_shape)
     if image is not None:
-        return {"image": _png_data_uri(np.asarray(image, dtype=np.float64))}
+        return {"image": png_data_uri(np.asarray(image, dtype=np.float64))}
     values = np.ravel(sample)
     shown = [float(f"{v:.4g}") for v in values[:MAX_VALUES]]
     return {"values": shown, "more": int(max(0, len(values) - MAX_VALUES))}
@@ -73,7 +76,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _script_json(data: Any) -> str:
+def script_json(data: Any) -> str:
     """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML entities."""
     text = json.dumps(_finite(data), separators=(",", ":"), allow_nan=False)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
@@ -84,7 +87,7 @@ def page_data(
     *,
     frame_names: list[str] | None = None,
     image_shape: tuple[int, ...] | None = None,
-    probe_resolution: int = 12,
+    probe_resolution: int = PROBE_RESOLUTION,
     max_thumbnails: int = MAX_THUMBNAILS,
     findings: Findings | None = None,
 ) -> dict:
@@ -100,7 +103,7 @@ def page_data(
     samples = first.projection_.metric_.X_fit_
     true = None if first.y_ is None else label_indices(first.y_, first.classes_)
     views = (
-        [_sample_view(s, image_shape) for s in samples]
+        [sample_view(s, image_shape) for s in samples]
         if len(samples) <= max_thumbnails
         else [None] * len(samples)
     )
@@ -132,14 +135,12 @@ def _frame_data(
     colors = class_colors(len(dmap.classes_))
     background = background_image(dmap.grid_labels_, dmap.grid_entropy_, colors)
     extent = [float(edge) for edge in grid_extent(dmap.grid_x_, dmap.grid_y_)]
-    axis_x = np.linspace(extent[0], extent[1], probe_resolution + 2)[1:-1]
-    axis_y = np.linspace(extent[2], extent[3], probe_resolution + 2)[1:-1]
-    positions = grid_cells(axis_x, axis_y)
+    positions = probe_positions(dmap, probe_resolution)
     found = dmap.probe(positions)
     return {
         "name": str(name),
         # Row 0 of the grid is the lowest y; an image's row 0 is its top.
-        "background": _png_data_uri(np.ascontiguousarray(background[::-1])),
+        "background": png_data_uri(np.ascontiguousarray(background[::-1])),
         "extent": extent,
         "x": dmap.embedding_[:, 0].round(6).tolist(),
         "y": dmap.embedding_[:, 1].round(6).tolist(),
@@ -150,11 +151,19 @@ def _frame_data(
             "y": positions[:, 1].round(6).tolist(),
             "labels": [str(v) for v in found.labels],
             "certainty": found.certainty.round(4).tolist(),
-            "views": [_sample_view(s, image_shape) for s in found.samples],
+            "views": [sample_view(s, image_shape) for s in found.samples],
         },
         "scores": {name: round(float(value), 4) for name, value in dmap.scores_.items()},
         "layers": _layer_data(dmap),
     }
+
+
+def probe_positions(dmap, resolution: int) -> np.ndarray:
+    """``resolution²`` positions evenly inside the map's grid, where the page shows π⁻¹."""
+    extent = grid_extent(dmap.grid_x_, dmap.grid_y_)
+    axis_x = np.linspace(extent[0], extent[1], resolution + 2)[1:-1]
+    axis_y = np.linspace(extent[2], extent[3], resolution + 2)[1:-1]
+    return grid_cells(axis_x, axis_y)
 
 
 def _layer_data(dmap) -> dict:
@@ -166,11 +175,11 @@ def _layer_data(dmap) -> dict:
             continue
         rgb, legend = layer_rgb(name, values)
         # Row 0 of the grid is the lowest y; an image's row 0 is its top.
-        out[name] = {"image": _png_data_uri(np.ascontiguousarray(rgb[::-1])), **legend}
+        out[name] = {"image": png_data_uri(np.ascontiguousarray(rgb[::-1])), **legend}
     return out
 
 
-def _page_file(name: str) -> str:
+def page_file(name: str) -> str:
     """One of the page's parts, shipped as package data: its HTML, CSS or JavaScript."""
     return (resources.files(__package__) / "_page" / name).read_text(encoding="utf-8")
 
@@ -182,7 +191,7 @@ def write_html(
     title: str = "Decision map",
     frame_names: list[str] | None = None,
     image_shape: tuple[int, ...] | None = None,
-    probe_resolution: int = 12,
+    probe_resolution: int = PROBE_RESOLUTION,
     max_thumbnails: int = MAX_THUMBNAILS,
     findings: Findings | None = None,
 ) -> Path:
@@ -196,14 +205,24 @@ def write_html(
         max_thumbnails=max_thumbnails,
         findings=findings,
     )
+    path = Path(path)
+    path.write_text(render_page(data, title=title), encoding="utf-8")
+    return path
+
+
+def render_page(
+    data: dict, *, title: str, sections: str = "", style: str = "", script: str = ""
+) -> str:
+    """The page's HTML: the map with ``data``, then ``sections`` (static markup that
+    holds no data), with ``style`` and ``script`` after the map's own."""
     parts = {
         "TITLE": html.escape(title),
-        "DATA": _script_json(data),
-        "STYLE": _page_file("page.css"),
-        "SCRIPT": _page_file("page.js"),
+        "DATA": script_json(data),
+        "STYLE": page_file("page.css") + style,
+        "SCRIPT": page_file("page.js") + script,
+        "SECTIONS": sections,
     }
     # One pass, so that a placeholder inside the title or the data stays text.
-    page = re.sub(r"@(TITLE|DATA|STYLE|SCRIPT)@", lambda m: parts[m[1]], _page_file("page.html"))
-    path = Path(path)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return re.sub(
+        r"@(TITLE|DATA|STYLE|SCRIPT|SECTIONS)@", lambda m: parts[m[1]], page_file("page.html")
+    )

@@ -70,7 +70,7 @@ class SaliencyDisplay:
     >>> matplotlib.use("Agg")
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from didi.plotting._saliency_display import SaliencyDisplay
+    >>> from didi import SaliencyDisplay
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = LogisticRegression(max_iter=3000).fit(X / 16, y)
     >>> shown = SaliencyDisplay.from_estimator(

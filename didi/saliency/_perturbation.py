@@ -71,11 +71,13 @@ def occlusion_saliency(
         block = windows[first : first + per_block]
         occluded = np.repeat(X[None], len(block), axis=0)
         for copy, where in zip(occluded, block, strict=True):
-            copy[(slice(None), *where)] = baseline[where]
+            every_sample = (slice(None), *where)
+            copy[every_sample] = baseline[where]
         occluded_scores = score_of(occluded.reshape(-1, *X.shape[1:]), np.tile(targets, len(block)))
         drops = scores - occluded_scores.reshape(len(block), n)
         for drop, where in zip(drops, block, strict=True):
-            total[(slice(None), *where)] += drop.reshape(n, *([1] * (X.ndim - 1)))
+            every_sample = (slice(None), *where)
+            total[every_sample] += drop.reshape(n, *([1] * (X.ndim - 1)))
             counts[where] += 1
     return total / counts, scores
 

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import check_samples
 from .._proba import class_names_of, resolve_proba_function
-from .._validation import NONE, Interval, Options, Satisfies, check_value
+from .._validation import NONE, Constraint, Interval, Options, Satisfies, check_value
 from ._perturbation import (
     finite_difference_rows,
     finite_difference_saliency,
@@ -54,7 +54,7 @@ _SHAPE = Satisfies(
 )
 
 #: What :func:`saliency` accepts, checked before any classifier row is spent.
-OPTIONS = {
+OPTIONS: dict[str, list[Constraint]] = {
     "method": [Options(METHODS)],
     "score": [Options(SCORES)],
     "baseline": [

@@ -65,6 +65,7 @@
       }
     }
     drawFindings();
+    drawHighlight();
   }
   const found = data.findings;
   const shown = { unfamiliar: true, duplicates: true, issues: true };
@@ -100,6 +101,29 @@
       for (const i of found.issues) {
         const [px, py] = toScreen(F.x[i], F.y[i]);
         ctx.strokeRect(px - 8, py - 8, 16, 16);
+      }
+    }
+  }
+  // The samples ringed on the map, and what asked for them ("confusion" for a cell of
+  // the confusion matrix): one set at a time, whichever view of the page sets it.
+  // highlight(indices, source) rings them (null clears); every listener hears of it.
+  let selection = { indices: [], source: null };
+  const selectionListeners = [];
+  function highlight(indices, source) {
+    selection = indices ? { indices: Array.from(indices), source: source || null }
+      : { indices: [], source: null };
+    draw();
+    selectionListeners.forEach((listener) => listener(selection));
+  }
+  function drawHighlight() {
+    // A white halo under a thick black ring shows on every class colour and stands
+    // apart from the thin rings of unfamiliar samples.
+    for (const [width, colour] of [[5, "#fff"], [2.5, "#000"]]) {
+      ctx.lineWidth = width;
+      ctx.strokeStyle = colour;
+      for (const i of selection.indices) {
+        const [px, py] = toScreen(F.x[i], F.y[i]);
+        ctx.beginPath(); ctx.arc(px, py, 8, 0, 2 * Math.PI); ctx.stroke();
       }
     }
   }
@@ -192,16 +216,27 @@
     view.scale *= factor;
     draw();
   }, { passive: false });
+  // Selecting a sample (a click on its point, or another view of the page asking for
+  // it) opens its panel and rings it; listeners (a report's lists) hear of it, and of
+  // a click on the background, by the probe it shows.
+  const sampleListeners = [];
+  const probeListeners = [];
+  function select(i) {
+    showPanel("Sample #" + i, describe(i).slice(1), P.views[i]);
+    highlight([i], "sample");
+    sampleListeners.forEach((listener) => listener(i));
+  }
   function click(event) {
     const [px, py] = localXY(event);
     const i = nearestPoint(px, py, 7);
-    if (i >= 0) { showPanel("Sample #" + i, describe(i).slice(1), P.views[i]); return; }
+    if (i >= 0) { select(i); return; }
     const [x, y] = toMap(px, py);
     const k = nearestProbe(x, y);
     showPanel("π⁻¹ near (" + x.toFixed(2) + ", " + y.toFixed(2) + ")",
       ["label: " + F.probes.labels[k],
        "certainty: " + Math.round(100 * F.probes.certainty[k]) + "%"],
       F.probes.views[k]);
+    probeListeners.forEach((listener) => listener(k));
   }
   // Scores that are not shares: a gradient, and a count of round trips.
   const PLAIN_SCORES = ["gradient", "class_stability"];
@@ -221,6 +256,95 @@
     document.getElementById("layer-bar").style.background =
       "linear-gradient(to right, " + info.stops.join(", ") + ")";
   }
+  // The confusion matrix of the current frame: true labels in rows, predictions in
+  // columns. The labels are the same in every frame, the predictions are not.
+  function confusionOf(frame) {
+    const n = data.classes.length;
+    const counts = Array.from({ length: n }, () => new Array(n).fill(0));
+    P.true.forEach((t, i) => { if (t >= 0) counts[t][frame.predicted[i]] += 1; });
+    return counts;
+  }
+  function samplesOfCell(row, column) {
+    const indices = [];
+    P.true.forEach((t, i) => { if (t === row && F.predicted[i] === column) indices.push(i); });
+    return indices;
+  }
+  let cellButtons = [];  // cellButtons[row][column]
+  let pickedCell = null;  // [row, column] of the cell whose samples are ringed
+  function headerCell(name, scope) {
+    const th = el("th", name);
+    th.scope = scope;
+    return th;
+  }
+  function cellButton(row, column) {
+    const button = el("button");
+    button.type = "button";
+    button.title = "true " + data.classes[row] + ", predicted " + data.classes[column];
+    button.setAttribute("aria-pressed", "false");
+    button.addEventListener("click", () => pickCell(row, column));
+    return button;
+  }
+  function buildConfusionTable() {
+    const head = el("tr");
+    // The corner stays empty: the text above the table names rows and columns.
+    head.append(el("th"), ...data.classes.map((name) => headerCell(name, "col")));
+    const body = el("tbody");
+    cellButtons = data.classes.map((name, row) => {
+      const tr = el("tr");
+      tr.append(headerCell(name, "row"));
+      const buttons = data.classes.map((_, column) => cellButton(row, column));
+      buttons.forEach((button, column) => {
+        const td = el("td");
+        if (row === column) td.className = "diagonal";
+        td.append(button);
+        tr.append(td);
+      });
+      body.append(tr);
+      return buttons;
+    });
+    const thead = el("thead");
+    thead.append(head);
+    document.getElementById("confusion-table").replaceChildren(thead, body);
+  }
+  function showConfusion() {
+    confusionOf(F).forEach((counts, row) => {
+      const total = counts.reduce((a, b) => a + b, 0);
+      counts.forEach((count, column) => {
+        const button = cellButtons[row][column];
+        const share = total ? count / total : 0;
+        button.textContent = String(count);
+        button.style.background = "rgba(31, 119, 180, " + share.toFixed(3) + ")";
+        button.classList.toggle("dark", share > 0.5);
+      });
+    });
+    // A picked cell follows the frame: it rings the samples this checkpoint puts in it.
+    if (pickedCell) highlight(samplesOfCell(...pickedCell), "confusion");
+  }
+  function isPicked(row, column) {
+    return pickedCell !== null && pickedCell[0] === row && pickedCell[1] === column;
+  }
+  function pickCell(row, column) {
+    if (isPicked(row, column)) { highlight(null); return; }
+    pickedCell = [row, column];
+    highlight(samplesOfCell(row, column), "confusion");
+  }
+  function markPickedCell() {
+    // Samples ringed by another view of the page unpick the cell.
+    if (selection.source !== "confusion") pickedCell = null;
+    cellButtons.forEach((buttons, row) => buttons.forEach((button, column) => {
+      button.setAttribute("aria-pressed", String(isPicked(row, column)));
+    }));
+  }
+  const clearButton = document.getElementById("highlight-clear");
+  clearButton.addEventListener("click", () => highlight(null));
+  selectionListeners.push((current) => {
+    clearButton.disabled = current.source === null && current.indices.length === 0;
+  });
+  if (P.true) {
+    buildConfusionTable();
+    selectionListeners.push(markPickedCell);
+    document.getElementById("confusion").hidden = false;
+  }
   function showFrame(k) {
     F = frames[k];
     // What the panel shows belongs to the previous checkpoint.
@@ -229,6 +353,7 @@
     document.getElementById("frame-name").textContent = F.name;
     showScores();
     showLayerScale();
+    if (P.true) showConfusion();
     draw();
   }
   const layerChoice = document.getElementById("layer");
@@ -264,7 +389,8 @@
     item.append(swatch, document.createTextNode(name));
     legend.append(item);
   });
-  // For tests and scripts: where a point is drawn, in page coordinates.
+  // For tests and scripts: where a point is drawn, in page coordinates, what a pixel
+  // shows, the confusion matrix of the frame (null without labels) and the ringed samples.
   window.didi = {
     pointOnPage(i) {
       const box = canvas.getBoundingClientRect();
@@ -276,6 +402,12 @@
       return Array.from(ctx.getImageData(Math.floor(px), Math.floor(py), 1, 1).data.slice(0, 3));
     },
     showFrame,
+    highlight,
+    select,
+    onSelect(listener) { sampleListeners.push(listener); },
+    onProbe(listener) { probeListeners.push(listener); },
+    highlighted() { return selection.indices.slice(); },
+    confusion() { return P.true ? confusionOf(F) : null; },
     shown,
     get hovered() { return hovered; },
     view,
