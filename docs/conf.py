@@ -242,6 +242,7 @@ EXECUTED_EXAMPLES = (
     "plot_training_sequence",
     "plot_data_faults",
     "plot_map_evidence",
+    "plot_saliency",
 )
 
 
