@@ -25,6 +25,9 @@ PANELS = {
     "overlay": "overlay",
 }
 
+#: The panels in the units of the attribution, drawn on one shared scale per row.
+ATTRIBUTIONS = ("baseline", "saliency", "delta")
+
 #: Diverging colour map: positive saliency raises the target's score, negative lowers it.
 SALIENCY_CMAP = "RdBu_r"
 
@@ -112,8 +115,8 @@ class SaliencyDisplay:
         max_features : int, default=15
             Bars per sample that is not an image: the features of largest delta.
         cmap : str, default="RdBu_r"
-            Diverging colour map of the saliency panels; the limits are symmetric
-            and shared along a row.
+            Diverging colour map of the saliency panels; the limits are symmetric,
+            shared by the baseline, saliency and delta of a row, and the overlay's own.
         figure : matplotlib Figure, default=None
             Where to draw; a new figure when ``None``.
 
@@ -155,8 +158,11 @@ class SaliencyDisplay:
 
     def _image_row(self, row: int, panels: Sequence[str], cmap: str) -> None:
         found = self.explanation
-        shown = [name for name in panels if name != "source"]
-        limit = symmetric_limit(*(found[PANELS[name]][row] for name in shown))
+        # The attributions share one scale; the overlay (attribution × input) has other
+        # units and its own scale.
+        limit = symmetric_limit(*(found[PANELS[name]][row] for name in ATTRIBUTIONS))
+        bounds = {name: limit for name in ATTRIBUTIONS}
+        bounds["overlay"] = symmetric_limit(found.overlay[row])
         for column, name in enumerate(panels):
             ax = self.axes_[row, column]
             image = as_image(found[PANELS[name]][row], self.image_shape)
@@ -165,8 +171,9 @@ class SaliencyDisplay:
             if name == "source":
                 drawn = ax.imshow(image, cmap="gray_r", interpolation="nearest")
             else:
+                bound = bounds[name]
                 drawn = ax.imshow(
-                    image, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest"
+                    image, cmap=cmap, vmin=-bound, vmax=bound, interpolation="nearest"
                 )
             self.images_[row, name] = drawn
             ax.set_xticks([])

@@ -13,7 +13,12 @@ from typing import Any
 import numpy as np
 
 from ..plotting._html import png_data_uri, sample_view
-from ..plotting._saliency_display import SALIENCY_CMAP, symmetric_limit, top_features
+from ..plotting._saliency_display import (
+    ATTRIBUTIONS,
+    SALIENCY_CMAP,
+    symmetric_limit,
+    top_features,
+)
 from ..plotting._samples import as_image
 
 #: Features listed per sample whose saliency is shown as bars (not an image).
@@ -60,11 +65,16 @@ def saliency_views(
                 for name, field in (("baseline", "baseline_saliency"), ("saliency", "saliency"),
                                     ("delta", "delta"), ("overlay", "overlay"))
             }  # fmt: skip
-            limit = symmetric_limit(*panels.values())
+            # As in SaliencyDisplay: one scale for the attributions, the overlay its own.
+            limit = symmetric_limit(*(panels[name] for name in ATTRIBUTIONS))
+            limits = dict.fromkeys(ATTRIBUTIONS, limit)
+            limits["overlay"] = symmetric_limit(panels["overlay"])
             head["images"] = {
-                name: saliency_images(values, image_shape, limit) for name, values in panels.items()
+                name: saliency_images(values, image_shape, limits[name])
+                for name, values in panels.items()
             }
             head["limit"] = float(f"{limit:.4g}")
+            head["overlay_limit"] = float(f"{limits['overlay']:.4g}")
         else:
             delta = np.ravel(found.delta[row])
             names = feature_names or [f"x{k}" for k in range(len(delta))]

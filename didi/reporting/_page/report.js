@@ -116,7 +116,8 @@
         figure.append(img, el("figcaption", name));
         grid.append(figure);
       }
-      saliencyBox.append(grid, el("div", "blue − · red + · scale ±" + view.limit));
+      saliencyBox.append(grid, el("div", "blue − · red + · scale ±" + view.limit +
+        " (overlay ±" + view.overlay_limit + ")"));
       return;
     }
     const largest = Math.max(...view.bars.map(([, value]) => Math.abs(value)), 1e-300);
