@@ -119,6 +119,11 @@ class KerasModelClassifier(PrefitClassifier):
     # Gradients: on Keras's torch backend the model is a torch module, and its
     # calls on torch tensors back-propagate like any other.
 
+    @property
+    def supports_gradients(self) -> bool:
+        """Whether :meth:`score_gradients` works here: on Keras's torch backend only."""
+        return keras.backend.backend() == "torch"
+
     def score_gradients(
         self, X: Any, target_index: Any, *, score: str = "log_proba"
     ) -> tuple[np.ndarray, np.ndarray]:

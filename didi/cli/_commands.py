@@ -102,8 +102,12 @@ def run_report(args: argparse.Namespace) -> dict:
 
     Returns what ``report.json`` holds.
     """
+    from .._validation import describe
     from ..reporting import report
+    from ..reporting._report import OPTIONS
 
+    if not OPTIONS["layers"][0].accepts(args.layers):
+        raise UsageError(f"--layers must be {describe(OPTIONS['layers'])}; got {args.layers!r}.")
     X, y = load_samples(args)
     _check_image_shape(args.image_shape, X)
     params = {

@@ -48,18 +48,26 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _unit_layers(text: str) -> str | tuple[str, ...] | None:
     """``--unit-layers``: ``auto``, ``none`` or module names."""
-    return text if text == "auto" else (None if text == "none" else _names(text))
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    names = _names(text)
+    if not names:
+        raise argparse.ArgumentTypeError("expected auto, none or module names like 1,3")
+    return names
 
 
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
+def _add_output_options(
+    parser: argparse.ArgumentParser,
+    default: str = "didi-output",
+    files: str = "the PNG, the web page, the JSON scores and the embedding",
+) -> None:
     """The options every subcommand that draws a map shares."""
     parser.add_argument(
         "--output-dir",
         type=Path,
-        default=Path("didi-output"),
-        help="folder for the PNG, the web page, the JSON scores and the embedding, "
-        "written together once the map is done; a run that fails or is interrupted "
-        "leaves it as it was (default: %(default)s)",
+        default=Path(default),
+        help=f"folder for {files}, written together once the work is done; a run that "
+        "fails or is interrupted leaves it as it was (default: %(default)s)",
     )
     parser.add_argument(
         "--resolution",
@@ -188,7 +196,7 @@ def _add_report_command(sub) -> None:
     )
     _add_sample_options(reporter)
     _add_model_options(reporter)
-    _add_output_options(reporter)
+    _add_output_options(reporter, "didi-report", "the page (index.html) and report.json")
     _add_map_params(reporter)
     reporter.add_argument(
         "--layers",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..saliency import map_saliency, saliency
-from ._samples import as_image
+from ._samples import as_image, draw_sample
 
 #: The image panels, in the pipeline's order, and the explanation field each shows.
 PANELS = {
@@ -36,6 +36,12 @@ def symmetric_limit(*arrays: np.ndarray) -> float:
     """One colour limit for several panels, so that equal colours mean equal values."""
     largest = max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
     return largest if largest > 0 else 1.0
+
+
+def attribution_image(values: np.ndarray, image_shape: tuple[int, ...] | None) -> np.ndarray:
+    """An attribution as the 2-D picture drawn: a colour image's channels summed."""
+    image = np.asarray(as_image(values, image_shape))
+    return image.sum(axis=-1) if image.ndim == 3 else image
 
 
 def top_features(values: np.ndarray, n: int) -> np.ndarray:
@@ -132,14 +138,15 @@ class SaliencyDisplay:
                 f"panels must be a non-empty selection of {list(PANELS)}; got {panels}."
             )
         n = len(self.explanation.samples)
-        columns = len(panels) if self._is_image() else 1
+        is_image = self._is_image()
+        columns = len(panels) if is_image else 1
         if figure is None:
-            size = (1.7 * columns + 0.6, 1.8 * n + 0.4) if columns > 1 else (6.0, 2.6 * n)
+            size = (1.7 * columns + 0.6, 1.8 * n + 0.4) if is_image else (6.0, 2.6 * n)
             figure = plt.figure(figsize=size)
         self.axes_ = np.atleast_2d(figure.subplots(n, columns, squeeze=False))
         self.images_: dict = {}
         for row in range(n):
-            if columns > 1:
+            if is_image:
                 self._image_row(row, panels, cmap)
             else:
                 self._bar_row(row, max_features)
@@ -158,22 +165,24 @@ class SaliencyDisplay:
 
     def _image_row(self, row: int, panels: Sequence[str], cmap: str) -> None:
         found = self.explanation
+        shown = {name: attribution_image(found[PANELS[name]][row], self.image_shape)
+                 for name in PANELS if name != "source"}  # fmt: skip
         # The attributions share one scale; the overlay (attribution × input) has other
         # units and its own scale.
-        limit = symmetric_limit(*(found[PANELS[name]][row] for name in ATTRIBUTIONS))
-        bounds = {name: limit for name in ATTRIBUTIONS}
-        bounds["overlay"] = symmetric_limit(found.overlay[row])
+        limit = symmetric_limit(*(shown[name] for name in ATTRIBUTIONS))
+        bounds = {
+            **dict.fromkeys(ATTRIBUTIONS, limit),
+            "overlay": symmetric_limit(shown["overlay"]),
+        }
         for column, name in enumerate(panels):
             ax = self.axes_[row, column]
-            image = as_image(found[PANELS[name]][row], self.image_shape)
-            if image is not None and image.ndim == 3:  # colour: show the channels' sum
-                image = image.sum(axis=-1) if name != "source" else image
             if name == "source":
-                drawn = ax.imshow(image, cmap="gray_r", interpolation="nearest")
+                draw_sample(ax, found.samples[row], self.image_shape)
+                drawn = ax.get_images()[-1]
             else:
                 bound = bounds[name]
                 drawn = ax.imshow(
-                    image, cmap=cmap, vmin=-bound, vmax=bound, interpolation="nearest"
+                    shown[name], cmap=cmap, vmin=-bound, vmax=bound, interpolation="nearest"
                 )
             self.images_[row, name] = drawn
             ax.set_xticks([])

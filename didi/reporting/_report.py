@@ -19,14 +19,29 @@ from ..decision_map import DecisionMap
 from ..decision_map._layers import LAYERS
 from ..introspection import Familiarity, NearDuplicates, find_label_issues
 from ..plotting._html import PROBE_RESOLUTION, page_data, probe_positions, render_page
-from ..saliency import map_saliency, saliency
-from ..saliency._perturbation import finite_difference_rows
-from ..saliency._saliency import MAX_ROWS
+from ..saliency import map_saliency, saliency, saliency_cost
+from ..saliency._saliency import (
+    MAX_ROWS,
+    occlusion_window_count,
+    offers_gradients,
+)
 from ._views import label_issue_rows, ranking, saliency_views, summary_rows
 
 #: Activation modules whose outputs are a network's units, for ``unit_layers="auto"``.
 ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU",
                "Mish", "Softplus", "Tanh", "Sigmoid", "Hardtanh", "Hardswish")  # fmt: skip
+
+#: Fewest samples a report is made of.
+MIN_SAMPLES = 10
+
+#: The map's neighbours unless ``map_params`` says otherwise (fewer for fewer samples).
+DEFAULT_NEIGHBORS = 30
+
+#: Samples whose saliency the page holds (about 3 KB each for a small image).
+MAX_EXPLAINED = 2000
+
+#: Samples per block of the unit analyses.
+UNIT_BLOCK = 256
 
 #: What :func:`report` accepts, checked before any work.
 OPTIONS: dict[str, list[Constraint]] = {
@@ -158,13 +173,27 @@ def report(
                    progress=progress)  # fmt: skip
     for name, value in options.items():
         check_value("report", name, value, OPTIONS[name])
-    X = check_samples(X, min_samples=10)
+    X = check_samples(X, min_samples=MIN_SAMPLES)
     y = None if y is None else np.asarray(y)
     if y is not None and len(y) != len(X):
         raise ValueError(f"y has {len(y)} labels for {len(X)} samples.")
+    _check_views(X, image_shape, feature_names)
+    options["saliency_method"] = _saliency_plan(estimator, X, image_shape, saliency_method)
     built = _build(estimator, X, y, image_shape, feature_names, options)
     return _write(built, Path(output_dir), title or f"Report: {type(estimator).__name__}",
                   image_shape)  # fmt: skip
+
+
+def _check_views(X: np.ndarray, image_shape: Any, feature_names: Any) -> None:
+    """``image_shape`` and ``feature_names`` must fit a sample, checked before any work."""
+    n_values = int(np.prod(X.shape[1:]))
+    if image_shape is not None and int(np.prod(image_shape)) != n_values:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} holds {int(np.prod(image_shape))} values; a "
+            f"sample has {n_values}."
+        )
+    if feature_names is not None and len(feature_names) != n_values:
+        raise ValueError(f"feature_names has {len(feature_names)} names for {n_values} features.")
 
 
 def _stages(progress: bool):
@@ -186,37 +215,56 @@ def _build(estimator, X, y, image_shape, feature_names, options) -> Bunch:
         start = time.perf_counter()
         if stage == "decision map":
             params = {"random_state": seed, "verbose": options["progress"],
+                      "n_neighbors": min(DEFAULT_NEIGHBORS, len(X) - 1),
                       **(options["map_params"] or {})}  # fmt: skip
             built.decision_map = DecisionMap(estimator, **params).fit(X, y)
+            labels = _label_names(built.decision_map, y)
         elif stage == "map layers" and options["layers"]:
             built.decision_map.compute_layers(list(options["layers"]))
         elif stage == "familiarity":
-            built.sections["familiarity"] = _familiarity(estimator, X, y, options)
+            built.sections["familiarity"] = _familiarity(estimator, X, labels, options)
         elif stage == "near-duplicates":
             built.sections["duplicates"] = _duplicates(estimator, X, seed)
-        elif stage == "label issues" and y is not None:
-            built.sections["issues"] = _label_issues(built.decision_map, y)
+        elif stage == "label issues" and labels is not None:
+            built.sections["issues"] = _label_issues(built.decision_map, labels)
         elif stage == "saliency":
             built.sections["saliency"] = _saliency(estimator, X, built.decision_map,
                                                    image_shape, feature_names, options)  # fmt: skip
         elif stage == "units" and options["unit_layers"] is not None:
             built.sections["units"] = _units(estimator, X, options["unit_layers"])
         built.seconds[stage] = time.perf_counter() - start
-    built.summary = summary_rows(estimator, X, y, built.decision_map, built.seconds)
+    built.summary = summary_rows(estimator, X, labels, built.decision_map, built.seconds)
+    if "rows" in built.sections.get("saliency", {}):
+        saliency_rows = built.sections["saliency"]["rows"]
+        built.summary.append(["classifier rows (saliency)", f"{saliency_rows:,}"])
     return built
 
 
-def _familiarity(estimator, X, y, options) -> dict:
-    """The least and most familiar samples to the classifier (its probabilities)."""
-    model = Familiarity(estimator, per_class=y is not None, random_state=options["random_state"])
-    model.fit(X, y)
+def _label_names(decision_map, y) -> np.ndarray | None:
+    """The labels as the map's class names (integer targets of named classes included);
+    ``None`` without labels, or where some label is not a class."""
+    if y is None:
+        return None
+    from .._proba import label_indices
+
+    indices = label_indices(y, decision_map.classes_)
+    return None if (indices < 0).any() else decision_map.classes_[indices]
+
+
+def _familiarity(estimator, X, labels, options) -> dict:
+    """The least and most familiar samples to the classifier (its probabilities), per
+    class where every class has two samples to model."""
+    counts = np.unique(labels, return_counts=True)[1] if labels is not None else [0]
+    per_class = min(counts) >= 2
+    model = Familiarity(estimator, per_class=per_class, random_state=options["random_state"])
+    model.fit(X, labels if per_class else None)
     found = model.representatives(n=options["n_listed"])
-    unfamiliar = np.flatnonzero(model.predict(X) == -1)
+    unfamiliar = np.flatnonzero(model.predict(X, labels if per_class else None) == -1)
     return {
         "least": ranking(model.familiarity_, found.least[None]),
         "most": ranking(model.familiarity_, found.most[None]),
         "unfamiliar": unfamiliar.tolist(),
-        "per_class": y is not None,
+        "per_class": bool(per_class),
     }
 
 
@@ -240,34 +288,53 @@ def _label_issues(decision_map, y) -> dict:
     return {"rows": label_issue_rows(issues, quality, y, predicted), "indices": issues.tolist()}
 
 
-def _saliency_method(estimator, X, method: str) -> str:
-    """``"auto"``: gradients, else finite differences within the default row budget,
-    else occlusion."""
-    if method != "auto":
-        return method
-    if callable(getattr(estimator, "score_gradients", None)):
-        return "gradient"
-    n_features = int(np.prod(X.shape[1:]))
-    affordable = finite_difference_rows(len(X) + 10, n_features) <= MAX_ROWS
-    return "finite_difference" if affordable else "occlusion"
+def _saliency_plan(estimator, X, image_shape, requested: str) -> str | None:
+    """The saliency method, chosen and costed before any work: ``"auto"`` takes
+    gradients, else finite differences, else occlusion, whichever fits ``MAX_ROWS``
+    for the samples explained and the probes; ``None`` when none does."""
+    n = min(len(X), MAX_EXPLAINED) + PROBE_RESOLUTION**2
+    known = len(getattr(estimator, "classes_", ())) or n
+    n_windows = occlusion_window_count(X, image_shape, estimator)
+
+    def cost(method: str) -> int:
+        return saliency_cost(method, n, min(n, known), int(np.prod(X.shape[1:])),
+                             n_windows=n_windows)  # fmt: skip
+
+    if requested == "auto":
+        if offers_gradients(estimator):
+            return "gradient"
+        # Finite differences first: they estimate the gradient itself.
+        return next((m for m in ("finite_difference", "occlusion") if cost(m) <= MAX_ROWS), None)
+    if cost(requested) > MAX_ROWS:
+        raise ValueError(
+            f"saliency_method={requested!r} would evaluate up to {cost(requested):,} inputs "
+            f"(more than {MAX_ROWS:,}) for {n} samples and probes; choose a cheaper one."
+        )
+    return requested
 
 
 def _saliency(estimator, X, decision_map, image_shape, feature_names, options) -> dict:
-    """Saliency of every sample and of the samples π⁻¹ puts at the probe positions."""
-    method = _saliency_method(estimator, X, options["saliency_method"])
-    extra: dict[str, Any] = {}
+    """Saliency of the first ``MAX_EXPLAINED`` samples and of the samples π⁻¹ puts at
+    the page's probe positions."""
+    method = options["saliency_method"]
+    if method is None:
+        return {"note": "Saliency was skipped: every method would evaluate more than "
+                        f"{MAX_ROWS:,} inputs for these samples."}  # fmt: skip
+    extra: dict[str, Any] = {"method": method, "max_rows": MAX_ROWS}
     if method == "occlusion" and image_shape:
         extra["image_shape"] = tuple(image_shape)
-    found = saliency(estimator, X, method=method, max_rows=None, **extra)
+    explained = X[:MAX_EXPLAINED]
+    found = saliency(estimator, explained, batch_size=decision_map.batch_size, **extra)
     names = None if feature_names is None else [str(n) for n in feature_names]
     probes = probe_positions(decision_map, PROBE_RESOLUTION)
-    at_probes = map_saliency(decision_map, probes, method=method, max_rows=None, **extra)
+    at_probes = map_saliency(decision_map, probes, **extra)
     return {
         "method": method,
         "score": found.score,
         "rows": int(found.n_rows + at_probes.n_rows),
         "samples": saliency_views(found, image_shape, names),
         "probes": saliency_views(at_probes, image_shape, names),
+        "explained": len(explained),
     }
 
 
@@ -276,22 +343,21 @@ def _units(estimator, X, unit_layers) -> dict:
     if not callable(getattr(estimator, "unit_responses", None)):
         return {"note": f"{type(estimator).__name__} has no unit responses (a "
                         "didi.torch.TorchClassifier has)."}  # fmt: skip
-    names = _unit_layer_names(estimator, unit_layers)
+    names, skipped = _unit_layer_names(estimator, X, unit_layers)
     if not names:
-        return {"note": "The network has no activation modules to analyse; name its "
-                        "layers with unit_layers."}  # fmt: skip
+        return {"note": "No layer to analyse: " + ("; ".join(skipped) or
+                        "the network has no activation modules; name its layers with "
+                        "unit_layers.")}  # fmt: skip
     from ..introspection import inactive_unit_analysis, principal_filter_analysis
     from ..plotting import InactiveUnitsDisplay, PrincipalFiltersDisplay
     from ._views import figure_data_uri
 
-    try:
-        responses = estimator.unit_responses(X, names)
-    except ValueError as error:  # e.g. an exported program, whose modules never run
-        return {"note": f"No unit responses: {error}"}
-    inactive = inactive_unit_analysis(responses)
-    filters = principal_filter_analysis(responses)
+    peaks, means = _reduced_responses(estimator, X, names)
+    inactive = inactive_unit_analysis(peaks)
+    filters = principal_filter_analysis(means)
     return {
         "layers": names,
+        "skipped": skipped,
         "inactive": {
             "rows": inactive.rows(),
             "plot": figure_data_uri(InactiveUnitsDisplay.from_analysis(inactive).figure_),
@@ -303,15 +369,42 @@ def _units(estimator, X, unit_layers) -> dict:
     }
 
 
-def _unit_layer_names(estimator, unit_layers) -> list[str]:
-    """The modules analysed: those named, or every activation module."""
-    if unit_layers != "auto":
-        return list(unit_layers)
-    return [
-        name
-        for name, module in estimator.module.named_modules()
+def _reduced_responses(estimator, X, names) -> tuple[dict, dict]:
+    """Per layer, each channel's largest |response| and its mean over positions, taken a
+    block of samples at a time, so that a convolution's maps are never all in memory.
+
+    The inactive-unit analysis of the peaks equals that of the full responses (a
+    channel is inactive where all its values are about 0), and principal filter
+    analysis pools positions by their mean anyway.
+    """
+    peaks: dict[str, list] = {name: [] for name in names}
+    means: dict[str, list] = {name: [] for name in names}
+    for start in range(0, len(X), UNIT_BLOCK):
+        found = estimator.unit_responses(X[start : start + UNIT_BLOCK], names)
+        for name, values in found.items():
+            values = values.reshape(len(values), values.shape[1] if values.ndim > 1 else 1, -1)
+            peaks[name].append(np.abs(values).max(axis=2))
+            means[name].append(values.mean(axis=2))
+    return ({n: np.concatenate(v) for n, v in peaks.items()},
+            {n: np.concatenate(v) for n, v in means.items()})  # fmt: skip
+
+
+def _unit_layer_names(estimator, X, unit_layers) -> tuple[list[str], list[str]]:
+    """The modules analysed — those named, or every activation module — and why the
+    others that were asked for could not be (run on two samples)."""
+    candidates = list(unit_layers) if unit_layers != "auto" else [
+        name for name, module in estimator.module.named_modules()
         if name and type(module).__name__ in ACTIVATIONS
-    ]
+    ]  # fmt: skip
+    names, skipped = [], []
+    for name in candidates:
+        try:
+            estimator.unit_responses(X[:2], [name])
+        except (ValueError, TypeError) as error:  # a reused module, a tuple output, ...
+            skipped.append(f"{name}: {' '.join(str(error).split())[:200]}")
+        else:
+            names.append(name)
+    return names, skipped
 
 
 def _write(built: Bunch, output_dir: Path, title: str, image_shape) -> Path:
@@ -336,6 +429,8 @@ def _write(built: Bunch, output_dir: Path, title: str, image_shape) -> Path:
         "unfamiliar": sections.get("familiarity", {}).get("unfamiliar", []),
         "duplicate_sets": sections.get("duplicates", {}).get("sets", []),
         "label_issues": sections.get("issues", {}).get("indices", []),
+        "saliency_method": sections.get("saliency", {}).get("method"),
+        "saliency_rows": sections.get("saliency", {}).get("rows"),
     }
     (output_dir / "report.json").write_text(json.dumps(figures, indent=2))
     return path

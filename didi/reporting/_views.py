@@ -16,6 +16,7 @@ from ..plotting._html import png_data_uri, sample_view
 from ..plotting._saliency_display import (
     ATTRIBUTIONS,
     SALIENCY_CMAP,
+    attribution_image,
     symmetric_limit,
     top_features,
 )
@@ -35,14 +36,11 @@ def figure_data_uri(figure: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def saliency_images(values: np.ndarray, image_shape: tuple[int, ...] | None, limit: float) -> str:
-    """One saliency panel as a PNG on the diverging scale ``[−limit, limit]``."""
+def saliency_image(image: np.ndarray, limit: float) -> str:
+    """One saliency panel (2-D) as a PNG on the diverging scale ``[−limit, limit]``."""
     import matplotlib
 
-    image = as_image(values, image_shape)
-    if image is not None and image.ndim == 3:
-        image = image.sum(axis=-1)
-    rgba = matplotlib.colormaps[SALIENCY_CMAP]((np.asarray(image) / limit + 1.0) / 2.0)
+    rgba = matplotlib.colormaps[SALIENCY_CMAP]((image / limit + 1.0) / 2.0)
     return png_data_uri(rgba[..., :3])
 
 
@@ -61,7 +59,7 @@ def saliency_views(
         }
         if is_image:
             panels = {
-                name: found[field][row]
+                name: attribution_image(found[field][row], image_shape)
                 for name, field in (("baseline", "baseline_saliency"), ("saliency", "saliency"),
                                     ("delta", "delta"), ("overlay", "overlay"))
             }  # fmt: skip
@@ -70,8 +68,7 @@ def saliency_views(
             limits = dict.fromkeys(ATTRIBUTIONS, limit)
             limits["overlay"] = symmetric_limit(panels["overlay"])
             head["images"] = {
-                name: saliency_images(values, image_shape, limits[name])
-                for name, values in panels.items()
+                name: saliency_image(values, limits[name]) for name, values in panels.items()
             }
             head["limit"] = float(f"{limit:.4g}")
             head["overlay_limit"] = float(f"{limits['overlay']:.4g}")
@@ -102,9 +99,10 @@ def thumbnails(X: np.ndarray, image_shape: tuple[int, ...] | None) -> list[dict]
 
 
 def summary_rows(
-    estimator: Any, X: np.ndarray, y: Any, decision_map: Any, seconds: dict
+    estimator: Any, X: np.ndarray, labels: np.ndarray | None, decision_map: Any, seconds: dict
 ) -> list[list]:
-    """``[name, value]`` rows describing the data, the model and the run."""
+    """``[name, value]`` rows describing the data, the model and the run; ``labels`` are
+    the samples' labels as the map's class names."""
     predicted = decision_map.classes_[decision_map.proba_.argmax(axis=1)]
     rows = [
         ["samples", f"{len(X):,}"],
@@ -113,8 +111,8 @@ def summary_rows(
                     + ", ".join(str(c) for c in decision_map.classes_[:20])],
         ["classifier", _model_text(estimator)],
     ]  # fmt: skip
-    if y is not None:
-        accuracy = float(np.mean(np.asarray(y) == predicted))
+    if labels is not None:
+        accuracy = float(np.mean(labels == predicted))
         rows.append(["accuracy on these samples", f"{accuracy:.1%}"])
     rows.append(["classifier rows (map)", f"{int(decision_map.n_classifier_rows_):,}"])
     rows.extend([f"{stage} (s)", f"{value:.1f}"] for stage, value in seconds.items())

@@ -4,6 +4,6 @@ Gradient methods back-propagate through a PyTorch (or Keras-on-torch) network;
 occlusion and finite differences explain any ``predict_proba``.
 """
 
-from ._saliency import METHODS, SCORES, map_saliency, saliency
+from ._saliency import METHODS, SCORES, map_saliency, saliency, saliency_cost
 
-__all__ = ["METHODS", "SCORES", "map_saliency", "saliency"]
+__all__ = ["METHODS", "SCORES", "map_saliency", "saliency", "saliency_cost"]

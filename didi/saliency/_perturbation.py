@@ -2,8 +2,8 @@
 
 Both need nothing but the classifier's outputs, so they explain any
 ``predict_proba`` (a scikit-learn pipeline, a gradient-boosted model, a plain
-function). Their price is classifier rows, which :func:`occlusion_rows` and
-:func:`finite_difference_rows` state before anything is evaluated.
+function). Their price is classifier rows, which
+:func:`didi.saliency._saliency.saliency_cost` states before anything is evaluated.
 
 ``score_of(rows, targets)`` is the score being explained: for each row, a function
 of the classifier's output for its target class.
@@ -42,28 +42,22 @@ def occlusion_windows(
     ]
 
 
-def occlusion_rows(n_samples: int, n_windows: int) -> int:
-    """Classifier rows :func:`occlusion_saliency` costs: each sample, and one copy per window."""
-    return n_samples * (1 + n_windows)
-
-
 def occlusion_saliency(
     score_of: ScoreFunction,
     X: np.ndarray,
     targets: np.ndarray,
     baseline: np.ndarray,
     windows: list[tuple[slice, ...]],
-) -> tuple[np.ndarray, np.ndarray]:
+    scores: np.ndarray,
+) -> np.ndarray:
     """How much the target's score drops when a window is replaced by the baseline.
 
     Zeiler & Fergus (ECCV 2014): each feature's saliency is the mean drop over the
-    windows that cover it, ``score(x) − score(x with the window set to the
-    baseline)``, as captum's ``Occlusion`` computes it.
-
-    Returns the saliency, shaped like ``X``, and the scores of the samples.
+    windows that cover it, ``scores − score(x with the window set to the
+    baseline)``, as captum's ``Occlusion`` computes it; ``scores`` are the samples'
+    own. One row per sample and window.
     """
     n = len(X)
-    scores = score_of(X, targets)
     total = np.zeros(X.shape, dtype=np.float64)
     counts = np.zeros(X.shape[1:], dtype=np.float64)
     per_block = max(1, BLOCK_ROWS // max(n, 1))
@@ -73,45 +67,46 @@ def occlusion_saliency(
         for copy, where in zip(occluded, block, strict=True):
             every_sample = (slice(None), *where)
             copy[every_sample] = baseline[where]
-        occluded_scores = score_of(occluded.reshape(-1, *X.shape[1:]), np.tile(targets, len(block)))
-        drops = scores - occluded_scores.reshape(len(block), n)
+        rows = occluded.reshape(-1, *X.shape[1:])
+        drops = scores - score_of(rows, np.tile(targets, len(block))).reshape(len(block), n)
         for drop, where in zip(drops, block, strict=True):
             every_sample = (slice(None), *where)
             total[every_sample] += drop.reshape(n, *([1] * (X.ndim - 1)))
             counts[where] += 1
-    return total / counts, scores
-
-
-def finite_difference_rows(n_samples: int, n_features: int) -> int:
-    """Classifier rows :func:`finite_difference_saliency` costs: two per feature and sample,
-    and the sample itself."""
-    return n_samples * (2 * n_features + 1)
+    return total / counts
 
 
 def finite_difference_saliency(
     score_of: ScoreFunction, X: np.ndarray, targets: np.ndarray, epsilon: float
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Central differences ``(s(x + ε eᵢ) − s(x − ε eᵢ)) / 2ε`` of the target's score.
 
     The gradient that gradient saliency takes by back-propagation, here from the
-    classifier's outputs alone; the error is ``O(ε²)`` for a smooth score.
-
-    Returns the saliency, shaped like ``X``, and the scores of the samples.
+    classifier's outputs alone; the error is ``O(ε²)`` for a smooth score. Two rows
+    per feature and sample, built ``BLOCK_ROWS`` at a time.
     """
     n = len(X)
-    flat = X.reshape(n, -1)
-    d = flat.shape[1]
-    scores = score_of(X, targets)
+    flat = X.reshape(n, -1).astype(np.float64)
+    gradient = np.empty(flat.shape, dtype=np.float64)
+    per_chunk = max(1, BLOCK_ROWS // 2)
+    for first in range(0, n, per_chunk):
+        chunk = slice(first, first + per_chunk)
+        gradient[chunk] = _differences(score_of, flat[chunk], targets[chunk], epsilon, X.shape[1:])
+    return gradient.reshape(X.shape)
+
+
+def _differences(score_of, flat, targets, epsilon, sample_shape) -> np.ndarray:
+    """Central differences for a chunk of flat samples, a block of features at a time."""
+    n, d = flat.shape
     gradient = np.empty((n, d), dtype=np.float64)
-    per_block = max(1, BLOCK_ROWS // max(2 * n, 1))
+    per_block = max(1, BLOCK_ROWS // (2 * n))
     for first in range(0, d, per_block):
         features = np.arange(first, min(first + per_block, d))
         moved = np.repeat(flat[None, None], len(features), axis=0).repeat(2, axis=1)
-        moved = moved.astype(np.float64, copy=False)
         k = np.arange(len(features))
         moved[k, 0, :, features] += epsilon
         moved[k, 1, :, features] -= epsilon
-        rows = moved.reshape(-1, *X.shape[1:])
+        rows = moved.reshape(-1, *sample_shape)
         values = score_of(rows, np.tile(targets, 2 * len(features))).reshape(len(features), 2, n)
         gradient[:, features] = ((values[:, 0] - values[:, 1]) / (2 * epsilon)).T
-    return gradient.reshape(X.shape), scores
+    return gradient

@@ -19,15 +19,10 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import check_samples
+from .._frames import FrameSpec
 from .._proba import class_names_of, resolve_proba_function
 from .._validation import NONE, Constraint, Interval, Options, Satisfies, check_value
-from ._perturbation import (
-    finite_difference_rows,
-    finite_difference_saliency,
-    occlusion_rows,
-    occlusion_saliency,
-    occlusion_windows,
-)
+from ._perturbation import finite_difference_saliency, occlusion_saliency, occlusion_windows
 
 #: Methods that back-propagate through the model (it must offer ``score_gradients``).
 GRADIENT_METHODS = ("gradient", "gradient_x_input", "integrated_gradients")
@@ -108,11 +103,16 @@ def saliency(
         - ``"integrated_gradients"``: Integrated Gradients from the baseline, by
           captum (``pip install 'didi[captum]'``);
         - ``"occlusion"``: the mean drop of ``s`` when a window of features is set
-          to the baseline (any classifier; ``n × (1 + windows)`` rows);
-        - ``"finite_difference"``: central differences of ``s`` (any classifier;
-          ``n × (2 d + 1)`` rows for ``d`` features);
+          to the baseline (any classifier);
+        - ``"finite_difference"``: central differences of ``s`` (any classifier);
         - ``"auto"``: ``"gradient"`` where the classifier offers gradients,
           ``"finite_difference"`` otherwise.
+
+        What each costs is :func:`saliency_cost`: for ``n`` samples of ``d``
+        features and ``k`` target classes, ``n`` rows for the samples'
+        probabilities, then ``n + k`` passes (gradient methods), ``n × n_steps``
+        (Integrated Gradients), ``n ×`` windows (occlusion) or ``2d (n + k)``
+        (finite differences).
     target : label or array-like of shape (n_samples,), default=None
         The class whose score is explained; ``None`` takes each sample's predicted
         class.
@@ -124,13 +124,15 @@ def saliency(
         mean, a constant, or a sample. Occlusion fills windows with it and
         Integrated Gradients starts from it.
     window, stride : int or tuple of int, default=None
-        Occlusion's window and step over ``image_shape`` (or the samples' own
-        shape). ``None``: one feature for flat samples; for images, about a
-        seventh of each of the last two sides (4 × 4 on 28 × 28) and all
-        channels, with ``stride`` equal to the window.
+        Occlusion's window and step over ``image_shape``. ``None``: one feature
+        for flat samples; for images, about a seventh of each side (4 × 4 on
+        28 × 28) and all channels (first or last axis), with ``stride`` equal to
+        the window.
     image_shape : tuple of int, default=None
         The shape occlusion's windows slide over, e.g. ``(8, 8)`` for flat rows
-        of 64 pixels; the classifier still receives the samples as they are.
+        of 64 pixels; ``None`` takes a network adapter's ``input_shape`` for flat
+        samples, else the samples' own shape. The classifier still receives the
+        samples as they are.
     epsilon : float, default=None
         Finite differences' step; ``None`` takes ``10⁻³ ×`` the samples' standard
         deviation (``10⁻³`` if they are constant).
@@ -138,8 +140,10 @@ def saliency(
         Integration points of Integrated Gradients.
     max_rows : int or None, default=1_000_000
         Most inputs the model may evaluate (forward passes, with a backward pass
-        for gradient methods). A larger cost is refused before anything runs,
-        with the cost in the message. ``None`` sets no bound.
+        for gradient methods). A run whose cost could exceed it (counting one
+        target class per sample, or per class where the classifier has
+        ``classes_``) is refused before anything runs, with the cost in the
+        message. ``None`` sets no bound.
     batch_size : int, default=None
         Rows per ``predict_proba`` call; ``None`` picks one by sample size.
 
@@ -169,8 +173,8 @@ def saliency(
     >>> X = rng.normal(size=(200, 3))
     >>> clf = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
     >>> found = saliency(clf, X[:2], method="finite_difference")
-    >>> found.saliency.shape, found.n_rows
-    ((2, 3), 23)
+    >>> found.saliency.shape, found.n_rows  # 2 + 2·3·(2 samples + 1 class)
+    ((2, 3), 20)
     >>> int(np.abs(found.saliency).argmax(axis=1)[0])  # feature 0 decides
     0
     """
@@ -181,14 +185,16 @@ def saliency(
     )  # fmt: skip
     for name, value in options.items():
         check_value("saliency", name, value, OPTIONS[name])
+    frame = FrameSpec.of(X)
     X = check_samples(X)
-    proba_fn = resolve_proba_function(estimator, batch_size, X.shape[1:])
+    method = options["method"] = _resolve_method(estimator, method, score)
+    windows = _plan(estimator, X, method, options)
+    proba_fn = resolve_proba_function(estimator, batch_size, X.shape[1:], frame)
     proba = proba_fn(X)
     classes = class_names_of(estimator, proba.shape[1])
     target_index = _target_indices(target, proba, classes)
-    method = _resolve_method(estimator, method, score)
     reference = _baseline(baseline, X)
-    found = _attribute(estimator, proba_fn, X, target_index, reference, method, options)
+    found = _attribute(estimator, proba_fn, X, proba, target_index, reference, windows, options)
     delta = found.saliency - found.baseline_saliency
     return Bunch(
         saliency=found.saliency,
@@ -204,6 +210,30 @@ def saliency(
         score=score,
         n_rows=len(X) + found.n_rows,
     )
+
+
+def saliency_cost(
+    method: str, n_samples: int, n_targets: int, n_features: int, *, n_windows: int = 0,
+    n_steps: int = 50,
+) -> int:  # fmt: skip
+    """Inputs :func:`saliency` hands the model: the samples' probabilities, then
+
+    * gradient methods: a forward and backward pass per sample and per target class
+      (at the baseline);
+    * Integrated Gradients: ``n_steps`` passes per sample;
+    * occlusion: one row per sample and window;
+    * finite differences: two rows per feature, for every sample and for the
+      baseline of every target class.
+    """
+    n, k = n_samples, n_targets
+    per_method = {
+        "gradient": n + k,
+        "gradient_x_input": n + k,
+        "integrated_gradients": n * n_steps,
+        "occlusion": n * n_windows,
+        "finite_difference": 2 * n_features * (n + k),
+    }
+    return n + per_method[method]
 
 
 def map_saliency(decision_map: Any, positions: Any, **options: Any) -> Bunch:
@@ -245,7 +275,11 @@ def map_saliency(decision_map: Any, positions: Any, **options: Any) -> Bunch:
     if positions.ndim != 2 or positions.shape[1] != 2:
         raise ValueError(f"positions must have shape (n_positions, 2); got {positions.shape}.")
     options.setdefault("batch_size", decision_map.batch_size)
-    found = saliency(decision_map.estimator, decision_map.inverse_transform(positions), **options)
+    samples = decision_map.inverse_transform(positions)
+    frame = getattr(decision_map, "_frame", None)
+    if frame is not None:  # the classifier reads columns by name: hand it a DataFrame
+        samples = frame.frame(samples.reshape(len(samples), -1))
+    found = saliency(decision_map.estimator, samples, **options)
     found.positions = positions
     return found
 
@@ -269,9 +303,17 @@ def _target_indices(target: Any, proba: np.ndarray, classes: np.ndarray) -> np.n
     return np.array([lookup[value] for value in labels.tolist()], dtype=np.int64)
 
 
+def offers_gradients(estimator: Any) -> bool:
+    """Whether the classifier back-propagates: it has ``score_gradients`` and does not
+    say it cannot use them (a Keras model off the torch backend)."""
+    return callable(getattr(estimator, "score_gradients", None)) and bool(
+        getattr(estimator, "supports_gradients", True)
+    )
+
+
 def _resolve_method(estimator: Any, method: str, score: str) -> str:
     """``"auto"`` made concrete, and the method checked against what the classifier offers."""
-    has_gradients = callable(getattr(estimator, "score_gradients", None))
+    has_gradients = offers_gradients(estimator)
     if method == "auto":
         method = "gradient" if has_gradients else "finite_difference"
     if method in GRADIENT_METHODS and not has_gradients:
@@ -305,55 +347,76 @@ def _baseline(baseline: Any, X: np.ndarray) -> np.ndarray:
     return value.astype(dtype)
 
 
-def _attribute(estimator, proba_fn, X, targets, reference, method: str, options: dict) -> Bunch:
-    """Saliency at the samples and at the baseline, with the rows it cost."""
+def _plan(estimator: Any, X: np.ndarray, method: str, options: dict):
+    """Occlusion's windows, and the cost checked against ``max_rows`` before any row is
+    spent (with the target classes at their most: one per sample, or per class)."""
+    windows = None
+    if method == "occlusion":
+        view = _occlusion_view(X, options["image_shape"], estimator)
+        windows = (view, _windows(view, options["window"], options["stride"]))
+    n = len(X)
+    known_classes = len(getattr(estimator, "classes_", ())) or n
+    cost = saliency_cost(
+        method, n, min(n, known_classes), int(np.prod(X.shape[1:])),
+        n_windows=0 if windows is None else len(windows[1]), n_steps=options["n_steps"],
+    )  # fmt: skip
+    max_rows = options["max_rows"]
+    if max_rows is not None and cost > max_rows:
+        cheaper = "a gradient method, or " if offers_gradients(estimator) else ""
+        raise ValueError(
+            f"saliency(method={method!r}) would evaluate up to {cost:,} inputs for {n} "
+            f"samples, more than max_rows={max_rows:,}. Raise max_rows, explain fewer "
+            f"samples, or use a cheaper method ({cheaper}occlusion with a larger window)."
+        )
+    return windows
+
+
+def _attribute(estimator, proba_fn, X, proba, targets, reference, windows, options) -> Bunch:
+    """Saliency at the samples and at the baseline, with the rows it cost beyond the
+    samples' probabilities."""
+    method = options["method"]
     if method in GRADIENT_METHODS:
-        return _gradient_attribution(estimator, X, targets, reference, method, options)
+        return _gradient_attribution(estimator, X, targets, reference, options)
     score = options["score"]
 
     def score_of(rows: np.ndarray, row_targets: np.ndarray) -> np.ndarray:
-        picked = proba_fn(rows)[np.arange(len(rows)), row_targets]
-        return np.log(np.maximum(picked, TINY)) if score == "log_proba" else picked
+        return _score(proba_fn(rows)[np.arange(len(rows)), row_targets], score)
 
     start = proba_fn.n_rows
     if method == "occlusion":
-        view = _occlusion_view(X, options["image_shape"])
-        windows = _windows(view, options["window"], options["stride"])
-        _check_cost(occlusion_rows(len(X), len(windows)), options["max_rows"], method, len(X))
-
-        def view_score(rows, row_targets):
-            return score_of(rows.reshape(-1, *X.shape[1:]), row_targets)
-
-        found, _ = occlusion_saliency(
-            view_score, X.reshape(len(X), *view), targets, reference.reshape(view), windows
-        )
+        view, placed = windows
+        reshaped = X.reshape(len(X), *view)
+        scores = _score(proba[np.arange(len(X)), targets], score)
+        found = occlusion_saliency(
+            lambda rows, row_targets: score_of(rows.reshape(-1, *X.shape[1:]), row_targets),
+            reshaped, targets, reference.reshape(view), placed, scores,
+        )  # fmt: skip
         # Occluding the baseline by itself changes nothing: its saliency is zero.
         return Bunch(saliency=found.reshape(X.shape), baseline_saliency=np.zeros(X.shape),
                      n_rows=proba_fn.n_rows - start)  # fmt: skip
     unique = np.unique(targets)
-    n_features = int(np.prod(X.shape[1:]))
-    cost = finite_difference_rows(len(X) + len(unique), n_features)
-    _check_cost(cost, options["max_rows"], method, len(X))
     epsilon = options["epsilon"] or _default_epsilon(X)
-    found, _ = finite_difference_saliency(score_of, X, targets, epsilon)
-    at_baseline, _ = finite_difference_saliency(
-        score_of, np.repeat(reference[None], len(unique), axis=0), unique, epsilon
-    )
+    found = finite_difference_saliency(score_of, X, targets, epsilon)
+    references = np.repeat(reference[None], len(unique), axis=0)
+    at_baseline = finite_difference_saliency(score_of, references, unique, epsilon)
     per_sample = at_baseline[np.searchsorted(unique, targets)]
     return Bunch(saliency=found, baseline_saliency=per_sample, n_rows=proba_fn.n_rows - start)
 
 
-def _gradient_attribution(estimator, X, targets, reference, method: str, options: dict) -> Bunch:
+def _score(picked: np.ndarray, score: str) -> np.ndarray:
+    """The explained score of the target's probabilities."""
+    return np.log(np.maximum(picked, TINY)) if score == "log_proba" else picked
+
+
+def _gradient_attribution(estimator, X, targets, reference, options: dict) -> Bunch:
     """Back-propagated saliency at the samples and at the baseline (one pass per class)."""
-    unique = np.unique(targets)
-    score = options["score"]
+    method, score = options["method"], options["score"]
     if method == "integrated_gradients":
         n_steps = options["n_steps"]
-        _check_cost(len(X) * n_steps, options["max_rows"], method, len(X))
         found = estimator.integrated_gradients(X, targets, reference, score=score, n_steps=n_steps)
         # The path from the baseline to itself is empty: its attribution is zero.
         return Bunch(saliency=found, baseline_saliency=np.zeros(X.shape), n_rows=len(X) * n_steps)
-    _check_cost(len(X) + len(unique), options["max_rows"], method, len(X))
+    unique = np.unique(targets)
     gradient, _ = estimator.score_gradients(X, targets, score=score)
     references = np.repeat(reference[None], len(unique), axis=0)
     at_baseline, _ = estimator.score_gradients(references, unique, score=score)
@@ -363,11 +426,15 @@ def _gradient_attribution(estimator, X, targets, reference, method: str, options
     return Bunch(saliency=gradient, baseline_saliency=at_baseline, n_rows=len(X) + len(unique))
 
 
-def _occlusion_view(X: np.ndarray, image_shape: tuple[int, ...] | None) -> tuple[int, ...]:
-    """The shape occlusion windows slide over."""
-    if image_shape is None:
+def _occlusion_view(X: np.ndarray, image_shape: Any, estimator: Any) -> tuple[int, ...]:
+    """The shape occlusion windows slide over: ``image_shape``, else the shape a network
+    adapter gives flat samples (its ``input_shape``), else the samples' own."""
+    shape = image_shape
+    if shape is None and X.ndim == 2:
+        shape = getattr(estimator, "input_shape", None)
+    if shape is None:
         return tuple(X.shape[1:])
-    shape = tuple(int(s) for s in image_shape)
+    shape = tuple(int(s) for s in np.atleast_1d(shape))
     if int(np.prod(shape)) != int(np.prod(X.shape[1:])):
         raise ValueError(
             f"image_shape={shape} holds {int(np.prod(shape))} values; a sample has "
@@ -376,15 +443,29 @@ def _occlusion_view(X: np.ndarray, image_shape: tuple[int, ...] | None) -> tuple
     return shape
 
 
+def occlusion_window_count(X: np.ndarray, image_shape: Any, estimator: Any) -> int:
+    """How many default windows occlusion slides over a sample of ``X``."""
+    return len(_windows(_occlusion_view(X, image_shape, estimator), None, None))
+
+
+def default_window(view: tuple[int, ...]) -> tuple[int, ...]:
+    """One feature of a flat sample; for an image, about a seventh of each side and
+    every channel (the channel axis is the first or last one of 1, 3 or 4 entries)."""
+    if len(view) == 1:
+        return (1,)
+    channels: tuple[int, ...] = ()
+    if len(view) == 3 and view[-1] in (1, 3, 4) and view[0] not in (1, 3, 4):
+        channels = (2,)
+    elif len(view) >= 3:
+        channels = tuple(range(len(view) - 2))
+    return tuple(
+        size if axis in channels else max(1, round(size / 7)) for axis, size in enumerate(view)
+    )
+
+
 def _windows(view: tuple[int, ...], window: Any, stride: Any) -> list[tuple[slice, ...]]:
-    """Occlusion's windows over ``view``: given, or about a seventh of each image side."""
-    if window is None:
-        if len(view) == 1:
-            size: tuple[int, ...] = (1,)
-        else:  # leading axes (channels) whole, the last two in about 7 × 7 windows
-            size = (*view[:-2], *(max(1, round(side / 7)) for side in view[-2:]))
-    else:
-        size = _per_axis(window, view, "window")
+    """Occlusion's windows over ``view``: given, or :func:`default_window`."""
+    size = default_window(view) if window is None else _per_axis(window, view, "window")
     step = size if stride is None else _per_axis(stride, view, "stride")
     if any(w > s for w, s in zip(size, view, strict=True)):
         raise ValueError(f"window {size} is larger than the samples' shape {view}.")
@@ -408,15 +489,3 @@ def _default_epsilon(X: np.ndarray) -> float:
     """Finite differences' step: small against the samples' spread."""
     spread = float(np.std(X))
     return 1e-3 * spread if spread > 0 else 1e-3
-
-
-def _check_cost(rows: int, max_rows: int | None, method: str, n_samples: int) -> None:
-    """Refuse, before any work, a method that would evaluate more than ``max_rows`` inputs."""
-    rows += n_samples  # the samples' own probabilities, which name their predicted class
-    if max_rows is not None and rows > max_rows:
-        raise ValueError(
-            f"saliency(method={method!r}) would evaluate {rows:,} inputs for {n_samples} "
-            f"samples, more than max_rows={max_rows:,}. Raise max_rows, explain fewer "
-            "samples, or use a cheaper method (a gradient method, or occlusion with a "
-            "larger window)."
-        )

@@ -38,7 +38,7 @@ def test_report_refuses_bad_options_in_one_line(tmp_path, capsys, digits, digits
     base = ["report", "--data", str(data), "--model", str(model), "--allow-pickle",
             "--output-dir", str(tmp_path / "out")]  # fmt: skip
     assert main([*base, "--layers", "curvature"]) == 2
-    assert "layers must be a list of layer names" in capsys.readouterr().err
+    assert "--layers must be a list of layer names" in capsys.readouterr().err
     assert main([*base, "--image-shape", "7x7"]) == 2
     assert "--image-shape 7x7 holds 49 values" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -78,3 +78,22 @@ def test_helpers():
     assert symmetric_limit(np.array([1.0, -3.0]), np.array([2.0])) == 3.0
     assert symmetric_limit(np.zeros(3)) == 1.0
     np.testing.assert_array_equal(top_features(np.array([0.1, -5.0, 2.0, -0.2]), 2), [1, 2])
+
+
+def test_one_panel_is_still_an_image_and_colour_limits_cover_what_is_drawn():
+    from sklearn.utils import Bunch
+
+    rng = np.random.default_rng(0)
+    attribution = np.abs(rng.normal(size=(1, 3, 8, 8)))
+    found = Bunch(
+        samples=rng.uniform(size=(1, 3, 8, 8)), saliency=attribution,
+        baseline_saliency=np.zeros_like(attribution), delta=attribution,
+        overlay=attribution, proba=np.array([[0.2, 0.8]]), target=np.array(["b"]),
+        target_index=np.array([1]), score="log_proba",
+    )  # fmt: skip
+    shown = SaliencyDisplay(found).plot(panels=["delta"])
+    assert shown.axes_.shape == (1, 1) and (0, "delta") in shown.images_
+    # A colour attribution is drawn as its channels' sum, and nothing of it is clipped.
+    drawn = shown.images_[0, "delta"].get_array()
+    np.testing.assert_allclose(drawn, attribution[0].sum(axis=0))
+    assert shown.images_[0, "delta"].get_clim()[1] == pytest.approx(drawn.max())

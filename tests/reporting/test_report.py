@@ -52,7 +52,7 @@ def test_every_stage_equals_its_estimator_run_directly(faulty_digits, written):
     assert figures["label_issues"] == issues.tolist()
     assert len(set(FLIPPED) & set(issues)) >= 4
     familiar = Familiarity(clf, per_class=True, random_state=0).fit(X, y)
-    assert figures["unfamiliar"] == np.flatnonzero(familiar.predict(X) == -1).tolist()
+    assert figures["unfamiliar"] == np.flatnonzero(familiar.predict(X, y) == -1).tolist()
     sets = NearDuplicates(clf, space="proba", random_state=0).fit(X).sets_
     assert figures["duplicate_sets"] == [s.indices.tolist() for s in sets]
     for i in range(N_COPIES):  # each copy sits in a set with its original
@@ -140,10 +140,15 @@ def test_confusion_cells_layers_and_the_background(browser, written):
     true = np.array(data["points"]["true"])
     predicted = np.array(data["frames"][0]["predicted"])
     row, column = next((t, p) for t, p in zip(true, predicted, strict=True) if t != p)
+    page.click("#least button")  # a sample selected first ...
+    assert page.locator("#report .selected").count() >= 1
     cell = page.locator("#confusion-table tbody tr").nth(row).locator("td button").nth(column)
     cell.click()
     expected = np.flatnonzero((true == row) & (predicted == column)).tolist()
     assert sorted(page.evaluate("window.didi.highlighted()")) == expected
+    # ... is no longer the selection once a cell rings its samples.
+    assert page.locator("#report .selected").count() == 0
+    assert page.locator("#panel-saliency *").count() == 0
     for value in page.eval_on_selector_all("#layer option", "o => o.map(x => x.value)"):
         page.select_option("#layer", value)
     box = page.locator("#map").bounding_box()
@@ -152,6 +157,7 @@ def test_confusion_cells_layers_and_the_background(browser, written):
     assert page.text_content("#panel-title").startswith("π⁻¹ near")
     assert page.text_content("#panel-saliency h3") == "Saliency of π⁻¹ here"
     assert page.locator("#report .selected").count() == 0
+    assert page.evaluate("window.didi.highlighted()") == []  # no ring beside a position
     for section in ("familiarity", "duplicates", "issues", "units"):
         assert page.is_visible(f"#{section}-section")
     assert not errors
@@ -170,3 +176,54 @@ def test_data_text_stays_text(browser, digits, tmp_path):
     assert page.locator("img[src='x'], b").count() == 0
     assert names[0] in page.text_content("#summary")
     assert not dialogs and not errors
+
+
+def test_ordinary_awkward_inputs(digits, tmp_path):
+    X, y = digits
+    clf = LogisticRegression(max_iter=3000).fit(X[300:] / 16, y[300:])
+    samples, labels = X[:40] / 16, y[:40].copy()
+    labels[labels == 7] = 8
+    labels[0] = 7  # a class with one sample: familiarity cannot model it per class
+    page = didi.report(clf, samples, labels, output_dir=tmp_path / "a", layers=(),
+                       map_params={"resolution": 8}, progress=False)  # fmt: skip
+    assert page_data(page)["report"]["familiarity"]["per_class"] is False
+    # Tabular samples (no image_shape), no labels, few samples: bars, no issues section.
+    page = didi.report(clf, samples[:15], output_dir=tmp_path / "b", layers=(),
+                       map_params={"resolution": 8}, progress=False)  # fmt: skip
+    report = page_data(page)["report"]
+    assert "issues" not in report and len(report["saliency"]["samples"][0]["bars"]) == 10
+    with pytest.raises(ValueError, match=r"image_shape=\(3, 3\) holds 9 values"):
+        didi.report(clf, samples, output_dir=tmp_path / "c", image_shape=(3, 3))
+    with pytest.raises(ValueError, match="feature_names has 2 names for 64"):
+        didi.report(clf, samples, output_dir=tmp_path / "c", feature_names=["a", "b"])
+    assert not (tmp_path / "c").exists()
+
+
+def test_integer_targets_of_a_network_with_named_classes(tmp_path):
+    torch = pytest.importorskip("torch")
+    from didi.torch import TorchClassifier
+
+    class Block(torch.nn.Module):
+        """One ReLU module used twice, as in a ResNet block: it cannot be analysed."""
+
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(4, 6), torch.nn.Linear(6, 3)
+            self.relu, self.out_relu = torch.nn.ReLU(), torch.nn.ReLU()
+
+        def forward(self, x):
+            return self.b(self.out_relu(self.relu(self.relu(self.a(x)))))
+
+    torch.manual_seed(0)
+    net = Block()
+    clf = TorchClassifier(net, classes=["a", "b", "c"])
+    X = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    y = clf.predict_proba(X).argmax(axis=1)  # integer targets, as a network is trained
+    page = didi.report(clf, X, y, output_dir=tmp_path, layers=(),
+                       map_params={"resolution": 8}, progress=False)  # fmt: skip
+    data = page_data(page)["report"]
+    assert dict(data["summary"])["accuracy on these samples"] == "100.0%"
+    assert data["familiarity"]["per_class"] is True
+    assert data["units"]["layers"] == ["out_relu"]
+    assert data["units"]["skipped"][0].startswith("relu: ")
+    assert data["saliency"]["method"] == "gradient"

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp, softmax
 from sklearn.linear_model import LogisticRegression
 
-from didi.saliency import map_saliency, saliency
+from didi.saliency import map_saliency, saliency, saliency_cost
 from didi.saliency._perturbation import occlusion_windows
+from didi.saliency._saliency import default_window
 
 torch = pytest.importorskip("torch")
 
@@ -85,9 +86,11 @@ def test_finite_differences_match_back_propagation(samples):
     # The default step (1e-3 of the samples' spread, safe in float32) is O(ε²) off.
     default = saliency(net, samples, method="finite_difference")
     np.testing.assert_allclose(default.saliency, by_gradient.saliency, atol=1e-5)
-    # Two rows per feature and sample (baseline included), plus the samples themselves.
+    # Two rows per feature, for each sample and each class's baseline, beside the
+    # samples' own probabilities.
     k = len(np.unique(by_gradient.target_index))
-    assert by_difference.n_rows == len(samples) + (len(samples) + k) * (2 * 6 + 1)
+    assert by_difference.n_rows == len(samples) + 2 * 6 * (len(samples) + k)
+    assert by_difference.n_rows == saliency_cost("finite_difference", 7, k, 6)
 
 
 def test_finite_differences_of_a_scikit_learn_model_match_its_coefficients():
@@ -129,7 +132,9 @@ def test_occlusion_of_a_plain_function_against_a_loop():
     for x, c, got in zip(X, found.target_index, found.saliency, strict=True):
         expected = brute_force_occlusion(log_p, x.reshape(6, 6), c, baseline.reshape(6, 6), 2)
         np.testing.assert_allclose(got.reshape(6, 6), expected, atol=1e-12)
-    assert found.n_rows == sum(seen) == 4 + 4 * (1 + 9)
+    assert (
+        found.n_rows == sum(seen) == 4 + 4 * 9 == saliency_cost("occlusion", 4, 3, 36, n_windows=9)
+    )
     np.testing.assert_array_equal(found.baseline_saliency, 0.0)
 
 
@@ -190,8 +195,19 @@ def test_errors_are_clear(samples):
         saliency(clf, samples, method="gradient")
     with pytest.raises(ValueError, match="score='logit' needs the network's raw outputs"):
         saliency(clf, samples, method="occlusion", score="logit")
-    with pytest.raises(ValueError, match="would evaluate 111 inputs for 7 samples"):
-        saliency(clf, samples, method="finite_difference", target=0, max_rows=50)
+    # Refused before a row is spent, at the most it could cost: a function has no
+    # classes_, so up to one target class per sample: 7 + 2·6·(7 + 7).
+    seen = []
+
+    def counted(X):
+        seen.append(len(X))
+        return clf.predict_proba(X)
+
+    with pytest.raises(ValueError, match="would evaluate up to 175 inputs for 7 samples"):
+        saliency(counted, samples, method="finite_difference", target=0, max_rows=50)
+    assert seen == []
+    with pytest.raises(ValueError, match=r"cheaper method \(occlusion"):
+        saliency(clf, samples, method="finite_difference", max_rows=50)
     with pytest.raises(ValueError, match=r"target \[7\] is not among"):
         saliency(clf, samples, target=7)
     with pytest.raises(ValueError, match="baseline has 3 values"):
@@ -239,3 +255,58 @@ def test_keras_on_the_torch_backend_gives_the_analytic_gradient(samples):
     found = saliency(KerasModelClassifier(model), samples, method="gradient")
     expected = analytic(samples, found.target_index, "log_proba")
     np.testing.assert_allclose(found.saliency, expected, atol=1e-5)  # a float32 model
+
+
+def test_default_windows_keep_the_channels_whole_wherever_they_are():
+    assert default_window((64,)) == (1,)
+    assert default_window((28, 28)) == (4, 4)
+    assert default_window((1, 28, 28)) == (1, 4, 4)
+    assert default_window((28, 28, 1)) == (4, 4, 1)
+    assert default_window((32, 32, 3)) == (5, 5, 3)
+    assert default_window((3, 32, 32)) == (3, 5, 5)
+
+
+def test_occlusion_of_flat_samples_slides_over_the_network_input_shape():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(196, 3)).double()
+    X = RNG.normal(size=(2, 196))
+    flat = saliency(TorchClassifier(net, input_shape=(1, 14, 14)), X, method="occlusion")
+    shaped = saliency(TorchClassifier(net), X.reshape(2, 1, 14, 14), method="occlusion")
+    np.testing.assert_allclose(flat.saliency, shaped.saliency.reshape(2, 196))
+    assert flat.n_rows == 2 + 2 * 49  # 2 × 2 windows on 14 × 14, not one per pixel
+
+
+def test_a_pipeline_reading_columns_by_name_is_explained_from_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.datasets import load_iris
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from didi import DecisionMap
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    columns = ["sepal length (cm)", "petal length (cm)"]
+    clf = make_pipeline(
+        make_column_transformer((StandardScaler(), columns)), LogisticRegression()
+    ).fit(X, y)
+    found = saliency(clf, X.iloc[:3], method="finite_difference")
+    # Only the two columns the pipeline reads matter.
+    assert np.all(found.saliency[:, [1, 3]] == 0) and np.all(found.saliency[:, [0, 2]] != 0)
+    dmap = DecisionMap(clf, n_neighbors=10, resolution=8, random_state=0).fit(X, y)
+    at = map_saliency(dmap, dmap.embedding_[:2], method="finite_difference")
+    assert isinstance(pd.DataFrame(at.samples), pd.DataFrame) and at.saliency.shape == (2, 4)
+
+
+def test_auto_does_not_pick_gradients_a_keras_backend_cannot_give(monkeypatch, samples):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    from didi.keras import KerasModelClassifier
+
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="softmax")])
+    monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
+    assert saliency(KerasModelClassifier(model), samples).method == "finite_difference"
+    with pytest.raises(ValueError, match="back-propagates"):
+        saliency(KerasModelClassifier(model), samples, method="gradient")

@@ -232,6 +232,7 @@
     if (i >= 0) { select(i); return; }
     const [x, y] = toMap(px, py);
     const k = nearestProbe(x, y);
+    highlight(null);  // the panel now shows a position, not the ringed samples
     showPanel("π⁻¹ near (" + x.toFixed(2) + ", " + y.toFixed(2) + ")",
       ["label: " + F.probes.labels[k],
        "certainty: " + Math.round(100 * F.probes.certainty[k]) + "%"],
@@ -406,6 +407,7 @@
     select,
     onSelect(listener) { sampleListeners.push(listener); },
     onProbe(listener) { probeListeners.push(listener); },
+    onHighlight(listener) { selectionListeners.push(listener); },
     highlighted() { return selection.indices.slice(); },
     confusion() { return P.true ? confusionOf(F) : null; },
     shown,

@@ -90,7 +90,8 @@
     const note = document.getElementById("units-note");
     const box = document.getElementById("units");
     if (found.note) { note.textContent = found.note; return; }
-    note.textContent = "Layers: " + found.layers.join(", ") + ".";
+    note.textContent = "Layers: " + found.layers.join(", ") + "." +
+      (found.skipped.length ? " Not analysed: " + found.skipped.join("; ") + "." : "");
     for (const [name, title] of [["inactive", "Inactive units"], ["filters", "Principal filters"]]) {
       const part = found[name];
       box.append(el("h3", title));
@@ -104,7 +105,13 @@
   document.getElementById("panel").append(saliencyBox);
   function showSaliency(view, where) {
     saliencyBox.replaceChildren();
-    if (!R.saliency || !view) return;
+    if (!R.saliency) return;
+    if (R.saliency.note) { saliencyBox.append(el("div", R.saliency.note)); return; }
+    if (!view) {
+      saliencyBox.append(el("div", "No saliency for " + where.replace("of ", "") +
+        ": the report explains the first " + R.saliency.explained + " samples."));
+      return;
+    }
     saliencyBox.append(el("h3", "Saliency " + where),
       el("div", R.saliency.method + " of " + R.saliency.score + " of " + view.target +
         " (" + Math.round(100 * view.probability) + "%)"));
@@ -138,10 +145,17 @@
   showSummary(); showFamiliarity(); showDuplicates(); showIssues(); showUnits();
   api.onSelect((i) => {
     markSelected(i);
-    showSaliency(R.saliency && R.saliency.samples[i], "of #" + i);
+    showSaliency((R.saliency || {}).samples && R.saliency.samples[i], "of #" + i);
+  });
+  // Rings from elsewhere (a cell of the confusion matrix, the clear button) end the
+  // selection of a single sample.
+  api.onHighlight((selection) => {
+    if (selection.source === "sample") return;
+    markSelected(-1);
+    saliencyBox.replaceChildren();
   });
   api.onProbe((k) => {
     markSelected(-1);
-    showSaliency(R.saliency && R.saliency.probes[k], "of π⁻¹ here");
+    showSaliency((R.saliency || {}).probes && R.saliency.probes[k], "of π⁻¹ here");
   });
 })();
