@@ -240,9 +240,7 @@ class SaliencyDisplay:
         -------
         SaliencyDisplay
         """
-        if image_shape is not None and saliency_options.get("method") == "occlusion":
-            saliency_options.setdefault("image_shape", tuple(image_shape))
-        found = saliency(estimator, X, **saliency_options)
+        found = saliency(estimator, X, **_with_grid(image_shape, saliency_options))
         display = cls(found, image_shape=image_shape, feature_names=feature_names)
         return display.plot(panels=panels)
 
@@ -271,8 +269,13 @@ class SaliencyDisplay:
         -------
         SaliencyDisplay
         """
-        if image_shape is not None and saliency_options.get("method") == "occlusion":
-            saliency_options.setdefault("image_shape", tuple(image_shape))
-        found = map_saliency(decision_map, positions, **saliency_options)
+        found = map_saliency(decision_map, positions, **_with_grid(image_shape, saliency_options))
         display = cls(found, image_shape=image_shape, feature_names=feature_names)
         return display.plot(panels=panels)
+
+
+def _with_grid(image_shape: tuple[int, ...] | None, options: dict) -> dict:
+    """Occlusion's windows slide over the image the display shows, unless told otherwise."""
+    if image_shape is not None and options.get("method") == "occlusion":
+        return {"image_shape": tuple(image_shape), **options}
+    return options

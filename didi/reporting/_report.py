@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from importlib import resources
 from numbers import Integral
@@ -14,12 +15,13 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._base import check_samples
+from .._proba import label_indices
 from .._validation import BOOLEAN, DICT, NONE, Constraint, Interval, Options, Satisfies, check_value
 from ..decision_map import DecisionMap
 from ..decision_map._layers import LAYERS
 from ..introspection import Familiarity, NearDuplicates, find_label_issues
 from ..plotting._html import PROBE_RESOLUTION, page_data, probe_positions, render_page
-from ..saliency import map_saliency, saliency, saliency_cost
+from ..saliency import METHODS, map_saliency, saliency, saliency_cost
 from ..saliency._saliency import (
     MAX_ROWS,
     occlusion_window_count,
@@ -52,18 +54,7 @@ OPTIONS: dict[str, list[Constraint]] = {
             f"a list of layer names among {list(LAYERS)}",
         )
     ],
-    "saliency_method": [
-        Options(
-            (
-                "auto",
-                "gradient",
-                "gradient_x_input",
-                "integrated_gradients",
-                "occlusion",
-                "finite_difference",
-            )
-        )
-    ],
+    "saliency_method": [Options(METHODS)],
     "unit_layers": [
         NONE,
         Options(("auto",)),
@@ -88,7 +79,7 @@ def report(
     image_shape: tuple[int, ...] | None = None,
     feature_names: Sequence[str] | None = None,
     map_params: dict | None = None,
-    layers: Sequence[str] = ("consistency", "boundary_distance"),
+    layers: Sequence[str] = ("boundary_distance",),
     saliency_method: str = "auto",
     unit_layers: str | Sequence[str] | None = "auto",
     n_listed: int = 20,
@@ -132,12 +123,21 @@ def report(
         Names of the features of samples that are not images.
     map_params : dict, default=None
         Parameters of the :class:`~didi.DecisionMap` (``random_state`` defaults to
-        ``random_state``, ``verbose`` to ``progress``).
-    layers : sequence of str, default=("consistency", "boundary_distance")
-        Layers computed beyond the gradient; each costs classifier rows.
+        ``random_state``, ``verbose`` to ``progress``, ``n_neighbors`` to 30 or one
+        less than the samples).
+    layers : sequence of str, default=("boundary_distance",)
+        Layers computed beyond the gradient (see
+        :meth:`~didi.DecisionMap.compute_layers`). The boundary distance costs
+        ``3 × 10`` rows per cell by bisection, or DeepFool's passes for a
+        TorchClassifier; ``"consistency"`` places every cell back into the map, about
+        280 rows per cell (2.8 million at resolution 100: seconds for a small MLP,
+        twenty minutes for a ConvNet on two CPU cores).
     saliency_method : str, default="auto"
-        ``"auto"``: gradients where the classifier offers them, else finite
-        differences within one million rows, else occlusion.
+        A method of :func:`didi.saliency.saliency`, for the first 2,000 samples and
+        the page's 144 probe positions. ``"auto"``: gradients where the classifier
+        offers them, else finite differences if they take at most one million
+        inputs, else occlusion if it does, else none (the page says so). A method
+        named here that would take more is refused before any work.
     unit_layers : "auto", list of str or None, default="auto"
         Modules whose outputs are analysed (a TorchClassifier's); ``"auto"`` takes
         its activation modules; ``None`` skips the unit analyses.
@@ -245,9 +245,9 @@ def _label_names(decision_map, y) -> np.ndarray | None:
     ``None`` without labels, or where some label is not a class."""
     if y is None:
         return None
-    from .._proba import label_indices
-
-    indices = label_indices(y, decision_map.classes_)
+    with warnings.catch_warnings():  # the map's fit has warned of unknown labels already
+        warnings.simplefilter("ignore")
+        indices = label_indices(y, decision_map.classes_)
     return None if (indices < 0).any() else decision_map.classes_[indices]
 
 
