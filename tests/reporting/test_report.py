@@ -199,7 +199,7 @@ def test_ordinary_awkward_inputs(digits, tmp_path):
     assert not (tmp_path / "c").exists()
 
 
-def test_integer_targets_of_a_network_with_named_classes(tmp_path):
+def test_integer_targets_of_a_network_with_named_classes(tmp_path, browser):
     torch = pytest.importorskip("torch")
     from didi.torch import TorchClassifier
 
@@ -227,3 +227,8 @@ def test_integer_targets_of_a_network_with_named_classes(tmp_path):
     assert data["units"]["layers"] == ["out_relu"]
     assert data["units"]["skipped"][0].startswith("relu: ")
     assert data["saliency"]["method"] == "gradient"
+    page, errors, _ = _open(browser, page)
+    cells = page.eval_on_selector_all("#units td", "cells => cells.map(c => c.textContent)")
+    numbers = [float(c) for c in cells if c.replace(".", "", 1).replace("-", "", 1).isdigit()]
+    assert numbers and all(len(f"{abs(v):.10g}".replace(".", "").strip("0")) <= 4 for v in numbers)
+    assert page.locator("#units img").count() == 2 and not errors

@@ -23,6 +23,11 @@
     button.addEventListener("click", () => api.select(i));
     return button;
   }
+  function shown(cell) {
+    if (cell === null || cell === undefined) return "n/a";
+    if (typeof cell === "number" && !Number.isInteger(cell)) return String(Number(cell.toPrecision(4)));
+    return String(cell);
+  }
   function table(rows, header) {
     const node = el("table");
     if (header) {
@@ -32,7 +37,7 @@
     }
     rows.forEach((cells) => {
       const row = el("tr");
-      cells.forEach((cell) => row.append(el("td", cell === null ? "n/a" : String(cell))));
+      cells.forEach((cell) => row.append(el("td", shown(cell))));
       node.append(row);
     });
     return node;
