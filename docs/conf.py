@@ -125,6 +125,12 @@ numpydoc_xref_ignore = {
     "v_max",
     "input_shape",
     "self",
+    "n_labels",
+    "one",
+    "two",
+    "label",
+    "class",
+    "X.shape",
 }
 
 # Type names written for readers; they point at the owning project's object, or
@@ -188,6 +194,13 @@ numpydoc_xref_aliases = {
     "Tensor": "torch.Tensor",
     "PolyCollection": "matplotlib.collections.PolyCollection",
     "LineCollection": "matplotlib.collections.LineCollection",
+    "Rectangle": "matplotlib.patches.Rectangle",
+    "BarContainer": "matplotlib.container.BarContainer",
+    "Line2D": "matplotlib.lines.Line2D",
+    "InactiveUnits": "didi.introspection.InactiveUnits",
+    "PrincipalFilters": "didi.introspection.PrincipalFilters",
+    "SaliencyDisplay": "didi.SaliencyDisplay",
+    "MapConfusionDisplay": "didi.MapConfusionDisplay",
 }
 
 # Other projects' objects cannot be linked offline; they are named, not linked.

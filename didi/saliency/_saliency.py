@@ -162,7 +162,7 @@ def saliency(
     See Also
     --------
     map_saliency : The same for the samples π⁻¹ synthesises at map positions.
-    didi.plotting.SaliencyDisplay : Draws the result.
+    didi.SaliencyDisplay : Draws the result.
 
     Examples
     --------
