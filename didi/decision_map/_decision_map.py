@@ -169,6 +169,13 @@ class DecisionMap(
         UMAP's optimisation epochs.
     umap_kwargs : dict, default=None
         Further keyword arguments for ``umap.UMAP``.
+    layout_device : str or torch.device, default=None
+        Where UMAP's layout is optimised: ``None`` runs umap-learn's own (numba, on
+        the CPU); a device (``"cuda"``, ``"cpu"``, ...) runs the same objective on
+        the same graph and initial layout in PyTorch there, each epoch's edges at
+        once (``pip install "didi[torch]"``). Its layouts (the Euclidean one behind
+        ``q_knn_e`` too) are as good by q_kNN and trustworthiness, not identical to
+        umap-learn's.
     embedder : {"umap", "tsne"}, default="umap"
         The layout of the DiDi graph: UMAP's, or scikit-learn's Barnes-Hut t-SNE of
         the exact DiDi k-NN graph (``mode="auto"`` is then always ``"knn"``), at the
@@ -308,6 +315,7 @@ class DecisionMap(
         umap_kwargs: dict | None = None,
         embedder: str = "umap",
         grid: str = "full",
+        layout_device: Any = None,
     ) -> None:
         self.estimator = estimator
         self.lam = lam
@@ -335,6 +343,7 @@ class DecisionMap(
         self.umap_kwargs = umap_kwargs
         self.embedder = embedder
         self.grid = grid
+        self.layout_device = layout_device
 
     _parameter_constraints: ClassVar[dict] = {
         **FisherUMAP._parameter_constraints,
@@ -576,6 +585,7 @@ class DecisionMap(
             n_epochs=self.n_epochs,
             random_state=self.random_state,
             umap_kwargs=self.umap_kwargs,
+            layout_device=self.layout_device,
         )
 
     def add_samples(

@@ -34,6 +34,7 @@ def fit_euclidean_umap(
     n_epochs: int | None,
     random_state: Any,
     umap_kwargs: dict | None,
+    layout_device: Any = None,
 ):
     """The plain Euclidean UMAP of the samples, for ``q_knn_e``.
 
@@ -47,6 +48,7 @@ def fit_euclidean_umap(
         n_epochs=n_epochs,
         random_state=random_state,
         umap_kwargs=umap_kwargs,
+        layout_device=layout_device,
     )
     if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
         k = min(n_neighbors, len(X))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -10,6 +11,7 @@ import scipy.sparse
 
 from ._kernels import cache_umap_kernels
 from ._placement import embed_new_points, nearest_columns
+from ._torch_layout import torch_layout
 
 
 def fit_umap(
@@ -22,8 +24,13 @@ def fit_umap(
     random_state: Any,
     metric: str = "precomputed",
     umap_kwargs: dict | None = None,
+    layout_device: Any = None,
 ):
     """Fit ``umap.UMAP`` with two components, quietly, and return the model.
+
+    With ``layout_device``, the layout's gradient descent runs in PyTorch on that
+    device (:func:`~didi.projection._torch_layout.torch_layout`); umap-learn still
+    builds the graph and the initial layout.
 
     ``distances`` is a square distance matrix or a sparse k-NN distance graph for
     ``metric="precomputed"``, and the (flattened) samples otherwise. A graph's
@@ -64,7 +71,8 @@ def fit_umap(
         warnings.filterwarnings("ignore", message=".*precomputed metric.*")
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-        model.fit(distances)
+        with contextlib.nullcontext() if layout_device is None else torch_layout(layout_device):
+            model.fit(distances)
     return model
 
 

@@ -95,12 +95,14 @@ class DecisionMapSequence(BaseEstimator):
         values move the maps less and follow each graph less closely.
     lam, n_steps, n_neighbors, min_dist, spread, a, b, resolution, holdout, scoring, \
 random_state, base_metric, mode, scale, n_centers, alpha, margin, n_jobs, memory, \
-verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
+verbose, batch_size, n_epochs, umap_kwargs, embedder, grid, layout_device
         Every map's parameters, as in :class:`DecisionMap`; ``lam`` is one number for
         all maps (maps at different λ do not compare: choose it once with
         ``DecisionMap(checkpoint, lam="auto").fit(X).lam_``). An aligned layout runs
         ``n_epochs`` epochs (200, as ``AlignedUMAP``, when ``None``); it is UMAP's
         objective, so ``embedder="tsne"`` needs ``alignment="independent"``.
+        ``layout_device`` lays out the first map, independent maps and the Euclidean
+        UMAP on the device; aligned layouts run umap-learn's numba kernel.
 
     Attributes
     ----------
@@ -196,6 +198,7 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
         umap_kwargs: dict | None = None,
         embedder: str = "umap",
         grid: str = "full",
+        layout_device: Any = None,
     ) -> None:
         self.checkpoints = checkpoints
         self.alignment = alignment
@@ -225,6 +228,7 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
         self.umap_kwargs = umap_kwargs
         self.embedder = embedder
         self.grid = grid
+        self.layout_device = layout_device
 
     _parameter_constraints: ClassVar[dict] = {
         **{k: v for k, v in DecisionMap._parameter_constraints.items() if k != "estimator"},
@@ -378,7 +382,8 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid
         the classifier), unless its parameters have changed since (``set_params``)."""
         if previous is None:
             return None
-        names = ("n_neighbors", "min_dist", "spread", "n_epochs", "random_state", "umap_kwargs")
+        names = ("n_neighbors", "min_dist", "spread", "n_epochs", "random_state", "umap_kwargs",
+                 "layout_device")  # fmt: skip
         before = {name: previous.get_params()[name] for name in names}
         now = {name: getattr(self, name) for name in names}
         return previous.euclidean_umap_ if joblib.hash(before) == joblib.hash(now) else None

@@ -1,0 +1,133 @@
+"""umap-learn's layout optimisation in PyTorch, on any device.
+
+umap-learn builds the fuzzy graph, the initial (spectral) layout and the sampling
+schedule; only its stochastic gradient descent, ``optimize_layout_euclidean``, is
+replaced, for the length of one fit, by :func:`optimize_layout_torch`: the same
+objective (attraction along each edge as often as its weight says, ``a``/``b`` from
+``min_dist`` and ``spread``, ``negative_sample_rate`` repulsions per attraction,
+gradients clipped at 4, a learning rate falling linearly to 0) with each epoch's
+edges updated at once on the device, as cuML does, instead of one after another.
+Needs PyTorch; ``import didi`` never imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+#: umap-learn's gradient clip.
+CLIP = 4.0
+
+#: One layout swap at a time: the swap is of a module attribute.
+_SWAP_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def torch_layout(device: Any) -> Iterator[None]:
+    """Within the block, umap-learn lays out its graph with :func:`optimize_layout_torch`
+    on ``device``."""
+    import umap.umap_
+
+    original = umap.umap_.optimize_layout_euclidean
+
+    def on_device(head_embedding, tail_embedding, head, tail, n_epochs, n_vertices,
+                  epochs_per_sample, a, b, rng_state, gamma=1.0, initial_alpha=1.0,
+                  negative_sample_rate=5.0, **ignored):  # fmt: skip
+        if isinstance(n_epochs, list) or ignored.get("densmap"):
+            return original(head_embedding, tail_embedding, head, tail, n_epochs, n_vertices,
+                            epochs_per_sample, a, b, rng_state, gamma, initial_alpha,
+                            negative_sample_rate, **ignored)  # fmt: skip
+        return optimize_layout_torch(
+            head_embedding, head, tail, int(n_epochs), epochs_per_sample, a, b,
+            gamma=gamma, initial_alpha=initial_alpha,
+            negative_sample_rate=negative_sample_rate, seed=int(rng_state[0]), device=device,
+        )  # fmt: skip
+
+    with _SWAP_LOCK:
+        umap.umap_.optimize_layout_euclidean = on_device
+        try:
+            yield
+        finally:
+            umap.umap_.optimize_layout_euclidean = original
+
+
+def optimize_layout_torch(
+    embedding: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    n_epochs: int,
+    epochs_per_sample: np.ndarray,
+    a: float,
+    b: float,
+    *,
+    gamma: float = 1.0,
+    initial_alpha: float = 1.0,
+    negative_sample_rate: float = 5.0,
+    seed: int = 0,
+    device: Any = "cpu",
+) -> np.ndarray:
+    """UMAP's SGD on ``embedding`` (moved in place and returned), every epoch at once.
+
+    In epoch ``n`` every edge whose next sample is due attracts its two ends, and
+    its head is pushed from as many random vertices as its negative samples due;
+    the moves of all such edges are summed and applied together.
+    """
+    import torch
+
+    device = torch.device(device)
+    generator = torch.Generator(device=device).manual_seed(abs(seed) % 2**63)
+    positions = torch.as_tensor(embedding, dtype=torch.float32, device=device)
+    heads = torch.as_tensor(head, dtype=torch.int64, device=device)
+    tails = torch.as_tensor(tail, dtype=torch.int64, device=device)
+    # Schedules in float64 where the device has it: they count epochs exactly.
+    clock = torch.float32 if device.type == "mps" else torch.float64
+    per_sample = torch.as_tensor(epochs_per_sample, dtype=clock, device=device)
+    per_negative = per_sample / negative_sample_rate
+    next_sample = per_sample.clone()
+    next_negative = per_negative.clone()
+    for n in range(n_epochs):
+        # umap-learn lowers the rate after each epoch by that epoch's index: epochs 0
+        # and 1 both run at the initial rate.
+        alpha = initial_alpha * (1.0 - max(n - 1, 0) / n_epochs)
+        due = torch.nonzero(next_sample <= n).squeeze(1)
+        if len(due):
+            ends = (heads[due], tails[due])
+            n_negative = torch.floor((n - next_negative[due]) / per_negative[due]).clamp_min(0)
+            _epoch(positions, ends, n_negative.to(torch.int64), a, b, gamma, alpha, generator)
+            next_sample[due] += per_sample[due]
+            next_negative[due] += n_negative * per_negative[due]
+    embedding[:] = positions.cpu().numpy()
+    return embedding
+
+
+def _epoch(positions, ends, n_negative, a: float, b: float, gamma: float, alpha: float,
+           generator) -> None:  # fmt: skip
+    """One epoch's moves: attraction along the due edges, repulsion from random vertices."""
+    import torch
+
+    j, k = ends
+    moves = torch.zeros_like(positions)
+    diff = positions[j] - positions[k]
+    squared = (diff * diff).sum(dim=1)
+    safe = squared.clamp_min(torch.finfo(squared.dtype).tiny)
+    attraction = -2.0 * a * b * safe.pow(b - 1.0) / (a * safe.pow(b) + 1.0)
+    attraction = torch.where(squared > 0, attraction, torch.zeros_like(attraction))
+    step = (attraction[:, None] * diff).clamp(-CLIP, CLIP) * alpha
+    moves.index_add_(0, j, step)
+    moves.index_add_(0, k, -step)
+    pushed = j.repeat_interleave(n_negative)
+    if len(pushed):
+        others = torch.randint(
+            0, len(positions), (len(pushed),), generator=generator, device=positions.device
+        )
+        diff = positions[pushed] - positions[others]
+        squared = (diff * diff).sum(dim=1)
+        repulsion = 2.0 * gamma * b / ((0.001 + squared) * (a * squared.pow(b) + 1.0))
+        # A vertex drawn as its own negative sample, or one at the same place, is skipped.
+        repulsion = torch.where(squared > 0, repulsion, torch.zeros_like(repulsion))
+        moves.index_add_(0, pushed, (repulsion[:, None] * diff).clamp(-CLIP, CLIP) * alpha)
+    positions += moves
