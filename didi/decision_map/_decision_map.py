@@ -30,6 +30,7 @@ from ..distance._divergence import normalized_entropy
 from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
 from ..projection import FisherUMAP
+from ..projection._torch_layout import check_layout_device
 from ..projection._tsne import TSNELayout
 from ..projection._umap import place_points
 from ._euclidean import euclidean_neighbour_graph, euclidean_units, fit_euclidean_umap
@@ -380,6 +381,8 @@ class DecisionMap(
         self : DecisionMap
         """
         validate_params(self)
+        if self.layout_device is not None:  # refused now, not after the distances
+            check_layout_device(self.layout_device)
         names, frame = feature_names_of(X), FrameSpec.of(X)
         X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
         y = self._check_labels(y, len(X))
@@ -1135,6 +1138,8 @@ def _projection_key(projection: FisherUMAP, classifier_and_data: str) -> dict:
     params = projection.get_params(deep=False)
     for name in ("estimator", "memory", "verbose", "n_jobs", "batch_size"):
         params.pop(name)
+    if params["layout_device"] is None:  # keys written before the option still match
+        params.pop("layout_device")
     params["classifier_and_data"] = classifier_and_data
     return params
 

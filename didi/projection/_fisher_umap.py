@@ -17,6 +17,7 @@ from .._frames import keep_feature_names
 from .._timing import lap
 from .._validation import CLASSIFIER, DICT, NONE, Interval, Options, Satisfies, validate_params
 from ..distance import FisherJSMetric
+from ._torch_layout import check_layout_device
 from ._umap import fit_umap, place_points
 
 #: Which distances are computed: the exact k-NN graph, every pair, or chosen by size.
@@ -220,6 +221,8 @@ class FisherUMAP(
         self : FisherUMAP
         """
         validate_params(self)
+        if self.layout_device is not None:  # refused now, not after the distances
+            check_layout_device(self.layout_device)
         clock = time.perf_counter()
         # Everything is built locally and kept only once UMAP has succeeded: a
         # failed refit must not leave a new metric beside an old embedding.

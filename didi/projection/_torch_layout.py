@@ -2,7 +2,8 @@
 
 umap-learn builds the fuzzy graph, the initial (spectral) layout and the sampling
 schedule; only its stochastic gradient descent, ``optimize_layout_euclidean``, is
-replaced, for the length of one fit, by :func:`optimize_layout_torch`: the same
+replaced, within :func:`torch_layout` and in that thread only, by
+:func:`optimize_layout_torch`: the same
 objective (attraction along each edge as often as its weight says, ``a``/``b`` from
 ``min_dist`` and ``spread``, ``negative_sample_rate`` repulsions per attraction,
 gradients clipped at 4, a learning rate falling linearly to 0) with each epoch's
@@ -13,6 +14,7 @@ Needs PyTorch; ``import didi`` never imports it.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,37 +24,70 @@ import numpy as np
 #: umap-learn's gradient clip.
 CLIP = 4.0
 
-#: One layout swap at a time: the swap is of a module attribute.
-_SWAP_LOCK = threading.Lock()
+#: The device this thread's (this context's) layouts run on; ``None``: umap-learn's own.
+_DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar("didi_layout_device", default=None)
+
+_INSTALL_LOCK = threading.Lock()
+
+
+def check_layout_device(device: Any) -> Any:
+    """``device`` as a ``torch.device``, checked before any work (PyTorch installed, the
+    name known to it)."""
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(
+            "layout_device runs UMAP's layout in PyTorch: pip install 'didi[torch]'."
+        ) from error
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"layout_device={device!r} is not a torch device: {error}") from error
 
 
 @contextlib.contextmanager
 def torch_layout(device: Any) -> Iterator[None]:
-    """Within the block, umap-learn lays out its graph with :func:`optimize_layout_torch`
-    on ``device``."""
+    """Within the block (and only in this thread), umap-learn lays out its graph with
+    :func:`optimize_layout_torch` on ``device``."""
+    _install_dispatcher()
+    token = _DEVICE.set(check_layout_device(device))
+    try:
+        yield
+    finally:
+        _DEVICE.reset(token)
+
+
+def _install_dispatcher() -> None:
+    """Put, once per process, a dispatcher in place of umap-learn's layout function: it
+    runs the PyTorch layout where the calling context asked for one and the call is a
+    fit's (one embedding moved at both ends), and umap-learn's own otherwise, so that
+    other threads, ``transform`` and densMAP are untouched."""
     import umap.umap_
 
-    original = umap.umap_.optimize_layout_euclidean
+    with _INSTALL_LOCK:
+        original = umap.umap_.optimize_layout_euclidean
+        if getattr(original, "didi_dispatcher", False):
+            return
 
-    def on_device(head_embedding, tail_embedding, head, tail, n_epochs, n_vertices,
-                  epochs_per_sample, a, b, rng_state, gamma=1.0, initial_alpha=1.0,
-                  negative_sample_rate=5.0, **ignored):  # fmt: skip
-        if isinstance(n_epochs, list) or ignored.get("densmap"):
-            return original(head_embedding, tail_embedding, head, tail, n_epochs, n_vertices,
-                            epochs_per_sample, a, b, rng_state, gamma, initial_alpha,
-                            negative_sample_rate, **ignored)  # fmt: skip
-        return optimize_layout_torch(
-            head_embedding, head, tail, int(n_epochs), epochs_per_sample, a, b,
-            gamma=gamma, initial_alpha=initial_alpha,
-            negative_sample_rate=negative_sample_rate, seed=int(rng_state[0]), device=device,
-        )  # fmt: skip
+        def dispatch(*args: Any, **kwargs: Any) -> Any:
+            device = _DEVICE.get()
+            fit_call = (
+                device is not None and len(args) >= 13 and args[0] is args[1]
+                and kwargs.get("move_other", False) and not kwargs.get("densmap", False)
+                and not isinstance(args[4], list)
+            )  # fmt: skip
+            if not fit_call:
+                return original(*args, **kwargs)
+            embedding, _, head, tail, n_epochs, _, per_sample, a, b, rng_state = args[:10]
+            gamma, initial_alpha, negative_sample_rate = args[10:13]
+            return optimize_layout_torch(
+                embedding, head, tail, int(n_epochs), per_sample, a, b, gamma=gamma,
+                initial_alpha=initial_alpha, negative_sample_rate=negative_sample_rate,
+                seed=int(rng_state[0]), device=device,
+            )  # fmt: skip
 
-    with _SWAP_LOCK:
-        umap.umap_.optimize_layout_euclidean = on_device
-        try:
-            yield
-        finally:
-            umap.umap_.optimize_layout_euclidean = original
+        dispatch.didi_dispatcher = True  # type: ignore[attr-defined]
+        umap.umap_.optimize_layout_euclidean = dispatch
 
 
 def optimize_layout_torch(
@@ -74,7 +109,9 @@ def optimize_layout_torch(
 
     In epoch ``n`` every edge whose next sample is due attracts its two ends, and
     its head is pushed from as many random vertices as its negative samples due;
-    the moves of all such edges are summed and applied together.
+    the moves of all such edges are summed and applied together. Seeded, it is
+    reproducible on the CPU; on CUDA the sums are atomic additions, whose order, and
+    so the last bits of the layout, may change from run to run.
     """
     import torch
 

@@ -34,18 +34,34 @@ def test_disjoint_edges_without_repulsion_move_exactly_as_in_umap_learn():
     np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_no_epochs_leaves_the_layout_and_the_swap_is_undone():
-    import umap.umap_
-
+def test_no_epochs_leaves_the_layout():
     start = np.arange(8.0, dtype=np.float32).reshape(4, 2)
     found = optimize_layout_torch(start.copy(), np.array([0, 2]), np.array([1, 3]), 0,
                                   np.ones(2), 1.0, 1.0)  # fmt: skip
     np.testing.assert_array_equal(found, start)
-    original = umap.umap_.optimize_layout_euclidean
-    with pytest.raises(RuntimeError), torch_layout("cpu"):
-        assert umap.umap_.optimize_layout_euclidean is not original
-        raise RuntimeError
-    assert umap.umap_.optimize_layout_euclidean is original
+
+
+def test_only_the_asking_thread_lays_out_in_torch(digits):
+    import threading
+
+    X, _ = digits
+    graph = euclidean_neighbour_graph(X[:300], X[:300], 10)
+    options = dict(n_neighbors=10, min_dist=0.1, spread=1.0, n_epochs=50, random_state=0)
+    plain = fit_umap(graph.copy(), **options).embedding_
+    found = {}
+
+    def other_thread():
+        found["other"] = fit_umap(graph.copy(), **options).embedding_
+
+    with torch_layout("cpu"):
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        found["inside"] = fit_umap(graph.copy(), **options).embedding_
+    found["after"] = fit_umap(graph.copy(), **options).embedding_
+    np.testing.assert_array_equal(found["other"], plain)  # another thread: umap-learn's own
+    np.testing.assert_array_equal(found["after"], plain)  # the block has ended
+    assert not np.allclose(found["inside"], plain)
 
 
 def _quality(X, y, embedding):
@@ -80,3 +96,13 @@ def test_a_decision_map_lays_out_on_the_device(digits, digits_mlp):
         assert on_device.scores_[score] > plain.scores_[score] - 0.04
     with pytest.raises(InvalidParameterError, match="layout_device must be"):
         DecisionMap(digits_mlp, layout_device=5).fit(X[:100])
+    with pytest.raises(ValueError, match="layout_device='gpu' is not a torch device"):
+        DecisionMap(digits_mlp, layout_device="gpu").fit(X[:100])
+
+
+def test_cached_projections_of_default_maps_keep_their_keys():
+    from didi import FisherUMAP
+    from didi.decision_map._decision_map import _projection_key
+
+    assert "layout_device" not in _projection_key(FisherUMAP(), "digest")
+    assert _projection_key(FisherUMAP(layout_device="cpu"), "digest")["layout_device"] == "cpu"
