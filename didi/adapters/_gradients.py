@@ -49,7 +49,6 @@ def class_scores(raw: torch.Tensor, output: str, score: str) -> torch.Tensor:
             f"score='logit' needs a model that returns logits, but output={output!r}; "
             "use score='log_proba' or 'proba'."
         )
-    raw = getattr(raw, "logits", raw)
     decision = torch_decision_scores(raw, output, torch.float64)
     if score == "logit":
         return decision

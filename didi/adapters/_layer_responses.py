@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import NONE, Interval, Options, Satisfies, check_value
+from ..introspection._units import unit_view
 
 POOLINGS = ("mean", "max")
 
@@ -90,8 +91,7 @@ class LayerResponses:
         check_value(f"LayerResponses (layer {self.layer!r} of shape {values.shape})",
                     "unit_axis", self.unit_axis,
                     [Interval(Integral, 1, last), Interval(Integral, -last, -1)])  # fmt: skip
-        units = np.moveaxis(values, int(self.unit_axis), 1)
-        units = units.reshape(len(units), units.shape[1], -1)
+        units = unit_view(values, int(self.unit_axis))
         return units.mean(axis=2) if self.pooling == "mean" else units.max(axis=2)
 
     def __repr__(self) -> str:

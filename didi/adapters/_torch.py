@@ -231,9 +231,7 @@ class TorchClassifier(PrefitClassifier):
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """Float64 probabilities of a batch already on the device."""
-        raw = self.module(x)
-        if not isinstance(raw, torch.Tensor):
-            raw = getattr(raw, "logits", raw)
+        raw = self._raw(x)
         if not isinstance(raw, torch.Tensor):
             raise TypeError(
                 f"The module returned {type(raw).__name__}; expected a tensor of shape "
@@ -314,8 +312,7 @@ class TorchClassifier(PrefitClassifier):
         work = torch.float32 if device.type == "mps" else torch.float64
 
         def scores_of(x: torch.Tensor) -> torch.Tensor:
-            raw = self.module(x.reshape(-1, *shape))
-            return torch_decision_scores(getattr(raw, "logits", raw), self.output, work)
+            return torch_decision_scores(self._raw(x.reshape(-1, *shape)), self.output, work)
 
         out = []
         with self._evaluating(gradients=True):

@@ -55,7 +55,7 @@ def png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def sample_view(sample: np.ndarray, image_shape: tuple[int, ...] | None) -> dict:
+def _sample_view(sample: np.ndarray, image_shape: tuple[int, ...] | None) -> dict:
     """How the page shows one sample: a thumbnail, or its first values."""
     image = as_image(sample, image_shape)
     if image is not None:
@@ -76,7 +76,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def script_json(data: Any) -> str:
+def _script_json(data: Any) -> str:
     """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML entities."""
     text = json.dumps(_finite(data), separators=(",", ":"), allow_nan=False)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
@@ -103,7 +103,7 @@ def page_data(
     samples = first.projection_.metric_.X_fit_
     true = None if first.y_ is None else label_indices(first.y_, first.classes_)
     views = (
-        [sample_view(s, image_shape) for s in samples]
+        [_sample_view(s, image_shape) for s in samples]
         if len(samples) <= max_thumbnails
         else [None] * len(samples)
     )
@@ -151,7 +151,7 @@ def _frame_data(
             "y": positions[:, 1].round(6).tolist(),
             "labels": [str(v) for v in found.labels],
             "certainty": found.certainty.round(4).tolist(),
-            "views": [sample_view(s, image_shape) for s in found.samples],
+            "views": [_sample_view(s, image_shape) for s in found.samples],
         },
         "scores": {name: round(float(value), 4) for name, value in dmap.scores_.items()},
         "layers": _layer_data(dmap),
@@ -179,7 +179,7 @@ def _layer_data(dmap) -> dict:
     return out
 
 
-def page_file(name: str) -> str:
+def _page_file(name: str) -> str:
     """One of the page's parts, shipped as package data: its HTML, CSS or JavaScript."""
     return (resources.files(__package__) / "_page" / name).read_text(encoding="utf-8")
 
@@ -217,12 +217,12 @@ def render_page(
     holds no data), with ``style`` and ``script`` after the map's own."""
     parts = {
         "TITLE": html.escape(title),
-        "DATA": script_json(data),
-        "STYLE": page_file("page.css") + style,
-        "SCRIPT": page_file("page.js") + script,
+        "DATA": _script_json(data),
+        "STYLE": _page_file("page.css") + style,
+        "SCRIPT": _page_file("page.js") + script,
         "SECTIONS": sections,
     }
     # One pass, so that a placeholder inside the title or the data stays text.
     return re.sub(
-        r"@(TITLE|DATA|STYLE|SCRIPT|SECTIONS)@", lambda m: parts[m[1]], page_file("page.html")
+        r"@(TITLE|DATA|STYLE|SCRIPT|SECTIONS)@", lambda m: parts[m[1]], _page_file("page.html")
     )

@@ -20,6 +20,7 @@ from .._validation import BOOLEAN, DICT, NONE, Constraint, Interval, Options, Sa
 from ..decision_map import DecisionMap
 from ..decision_map._layers import LAYERS
 from ..introspection import Familiarity, NearDuplicates, find_label_issues
+from ..introspection._units import unit_view
 from ..plotting._html import PROBE_RESOLUTION, page_data, probe_positions, render_page
 from ..saliency import METHODS, map_saliency, saliency, saliency_cost
 from ..saliency._saliency import (
@@ -294,9 +295,11 @@ def _saliency_plan(estimator, X, image_shape, requested: str) -> str | None:
     for the samples explained and the probes; ``None`` when none does."""
     n = min(len(X), MAX_EXPLAINED) + PROBE_RESOLUTION**2
     known = len(getattr(estimator, "classes_", ())) or n
-    n_windows = occlusion_window_count(X, image_shape, estimator)
 
     def cost(method: str) -> int:
+        n_windows = (
+            occlusion_window_count(X, image_shape, estimator) if method == "occlusion" else 0
+        )
         return saliency_cost(method, n, min(n, known), int(np.prod(X.shape[1:])),
                              n_windows=n_windows)  # fmt: skip
 
@@ -382,7 +385,7 @@ def _reduced_responses(estimator, X, names) -> tuple[dict, dict]:
     for start in range(0, len(X), UNIT_BLOCK):
         found = estimator.unit_responses(X[start : start + UNIT_BLOCK], names)
         for name, values in found.items():
-            values = values.reshape(len(values), values.shape[1] if values.ndim > 1 else 1, -1)
+            values = unit_view(values[:, None] if values.ndim == 1 else values, 1)
             peaks[name].append(np.abs(values).max(axis=2))
             means[name].append(values.mean(axis=2))
     return ({n: np.concatenate(v) for n, v in peaks.items()},
@@ -411,7 +414,7 @@ def _write(built: Bunch, output_dir: Path, title: str, image_shape) -> Path:
     """``index.html`` and ``report.json`` into ``output_dir``."""
     output_dir.mkdir(parents=True, exist_ok=True)
     dmap = built.decision_map
-    sections = {k: v for k, v in built.sections.items()}
+    sections = built.sections
     findings = _findings(sections, len(dmap.embedding_))
     data = page_data(dmap, image_shape=image_shape, findings=findings)
     data["report"] = {"summary": built.summary, **_without_arrays(sections)}

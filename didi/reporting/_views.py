@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plotting._html import png_data_uri, sample_view
+from ..plotting._html import png_data_uri
 from ..plotting._saliency_display import (
     ATTRIBUTIONS,
     SALIENCY_CMAP,
@@ -91,11 +91,6 @@ def label_issue_rows(
 ) -> list[list]:
     """``[index, given label, predicted label, label quality]`` per issue, worst first."""
     return [[int(i), str(y[i]), str(predicted[i]), float(f"{quality[i]:.4g}")] for i in issues]
-
-
-def thumbnails(X: np.ndarray, image_shape: tuple[int, ...] | None) -> list[dict]:
-    """The page's view of every sample (a thumbnail, or its first values)."""
-    return [sample_view(sample, image_shape) for sample in X]
 
 
 def summary_rows(
