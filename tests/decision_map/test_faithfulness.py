@@ -94,11 +94,14 @@ def test_round_trips_count_trips_before_the_label_changes(starts, shift, max_tri
     found = round_trips(
         positions, labels, inverse=lambda z: z, place=place, predict=predict, max_trips=max_trips
     )
-    # Independently: the trips before x + k·shift first crosses 0 (never, from x > 0).
+    # Independently: the trips before x + shift + shift + … first crosses 0 (never,
+    # from x > 0), added one trip at a time as the placements add it: x + k·shift
+    # rounds differently (-2 + 6·(1/3) lands above 0, six additions do not).
     expected = []
     for x in starts:
-        k = 0
-        while k < max_trips and ((x + (k + 1) * shift > 0) == (x > 0)):
+        k, position = 0, x
+        while k < max_trips and ((position + shift > 0) == (x > 0)):
+            position += shift
             k += 1
         expected.append(k)
     np.testing.assert_array_equal(found, expected)
