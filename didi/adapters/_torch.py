@@ -24,15 +24,9 @@ import torch
 from .._base import check_samples
 from .._proba import ROW_SUM_TOLERANCE
 from .._validation import NONE, Interval, Options, Satisfies, check_value
-from ..distance._bounds import (
-    JS_MARGIN,
-    BoundTerms,
-    BoundWeights,
-    candidate_table,
-    candidate_widths,
-    store_ranked,
-)
+from ..distance._bounds import JS_MARGIN, BoundTerms, BoundWeights
 from ..distance._divergence import JS_MAX, js_distance
+from ..distance._ranking import candidate_table, candidate_widths, store_ranked
 from ._gradients import torch_decision_scores
 from ._prefit import PrefitClassifier, model_input_shape
 
@@ -673,7 +667,7 @@ def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 class DeviceRanker:
     """:func:`torch_exact_candidates` for one fit: each set of samples' terms goes to
     the device once, also across the search's later calls; too large a set is
-    ranked by ``host_ranker`` (:func:`didi._bounds.exact_candidates` with the fit's
+    ranked by ``host_ranker`` (:func:`didi.distance._ranking.exact_candidates` with the fit's
     threads) instead."""
 
     def __init__(self, device: torch.device, host_ranker: Callable) -> None:
@@ -709,7 +703,7 @@ def torch_exact_candidates(
     device: torch.device,
     uploaded: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The torch twin of :func:`didi._bounds.exact_candidates`, on ``device``.
+    """The torch twin of :func:`didi.distance._ranking.exact_candidates`, on ``device``.
 
     The same bound (float64, the same safety margins), blocks of rows against all
     references, ``topk`` on the device; ties are ordered by index on the host, as
@@ -745,7 +739,7 @@ def _terms_to(terms: BoundTerms, rows, device: torch.device) -> list[torch.Tenso
 
 
 def _torch_lower_bound_block(query, reference, weights: BoundWeights) -> torch.Tensor:
-    """The torch twin of :func:`didi._bounds.lower_bound_block`."""
+    """The torch twin of :func:`didi.distance._bounds.lower_bound_block`."""
     q_flat, q_sq, q_proba, q_entropy = query
     r_flat, r_sq, r_proba, r_entropy = reference
     product = q_flat @ r_flat.T

@@ -1,24 +1,23 @@
-"""The free lower bound of the DiDi distance, and candidate neighbours ranked by it.
+"""The free lower bound of the DiDi distance.
 
 Because the Jensen-Shannon distance is a metric and a path is straight, its length
 is at least the distance between its end points' predictions:
 
 ``d(x, x') ≥ (1 − λ)·d_JS(f(x), f(x'))/s_D + λ·E(x, x')/s_E``
 
-which costs no classifier call once every ``f(x_i)`` is known. Blocks of bounds are
-computed with matrix products; a small safety margin is subtracted so that rounding
-(of the product form of the Euclidean distance, of the entropy form of the
-Jensen-Shannon divergence) can never push a bound above the true distance.
+which costs no classifier call once every ``f(x_i)`` is known (:mod:`._ranking`
+ranks candidates by it). Blocks of bounds are computed with matrix products; a small
+safety margin is subtracted so that rounding (of the product form of the Euclidean
+distance, of the entropy form of the Jensen-Shannon divergence) can never push a
+bound above the true distance.
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 #: Absolute safety margin on the Jensen-Shannon distance of the entropy form: its
 #: squared value loses about 1e-15 to cancellation, its square root about 3e-8.
@@ -31,8 +30,6 @@ _EUCLIDEAN_MARGIN = 1e-7
 
 #: Elements ``(rows × references × classes)`` per block of bounds (about 32 MB).
 _BLOCK_ELEMENTS = 1 << 22
-
-_THREADED_RANKING = threading.Lock()
 
 
 @dataclass
@@ -49,12 +46,15 @@ class BoundTerms:
     proba : ndarray of shape (n, n_classes)
     entropy : ndarray of shape (n,)
         Shannon entropy of each row of ``proba``.
+    cache : dict
+        Forms of the terms made once, on first use (the single-precision copy).
     """
 
     flat: np.ndarray
     sq_norms: np.ndarray
     proba: np.ndarray
     entropy: np.ndarray
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -150,100 +150,6 @@ def lower_bound_block(
     return bound
 
 
-def exact_candidates(
-    query: BoundTerms,
-    rows: np.ndarray,
-    reference: BoundTerms,
-    weights: BoundWeights,
-    n_candidates: int,
-    *,
-    exclude_self: bool,
-    n_threads: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``n_candidates`` reference samples of smallest bound for each query row.
-
-    With ``n_threads > 1`` blocks of rows are ranked by that many threads (numpy
-    releases the GIL in its arithmetic and partitioning), each with a
-    single-threaded BLAS so that the threads do not oversubscribe the cores.
-
-    Returns
-    -------
-    indices, bounds : ndarray of shape (len(rows), n_candidates')
-        Candidates in increasing order of bound, ``n_candidates'`` capped at the
-        number of available references.
-    next_bound : ndarray of shape (len(rows),)
-        The smallest bound of any reference *not* in the list (``inf`` when the
-        list holds them all): a certificate for stopping the search.
-    """
-    n_ref = len(reference.sq_norms)
-    n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
-    table = candidate_table(len(rows), n_candidates)
-    n_classes = reference.proba.shape[1]
-    block = max(1, _BLOCK_ELEMENTS // max(1, n_ref * n_classes))
-
-    def rank(start: int) -> None:
-        sub = rows[start : start + block]
-        bound = lower_bound_block(query, sub, reference, weights)
-        if exclude_self:
-            bound[np.arange(len(sub)), sub] = np.inf
-        part = np.argpartition(bound, keep - 1, axis=1)[:, :keep] if keep < n_ref else None
-        if part is None:
-            part = np.broadcast_to(np.arange(n_ref), bound.shape).copy()
-        store_ranked(table, start, part, np.take_along_axis(bound, part, axis=1), n_candidates)
-
-    starts = range(0, len(rows), block)
-    if n_threads > 1 and len(starts) > 1:
-        # The BLAS limit is process-wide: threaded rankings run one at a time, so
-        # that overlapping ones cannot leave it at 1 when they are done.
-        with (
-            _THREADED_RANKING,
-            threadpool_limits(1, user_api="blas"),
-            ThreadPoolExecutor(n_threads) as pool,
-        ):
-            list(pool.map(rank, starts))  # each block writes its own rows
-    else:
-        for start in starts:
-            rank(start)
-    return table
-
-
-def candidate_widths(n_references: int, n_candidates: int, exclude_self: bool) -> tuple[int, int]:
-    """Candidates per row, capped at the available references, and how many to keep
-    (one more: its bound certifies the list)."""
-    available = n_references - 1 if exclude_self else n_references
-    n_candidates = min(n_candidates, available)
-    return n_candidates, min(n_candidates + 1, available)
-
-
-def candidate_table(n_rows: int, n_candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Empty ``(indices, bounds, next_bound)`` for ``n_rows`` rows; no next bound is ``inf``."""
-    return (
-        np.empty((n_rows, n_candidates), dtype=np.int64),
-        np.empty((n_rows, n_candidates)),
-        np.full(n_rows, np.inf),
-    )
-
-
-def store_ranked(
-    table: tuple[np.ndarray, np.ndarray, np.ndarray],
-    start: int,
-    part: np.ndarray,
-    values: np.ndarray,
-    n_candidates: int,
-) -> None:
-    """Write the rows ``start …`` of ``table``: each row's candidates ``part`` sorted by
-    bound ``values``, ties by index, and the first bound past the list as its next bound."""
-    order = np.lexsort((part, values), axis=1)
-    part = np.take_along_axis(part, order, axis=1)
-    values = np.take_along_axis(values, order, axis=1)
-    indices, bounds, next_bound = table
-    stop = start + len(part)
-    indices[start:stop] = part[:, :n_candidates]
-    bounds[start:stop] = values[:, :n_candidates]
-    if values.shape[1] > n_candidates:
-        next_bound[start:stop] = values[:, n_candidates]
-
-
 def paired_lower_bounds(
     query: BoundTerms,
     index_q: np.ndarray,
@@ -267,10 +173,17 @@ def paired_lower_bounds(
         if weights.metric != "euclidean":
             base -= 1e-12
         np.maximum(base, 0.0, out=base)
-        p, q = query.proba[iq], reference.proba[ir]
-        divergence = -_neg_entropy_terms(0.5 * (p + q)).sum(axis=1)
-        divergence -= 0.5 * (query.entropy[iq] + reference.entropy[ir])
-        path = np.sqrt(np.clip(divergence, 0.0, np.log(2.0))) - JS_MARGIN
-        np.maximum(path, 0.0, out=path)
+        path = paired_js_bounds(query, iq, reference, ir)
         out[start : start + len(iq)] = weights.base * base + weights.path * path
     return out
+
+
+def paired_js_bounds(
+    query: BoundTerms, index_q: np.ndarray, reference: BoundTerms, index_r: np.ndarray
+) -> np.ndarray:
+    """Jensen-Shannon distances of the pairs' predictions, less the rounding margin."""
+    p, q = query.proba[index_q], reference.proba[index_r]
+    divergence = -_neg_entropy_terms(0.5 * (p + q)).sum(axis=1)
+    divergence -= 0.5 * (query.entropy[index_q] + reference.entropy[index_r])
+    path = np.sqrt(np.clip(divergence, 0.0, np.log(2.0))) - JS_MARGIN
+    return np.maximum(path, 0.0, out=path)

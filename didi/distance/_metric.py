@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 import time
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from joblib import effective_n_jobs
+from joblib import cpu_count, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -49,9 +48,10 @@ from ._base_distance import (
     paired_base_distances,
     symmetric_base_distances,
 )
-from ._bounds import bound_terms, bound_weights, exact_candidates, paired_lower_bounds
+from ._bounds import bound_terms, bound_weights, paired_lower_bounds
 from ._knn import CandidateLists, bound_ordered_knn
 from ._paths import parallel_path_lengths, upper_triangle_blocks
+from ._ranking import exact_candidates
 from ._scales import TYPICAL_PATH_SCALE, rms_base_distance
 from ._stores import PathLengthStore
 
@@ -62,12 +62,15 @@ BASE_METRICS = ("euclidean", "cosine")
 SCALES = ("typical", "max")
 
 #: Largest number of samples for which ``candidates="auto"`` ranks all pairs by
-#: their bound (exact); beyond it, nearest-neighbour descent finds the candidates.
-EXACT_CANDIDATES_MAX_SAMPLES = 10_000
+#: their bound (exact): ``O(n²)`` work that the classifier's GPU does for 70,000
+#: samples in seconds, and two CPU cores, pruning in single precision under the
+#: Euclidean base metric, in about a minute. Beyond it, nearest-neighbour descent
+#: finds the candidates.
+EXACT_CANDIDATES_MAX_SAMPLES = 200_000
 
-#: The same when the classifier ranks on its GPU (``O(n²)`` work that a GPU does
-#: for 70,000 samples in seconds).
-DEVICE_EXACT_CANDIDATES_MAX_SAMPLES = 200_000
+#: The same on the host under the cosine base metric, where every pair's bound is
+#: computed in double precision.
+COSINE_EXACT_CANDIDATES_MAX_SAMPLES = 10_000
 
 
 def _positive_scale(value: float) -> float:
@@ -103,7 +106,7 @@ class FisherJSMetric(
       calling the classifier; paths are evaluated in increasing order of bound until
       the ``k``-th distance is below the next bound. The graph is **exact** (the same
       neighbours and distances as the dense matrix, up to ties) when the candidates
-      are ranked exactly (``candidates="exact"``, the default up to 10,000 samples).
+      are ranked exactly (``candidates="exact"``, the default up to 200,000 samples).
       With ``candidates="nndescent"`` the first candidates come from approximate
       nearest-neighbour descent under the bound, sub-quadratic in ``n``: the graph is
       then exact for every sample whose true neighbours were among its candidates,
@@ -135,14 +138,14 @@ class FisherJSMetric(
     candidates : {"auto", "exact", "nndescent"}, default="auto"
         How the k-NN search ranks its first candidates: ``"exact"`` bounds every
         pair (``O(n²)`` arithmetic, no classifier call), ``"nndescent"`` uses
-        pynndescent on the bound; ``"auto"`` is exact up to 10,000 samples, or up to
-        200,000 when the classifier ranks them on its GPU
-        (:class:`didi.torch.TorchClassifier` on CUDA).
+        pynndescent on the bound; ``"auto"`` is exact up to 200,000 samples (10,000
+        under the cosine base metric, unless the classifier ranks them on its GPU:
+        :class:`didi.torch.TorchClassifier` on CUDA).
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib (``None``: one, unless
         set by ``joblib.parallel_config``, whose backend may be a dask or ray
-        cluster), and threads for ranking candidates by their bound. Results do
-        not depend on it. A classifier that evaluates whole paths itself (such as
+        cluster), and threads for ranking candidates by their bound (``None``: every
+        core). Results do not depend on it. A classifier that evaluates whole paths itself (such as
         :class:`didi.torch.TorchClassifier` on its device) gets all pairs in this
         process. The nearest-neighbour descent (``candidates="nndescent"``) runs
         on numba's threads: ``n_jobs`` of them, all cores for ``None``.
@@ -438,7 +441,10 @@ class FisherJSMetric(
         weights = bound_weights(self.lam, path_scale, base_scale, self.base_metric, terms)
         n = len(X)
         rank, on_device = self._exact_ranking()
-        limit = DEVICE_EXACT_CANDIDATES_MAX_SAMPLES if on_device else EXACT_CANDIDATES_MAX_SAMPLES
+        if on_device or self.base_metric == "euclidean":
+            limit = EXACT_CANDIDATES_MAX_SAMPLES
+        else:
+            limit = COSINE_EXACT_CANDIDATES_MAX_SAMPLES
         use_exact = self.candidates == "exact" or (self.candidates == "auto" and n <= limit)
         width = min(2 * k, n - 1)
         clock = time.perf_counter()
@@ -629,9 +635,11 @@ class FisherJSMetric(
 
 
 def _ranking_threads(n_jobs: int | None) -> int:
-    """Local threads for ranking candidates: ``n_jobs`` resolved, at most the cores here
-    (a cluster backend's worker count says nothing about this machine)."""
-    return max(1, min(effective_n_jobs(n_jobs), os.cpu_count() or 1))
+    """Local threads for ranking candidates: every core here for ``None`` (like BLAS and
+    the descent), else ``n_jobs`` resolved, at most the cores here (a cluster
+    backend's worker count says nothing about this machine)."""
+    cores = cpu_count()
+    return cores if n_jobs is None else max(1, min(effective_n_jobs(n_jobs), cores))
 
 
 def _centre(X: np.ndarray) -> np.ndarray:

@@ -351,7 +351,7 @@ def test_integer_targets_with_named_classes_are_class_indices(digits, trained):
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, monkeypatch):
     from didi.adapters._torch import DeviceRanker, torch_exact_candidates
-    from didi.distance import _bounds
+    from didi.distance import _bounds, _ranking
 
     X = digits[0][:250] + np.random.default_rng(0).normal(scale=0.01, size=(250, 64))
     proba = digits_mlp.predict_proba(X)
@@ -362,14 +362,14 @@ def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, 
     monkeypatch.setattr("didi.adapters._torch._DEVICE_BLOCK_ELEMENTS", 250 * 10 * 9)  # many blocks
     for rows, width, exclude in [(np.arange(250), 20, True), (np.arange(3, 250, 7), 249, True),
                                  (np.arange(0, 250, 5), 40, False)]:  # fmt: skip
-        expected = _bounds.exact_candidates(
+        expected = _ranking.exact_candidates(
             terms, rows, terms, weights, width, exclude_self=exclude
         )
         found = torch_exact_candidates(
             terms, rows, terms, weights, width, exclude_self=exclude, device=torch.device(device)
         )
         # Terms uploaded once and reused, as in a fit: the same table.
-        ranker = DeviceRanker(torch.device(device), _bounds.exact_candidates)
+        ranker = DeviceRanker(torch.device(device), _ranking.exact_candidates)
         again = ranker(terms, rows, terms, weights, width, exclude_self=exclude)
         for table in (found, again):
             np.testing.assert_array_equal(table[0], expected[0])
@@ -379,7 +379,7 @@ def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, 
 
 def test_device_ranker_hands_too_large_sets_to_the_host(monkeypatch):
     from didi.adapters._torch import DeviceRanker
-    from didi.distance import _bounds
+    from didi.distance import _bounds, _ranking
 
     X = np.random.default_rng(0).normal(size=(40, 3))
     proba = softmax(X @ np.ones((3, 2)), axis=1)
@@ -389,14 +389,14 @@ def test_device_ranker_hands_too_large_sets_to_the_host(monkeypatch):
 
     def host(*args, **kwargs):
         calls.append(kwargs)
-        return _bounds.exact_candidates(*args, **kwargs)
+        return _ranking.exact_candidates(*args, **kwargs)
 
     monkeypatch.setattr("didi.adapters._torch._fits_on", lambda device, n_bytes: False)
     table = DeviceRanker(torch.device("cpu"), host)(
         terms, np.arange(40), terms, weights, 5, exclude_self=True
     )
     assert calls == [{"exclude_self": True}]
-    expected = _bounds.exact_candidates(terms, np.arange(40), terms, weights, 5, exclude_self=True)
+    expected = _ranking.exact_candidates(terms, np.arange(40), terms, weights, 5, exclude_self=True)
     np.testing.assert_array_equal(table[0], expected[0])
 
 

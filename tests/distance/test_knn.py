@@ -139,17 +139,19 @@ def test_graph_equals_dense_on_random_problems(n, d, n_classes, k, lam, log_scal
 
 
 def test_threaded_ranking_gives_the_same_candidates(digits, digits_mlp, monkeypatch):
-    from didi.distance import _bounds
+    from didi.distance import _bounds, _ranking
 
     X = digits[0][:300]
     proba = digits_mlp.predict_proba(X)
     terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
     weights = _bounds.bound_weights(0.65, 0.8, 40.0, "euclidean", terms)
     # Small blocks, so that many threads share the rows.
-    monkeypatch.setattr(_bounds, "_BLOCK_ELEMENTS", 300 * 10 * 7)
+    monkeypatch.setattr(_ranking, "_BLOCK_ELEMENTS", 300 * 10 * 7)
     rows = np.arange(0, 300, 2)
-    one = _bounds.exact_candidates(terms, rows, terms, weights, 20, exclude_self=True)
-    four = _bounds.exact_candidates(terms, rows, terms, weights, 20, exclude_self=True, n_threads=4)
+    one = _ranking.exact_candidates(terms, rows, terms, weights, 20, exclude_self=True)
+    four = _ranking.exact_candidates(
+        terms, rows, terms, weights, 20, exclude_self=True, n_threads=4
+    )
     for a, b in zip(one, four, strict=True):
         np.testing.assert_array_equal(a, b)
     # n_jobs gives the metric's ranking threads; the graph does not depend on it.
@@ -163,7 +165,7 @@ def test_overlapping_threaded_rankings_restore_the_blas_threads(digits, digits_m
 
     from threadpoolctl import threadpool_info
 
-    from didi.distance import _bounds
+    from didi.distance import _bounds, _ranking
 
     X = digits[0][:400]
     terms = _bounds.bound_terms(X, digits_mlp.predict_proba(X), "euclidean", X.mean(axis=0))
@@ -171,7 +173,7 @@ def test_overlapping_threaded_rankings_restore_the_blas_threads(digits, digits_m
     before = [pool["num_threads"] for pool in threadpool_info()]
 
     def rank(_):
-        return _bounds.exact_candidates(
+        return _ranking.exact_candidates(
             terms, np.arange(400), terms, weights, 10, exclude_self=True, n_threads=3
         )
 

@@ -1,0 +1,167 @@
+"""Candidate neighbours ranked by the free lower bound, exactly.
+
+Each query row gets the references of smallest bound, in increasing order, and the
+smallest bound of every reference left out: the certificate that lets the k-NN
+search stop. Up to :data:`PRUNING_MIN_REFERENCES` references every bound is computed
+in double precision; beyond, under the Euclidean base metric, single-precision
+products first prune the references that cannot make the list (:mod:`._pruned`),
+with the same guarantee.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._bounds import BoundTerms, BoundWeights, lower_bound_block
+from ._pruned import prune_block, reference_single_precision
+
+#: References beyond which ranking prunes with single-precision products. Up to it,
+#: every bound is computed in double precision, as the maps fitted so far were.
+PRUNING_MIN_REFERENCES = 10_000
+
+#: Elements ``(rows × references × classes)`` per block of double-precision bounds
+#: (about 32 MB).
+_BLOCK_ELEMENTS = 1 << 22
+
+#: Elements ``(rows × references)`` per block of single-precision keys (128 MB): large
+#: enough for an efficient product, small enough for two threads' blocks and copies.
+_PRUNED_BLOCK_ELEMENTS = 1 << 25
+
+_THREADED_RANKING = threading.Lock()
+
+
+def exact_candidates(
+    query: BoundTerms,
+    rows: np.ndarray,
+    reference: BoundTerms,
+    weights: BoundWeights,
+    n_candidates: int,
+    *,
+    exclude_self: bool,
+    n_threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``n_candidates`` reference samples of smallest bound for each query row.
+
+    With ``n_threads > 1`` blocks of rows are ranked by that many threads (numpy
+    releases the GIL in its arithmetic and partitioning), each with a
+    single-threaded BLAS so that the threads do not oversubscribe the cores.
+
+    Returns
+    -------
+    indices, bounds : ndarray of shape (len(rows), n_candidates')
+        Candidates in increasing order of bound, ``n_candidates'`` capped at the
+        number of available references.
+    next_bound : ndarray of shape (len(rows),)
+        The smallest bound of any reference *not* in the list (``inf`` when the
+        list holds them all): a certificate for stopping the search.
+    """
+    n_ref = len(reference.sq_norms)
+    n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
+    table = candidate_table(len(rows), n_candidates)
+    prunes = n_ref > PRUNING_MIN_REFERENCES and keep < n_ref and weights.metric == "euclidean"
+    if prunes:
+        single = reference_single_precision(reference)
+        block = max(1, _PRUNED_BLOCK_ELEMENTS // n_ref)
+    else:
+        block = _double_block_rows(reference)
+
+    def rank(start: int) -> None:
+        sub = rows[start : start + block]
+        ranked = None
+        if prunes:
+            ranked = prune_block(query, sub, reference, weights, single, keep, exclude_self)
+        if ranked is None:
+            ranked = _ranked_in_double(query, sub, reference, weights, keep, exclude_self)
+        store_ranked(table, start, *ranked, n_candidates)
+
+    _run_blocks(rank, range(0, len(rows), block), n_threads)
+    return table
+
+
+def _double_block_rows(reference: BoundTerms) -> int:
+    n_ref, n_classes = reference.proba.shape
+    return max(1, _BLOCK_ELEMENTS // max(1, n_ref * n_classes))
+
+
+def _ranked_in_double(
+    query: BoundTerms,
+    rows: np.ndarray,
+    reference: BoundTerms,
+    weights: BoundWeights,
+    keep: int,
+    exclude_self: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``keep`` references of smallest bound, every bound in double precision."""
+    n_ref = len(reference.sq_norms)
+    block = _double_block_rows(reference)
+    parts, values = [], []
+    for start in range(0, len(rows), block):
+        sub = rows[start : start + block]
+        bound = lower_bound_block(query, sub, reference, weights)
+        if exclude_self:
+            bound[np.arange(len(sub)), sub] = np.inf
+        if keep < n_ref:
+            part = np.argpartition(bound, keep - 1, axis=1)[:, :keep]
+        else:
+            part = np.broadcast_to(np.arange(n_ref), bound.shape).copy()
+        parts.append(part)
+        values.append(np.take_along_axis(bound, part, axis=1))
+    return np.concatenate(parts), np.concatenate(values)
+
+
+def _run_blocks(rank: Callable[[int], None], starts: range, n_threads: int) -> None:
+    """``rank(start)`` for every block, on ``n_threads`` threads with one BLAS thread each."""
+    if n_threads > 1 and len(starts) > 1:
+        # The BLAS limit is process-wide: threaded rankings run one at a time, so
+        # that overlapping ones cannot leave it at 1 when they are done.
+        with (
+            _THREADED_RANKING,
+            threadpool_limits(1, user_api="blas"),
+            ThreadPoolExecutor(n_threads) as pool,
+        ):
+            list(pool.map(rank, starts))  # each block writes its own rows
+    else:
+        for start in starts:
+            rank(start)
+
+
+def candidate_widths(n_references: int, n_candidates: int, exclude_self: bool) -> tuple[int, int]:
+    """Candidates per row, capped at the available references, and how many to keep
+    (one more: its bound certifies the list)."""
+    available = n_references - 1 if exclude_self else n_references
+    n_candidates = min(n_candidates, available)
+    return n_candidates, min(n_candidates + 1, available)
+
+
+def candidate_table(n_rows: int, n_candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty ``(indices, bounds, next_bound)`` for ``n_rows`` rows; no next bound is ``inf``."""
+    return (
+        np.empty((n_rows, n_candidates), dtype=np.int64),
+        np.empty((n_rows, n_candidates)),
+        np.full(n_rows, np.inf),
+    )
+
+
+def store_ranked(
+    table: tuple[np.ndarray, np.ndarray, np.ndarray],
+    start: int,
+    part: np.ndarray,
+    values: np.ndarray,
+    n_candidates: int,
+) -> None:
+    """Write the rows ``start …`` of ``table``: each row's candidates ``part`` sorted by
+    bound ``values``, ties by index, and the first bound past the list as its next bound."""
+    order = np.lexsort((part, values), axis=1)
+    part = np.take_along_axis(part, order, axis=1)
+    values = np.take_along_axis(values, order, axis=1)
+    indices, bounds, next_bound = table
+    stop = start + len(part)
+    indices[start:stop] = part[:, :n_candidates]
+    bounds[start:stop] = values[:, :n_candidates]
+    if values.shape[1] > n_candidates:
+        next_bound[start:stop] = values[:, n_candidates]

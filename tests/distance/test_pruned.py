@@ -1,0 +1,209 @@
+"""Candidates ranked with single-precision pruning: the same guarantee as every bound in
+double precision."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.distance import cdist, jensenshannon
+
+from didi import FisherJSMetric
+from didi.distance import _bounds, _pruned, _ranking
+from didi.distance._pruned_kernels import columns_at_most, lower_bounds_and_nearest
+
+from ..conftest import softmax_classifier
+from .test_knn import dense_neighbours, graph_rows
+
+
+def test_jensen_shannon_is_at_least_ln2_times_the_squared_hellinger_distance():
+    # The one-variable inequality each class's term reduces to, densely on [0, 1].
+    t = np.linspace(0.0, 1.0, 200_001)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        js = 0.5 * (np.nan_to_num(t * np.log(2 * t)) + np.nan_to_num((1 - t) * np.log(2 * (1 - t))))
+    hellinger = np.log(2.0) * (0.5 - np.sqrt(t * (1 - t)))
+    assert np.all(js - hellinger >= -1e-15)
+    # Equality where the two predictions are disjoint or equal.
+    np.testing.assert_allclose((js - hellinger)[[0, 100_000, -1]], 0.0, atol=1e-15)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n_classes=st.integers(2, 12),
+    concentration=st.floats(0.01, 10),
+    seed=st.integers(0, 10_000),
+)
+def test_hellinger_factor_bounds_the_jensen_shannon_distance(n_classes, concentration, seed):
+    rng = np.random.default_rng(seed)
+    p, q = rng.dirichlet(np.full(n_classes, concentration), size=2)
+    # scipy's distance is √JS with natural logarithms.
+    js_distance = jensenshannon(p, q)
+    hellinger = np.linalg.norm(np.sqrt(p) - np.sqrt(q))
+    assert js_distance >= _pruned.HELLINGER_FACTOR * hellinger - 1e-12
+
+
+def random_terms(rng, n, d, n_classes, scale, offset=0.0):
+    X = rng.normal(size=(n, d)) * scale + offset
+    X[: n // 10] = X[n // 10 : 2 * (n // 10)]  # some exact duplicates
+    logits = rng.normal(size=(n, n_classes)) * rng.uniform(0.1, 8)
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    return X, proba
+
+
+def ranked(query, rows, reference, weights, width, exclude_self, *, prune):
+    limit = _ranking.PRUNING_MIN_REFERENCES
+    _ranking.PRUNING_MIN_REFERENCES = 0 if prune else 10**12
+    try:
+        return _ranking.exact_candidates(
+            query, rows, reference, weights, width, exclude_self=exclude_self
+        )
+    finally:
+        _ranking.PRUNING_MIN_REFERENCES = limit
+
+
+def free_bounds(X_query, proba_query, X_reference, proba_reference, weights):
+    """The bound without rounding margins, independently: SciPy's distances from
+    differences and its Jensen-Shannon distance. Every DiDi distance is at least this."""
+    base = cdist(X_query, X_reference)
+    path = cdist(proba_query, proba_reference, metric="jensenshannon")
+    return weights.base * base + weights.path * np.nan_to_num(path)
+
+
+def check_certified(table, floor, width, rows, exclude_self):
+    """A ranking certifies the search when its lists are sorted, its bounds are at most
+    the free bounds, and its next bound is at most every left-out reference's."""
+    indices, bounds, next_bound = table
+    floor = floor.copy()
+    if exclude_self:
+        floor[np.arange(len(rows)), rows] = np.inf
+        assert not np.any(indices == rows[:, None])
+    assert indices.shape[1] == width
+    assert np.all(np.diff(bounds, axis=1) >= 0)
+    chosen = np.take_along_axis(floor, indices, 1)
+    assert np.all(bounds <= chosen * (1 + 1e-12))
+    np.put_along_axis(floor, indices, np.inf, axis=1)
+    assert np.all(next_bound <= floor.min(axis=1) * (1 + 1e-12))
+    assert np.all(bounds[:, -1] <= next_bound)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(12, 120),
+    d=st.integers(1, 40),
+    n_classes=st.integers(2, 6),
+    width=st.integers(1, 12),
+    lam=st.floats(0, 1),
+    log_scale=st.floats(-30, 30),
+    offset=st.sampled_from([0.0, 1.0, 1e6]),
+    exclude_self=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_pruned_ranking_is_certified_like_double_precision(
+    n, d, n_classes, width, lam, log_scale, offset, exclude_self, seed
+):
+    rng = np.random.default_rng(seed)
+    scale = 10.0**log_scale
+    X, proba = random_terms(rng, n, d, n_classes, scale, offset * scale)
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    rms = float(np.sqrt(2 * terms.sq_norms.mean())) or 1.0
+    weights = _bounds.bound_weights(lam, np.sqrt(np.log(2)), rms, "euclidean", terms)
+    rows = np.arange(0, n, 3)
+    width = min(width, n - 2)
+    floor = free_bounds(X[rows], proba[rows], X, proba, weights)
+    table = ranked(terms, rows, terms, weights, width, exclude_self, prune=True)
+    check_certified(table, floor, width, rows, exclude_self)
+    # Where the double-precision bounds leave no near-tie at the list's end, both
+    # rankings choose the same references.
+    double = ranked(terms, rows, terms, weights, width, exclude_self, prune=False)
+    gap = double[2] - double[1][:, -1]
+    clear = gap > 1e-3 * (1 + double[2])
+    for row in np.flatnonzero(clear):
+        assert set(table[0][row]) == set(double[0][row])
+
+
+def test_pruned_bounds_are_close_to_double_precision():
+    rng = np.random.default_rng(0)
+    X, proba = random_terms(rng, 400, 64, 10, 1.0)
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.65, np.sqrt(np.log(2)), 11.0, "euclidean", terms)
+    rows = np.arange(400)
+    table = ranked(terms, rows, terms, weights, 30, True, prune=True)
+    double = ranked(terms, rows, terms, weights, 30, True, prune=False)
+    # The single-precision margin is about 1e-4 of the squared norms (about 64 here).
+    np.testing.assert_allclose(table[1], double[1], rtol=0, atol=2e-3)
+    assert np.mean(table[0] == double[0]) > 0.99
+
+
+def test_queries_apart_from_the_references():
+    rng = np.random.default_rng(1)
+    X, proba = random_terms(rng, 300, 8, 3, 1.0)
+    Q, proba_q = random_terms(rng, 40, 8, 3, 1.0)
+    Q[:5] *= 1e25  # far outside the references' range: ranked in double precision
+    reference = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    query = _bounds.bound_terms(Q, proba_q, "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.5, np.sqrt(np.log(2)), 4.0, "euclidean", reference)
+    rows = np.arange(40)
+    floor = free_bounds(Q, proba_q, X, proba, weights)
+    table = ranked(query, rows, reference, weights, 15, False, prune=True)
+    check_certified(table, floor, 15, rows, False)
+    assert _pruned.prune_block(
+        query, rows[:5], reference, weights, _pruned.reference_single_precision(reference), 16,
+        False,
+    ) is None  # fmt: skip
+
+
+def test_a_block_with_too_many_survivors_is_ranked_in_double_precision(monkeypatch):
+    rng = np.random.default_rng(2)
+    X, proba = random_terms(rng, 200, 5, 4, 1.0)
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.65, np.sqrt(np.log(2)), 3.0, "euclidean", terms)
+    rows = np.arange(200)
+    double = ranked(terms, rows, terms, weights, 10, True, prune=False)
+    monkeypatch.setattr(_pruned, "_MAX_SURVIVOR_SHARE", 0.0)
+    assert _pruned.prune_block(
+        terms, rows, terms, weights, _pruned.reference_single_precision(terms), 11, True
+    ) is None  # fmt: skip
+    for a, b in zip(ranked(terms, rows, terms, weights, 10, True, prune=True), double, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3, 1.0])
+def test_graph_with_pruned_candidates_equals_the_dense_matrix(lam, monkeypatch):
+    rng = np.random.default_rng(3)
+    f = softmax_classifier(rng.normal(size=(6, 4)) * 2)
+    X = rng.normal(size=(150, 6))
+    dense = FisherJSMetric(f, lam=lam, n_steps=3).fit_transform(X)
+    monkeypatch.setattr(_ranking, "PRUNING_MIN_REFERENCES", 0)
+    metric = FisherJSMetric(f, lam=lam, n_steps=3, n_neighbors=8, n_jobs=2)
+    indices, dists = graph_rows(metric.fit_transform(X))
+    np.testing.assert_allclose(dists, np.take_along_axis(dense, indices, 1), atol=1e-12)
+    expected = dense_neighbours(dense, 8)
+    np.testing.assert_allclose(dists[:, 1:], np.take_along_axis(dense, expected, 1), atol=1e-12)
+    assert metric.knn_search_["candidates"] == "exact"
+
+
+def test_kernel_keeps_each_rows_smallest_and_collects_the_survivors():
+    rng = np.random.default_rng(4)
+    base = -2 * rng.uniform(size=(7, 300)).astype(np.float32)
+    path = -2 * rng.uniform(size=(7, 300)).astype(np.float32)
+    rows_b, cols_b = rng.uniform(1, 2, 7), rng.uniform(1, 2, 300)
+    rows_p, cols_p = rng.uniform(1, 2, 7), rng.uniform(1, 2, 300)
+    margins = [np.full(7, 0.01), np.full(7, 0.001), np.full(7, 0.02), np.full(7, 0.002)]
+    expected = 0.7 * np.maximum(
+        np.sqrt(np.maximum(base + rows_b[:, None] + cols_b - 0.01, 0)) - 0.001, 0
+    ) + 0.3 * np.maximum(np.sqrt(np.maximum(path + rows_p[:, None] + cols_p - 0.02, 0)) - 0.002, 0)
+    self_col = np.array([3, -1, 0, 299, -1, 5, 6])
+    nearest = np.empty((7, 9), dtype=np.int64)
+    lower = path.copy()
+    lower_bounds_and_nearest(
+        base, lower, rows_b, cols_b, rows_p, cols_p, *margins, 0.7, 0.3, self_col, 9, nearest
+    )
+    expected[self_col >= 0, self_col[self_col >= 0]] = np.inf
+    np.testing.assert_allclose(lower, expected, rtol=1e-6)
+    for row in range(7):
+        assert set(nearest[row]) == set(np.argsort(lower[row], kind="stable")[:9])
+    limit = np.sort(lower, axis=1)[:, 20].astype(np.float32)
+    got = columns_at_most(lower, limit)
+    want = np.nonzero(lower <= limit[:, None])
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
