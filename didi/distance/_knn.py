@@ -210,8 +210,12 @@ def bound_ordered_knn(
         offsets = np.arange(width[active].max())
         cols = pointer[active, None] + offsets
         inside = (offsets < width[active, None]) & (cols < row_length[:, None])
+        position = np.where(inside, candidates.start[active, None] + cols, 0)
+        # A candidate whose bound reaches the row's current k-th distance cannot
+        # enter its k nearest: the visit ends there (a prefix, as bounds increase).
+        inside &= candidates.bounds[position] < best_dist[active, k - 1, None]
         query = np.broadcast_to(active[:, None], cols.shape)[inside]
-        ref = candidates.indices[(candidates.start[active, None] + cols)[inside]]
+        ref = candidates.indices[position[inside]]
         if symmetric:
             low, high = np.minimum(query, ref), np.maximum(query, ref)
             keys = low * n_references + high
@@ -233,7 +237,7 @@ def bound_ordered_knn(
             else:
                 rows, cols_new, dists = first, second, dist
             merge_nearest(best_idx, best_dist, rows, cols_new, dists)
-        pointer[active] = np.minimum(pointer[active] + width[active], row_length)
+        pointer[active] += inside.sum(axis=1)
         width[active] = step if n_rounds == 0 else 2 * width[active]
         n_rounds += 1
 

@@ -76,6 +76,25 @@ def test_search_finds_the_brute_force_neighbours(n, k, seed):
     assert len(np.unique(seen, axis=0)) == len(seen) == result.n_evaluated
 
 
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(6, 60), k=st.integers(1, 6), seed=st.integers(0, 10_000))
+def test_search_visits_no_candidate_whose_bound_reaches_the_kth_distance(n, k, seed):
+    points = np.random.default_rng(seed).normal(size=(n, 2))
+    k = min(k, n - 1)
+    _, seen, exact = plane_search(points, k)
+    bound = np.abs(points[:, :1] - points[:, :1].T)
+    np.fill_diagonal(bound, np.inf)
+    first = np.argsort(bound, axis=1, kind="stable")[:, :k]  # the first round's visits
+    # After its first round a row's k-th distance is at most that of its first k
+    # candidates, and it only falls: a later visit needs a bound below it.
+    after_first = np.take_along_axis(exact, first, 1).max(axis=1)
+
+    def asked_for_by(a, b):
+        return np.isin(b, first[a]) or bound[a, b] < after_first[a]
+
+    assert all(asked_for_by(a, b) or asked_for_by(b, a) for a, b in seen)
+
+
 def test_search_with_a_useless_bound_still_finds_the_neighbours():
     points = np.random.default_rng(1).normal(size=(30, 2))
     result, seen, exact = plane_search(points, 4, first_coordinate_bound=False)
