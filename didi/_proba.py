@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from sklearn import config_context
 
 from ._frames import FrameSpec
 
@@ -154,7 +155,8 @@ class ProbaFunction:
         The classifier receives copies of the batches, so that one that edits its
         input in place cannot edit the caller's samples; ``owned=True`` says that
         ``X`` is a scratch array of the suite's own (interpolated points, π⁻¹
-        images), handed over as it is.
+        images), made from finite samples and handed over as it is, without
+        scikit-learn's check for NaN.
         """
         n = len(X)
         first = self._call_once(X[: self.batch_size], owned)
@@ -168,9 +170,13 @@ class ProbaFunction:
         return out
 
     def _call_once(self, X: np.ndarray, owned: bool) -> np.ndarray:
+        # The suite's own points mix validated, finite samples: scikit-learn need not
+        # scan them for NaN again (a pass over every row of a large search).
+        finite = config_context(assume_finite=True) if owned else contextlib.nullcontext()
         try:
             batch = X if owned else X.copy()
-            raw = self._predict(batch if self.frame is None else self.frame.frame(batch))
+            with finite:
+                raw = self._predict(batch if self.frame is None else self.frame.frame(batch))
         except Exception as exc:
             # Same exception type for the caller to catch, with where it happened.
             if hasattr(exc, "add_note"):

@@ -54,3 +54,22 @@ def test_zero_steps_is_the_endpoint_distance():
     out = path_lengths(proba, A, A, f(A), f(A), ia, ib, n_steps=0)
     assert np.allclose(out, jensenshannon(f(A)[ia], f(A)[ib], axis=1))
     assert proba.n_rows == 0
+
+
+def test_only_the_suites_own_points_skip_scikit_learns_nan_scan():
+    import sklearn
+
+    seen = []
+
+    class Recorder:
+        def predict_proba(self, X):
+            seen.append(sklearn.get_config()["assume_finite"])
+            return np.full((len(X), 2), 0.5)
+
+    proba = ProbaFunction(Recorder(), batch_size=4)
+    X = np.zeros((6, 3))
+    proba(X)
+    proba(X, owned=True)
+    path_lengths(proba, X, X, proba(X), proba(X), np.array([0, 1]), np.array([2, 3]), 2)
+    assert seen == [False, False, True, True, False, False, False, False, True]
+    assert sklearn.get_config()["assume_finite"] is False
