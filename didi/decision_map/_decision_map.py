@@ -452,7 +452,7 @@ class DecisionMap(
         grid_proba, evaluated = self._classify_grid(proba_fn, inverse, grid_x, grid_y)
         timings["grid"], clock = lap(clock)
         if euclidean_umap is None:
-            euclidean_umap = self._euclidean_umap(X)
+            euclidean_umap = self._euclidean_umap(X, getattr(metric, "base_knn_indices_", None))
         classes = class_names_of(self.estimator, proba.shape[1])
         scores = {
             **quality_scores(
@@ -578,8 +578,9 @@ class DecisionMap(
         map_back = proba_fn(inverse.inverse_transform(embedding), owned=True).argmax(axis=1)
         return inverse, back, map_back, train, held_out
 
-    def _euclidean_umap(self, X: np.ndarray):
-        """The Euclidean UMAP behind ``q_knn_e``, served by ``memory`` where it can be."""
+    def _euclidean_umap(self, X: np.ndarray, neighbours: np.ndarray | None = None):
+        """The Euclidean UMAP behind ``q_knn_e``, served by ``memory`` where it can be;
+        ``neighbours``: each sample's exact nearest, where the distances found them."""
         return resolve_memory(self.memory).cache(fit_euclidean_umap)(
             X,
             n_neighbors=self.n_neighbors,
@@ -589,6 +590,7 @@ class DecisionMap(
             random_state=self.random_state,
             umap_kwargs=self.umap_kwargs,
             layout_device=self.layout_device,
+            neighbours=neighbours,
         )
 
     def add_samples(

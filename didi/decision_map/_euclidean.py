@@ -15,8 +15,10 @@ from ..distance._base_distance import (
 from ..projection._umap import fit_umap
 
 #: Largest number of samples whose Euclidean UMAP (for ``q_knn_e``) is fitted on
-#: exact nearest neighbours (brute force, ``O(n²·d)`` arithmetic in bounded
-#: memory); beyond, umap-learn's own approximate neighbour search is used.
+#: exact nearest neighbours found by brute force (``O(n²·d)`` arithmetic in bounded
+#: memory); beyond, on those the DiDi distances' ranking found where it did (see
+#: :attr:`FisherJSMetric.base_knn_indices_ <didi.FisherJSMetric>`), else umap-learn's
+#: own approximate neighbour search is used.
 EXACT_EUCLIDEAN_MAX_SAMPLES = 20_000
 
 #: Largest magnitude of the samples at which their Euclidean distances go to UMAP
@@ -35,11 +37,14 @@ def fit_euclidean_umap(
     random_state: Any,
     umap_kwargs: dict | None,
     layout_device: Any = None,
+    neighbours: np.ndarray | None = None,
 ):
     """The plain Euclidean UMAP of the samples, for ``q_knn_e``.
 
-    Samples with values too large for umap-learn's float32 distances are measured in
-    units of a power of two (:func:`euclidean_units`).
+    ``neighbours``, each sample's exact nearest other samples (nearest first), spares
+    the neighbour search where they are known. Samples with values too large for
+    umap-learn's float32 distances are measured in units of a power of two
+    (:func:`euclidean_units`).
     """
     kwargs = dict(
         n_neighbors=n_neighbors,
@@ -50,8 +55,11 @@ def fit_euclidean_umap(
         umap_kwargs=umap_kwargs,
         layout_device=layout_device,
     )
+    k = min(n_neighbors, len(X))
+    if neighbours is not None and neighbours.shape[1] >= k - 1:
+        indices = np.hstack([np.arange(len(X))[:, None], neighbours[:, : k - 1]])
+        return fit_umap(neighbour_graph(X, X, indices), **kwargs)
     if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
-        k = min(n_neighbors, len(X))
         return fit_umap(euclidean_neighbour_graph(X, X, k), **kwargs)
     X, _ = euclidean_units(X, X)
     return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)
@@ -81,12 +89,20 @@ def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
     """
     from sklearn.neighbors import NearestNeighbors
 
-    A, B = euclidean_units(A, B)
+    units = euclidean_units(A, B)
     # float64: float32 products misorder neighbours whose distances differ by 1e-4.
-    flat_b = B.reshape(len(B), -1).astype(np.float64, copy=False)
+    flat_b = units[1].reshape(len(B), -1).astype(np.float64, copy=False)
     search = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(flat_b)
-    flat_a = A.reshape(len(A), -1).astype(np.float64, copy=False)
-    indices = search.kneighbors(flat_a, return_distance=False)
+    flat_a = units[0].reshape(len(A), -1).astype(np.float64, copy=False)
+    return neighbour_graph(A, B, search.kneighbors(flat_a, return_distance=False))
+
+
+def neighbour_graph(A: np.ndarray, B: np.ndarray, indices: np.ndarray):
+    """The CSR distance graph of each sample of ``A`` to its neighbours ``indices`` among
+    ``B``, with distances from differences in the units of :func:`euclidean_units`,
+    sorted by distance, ties by index."""
+    A, B = euclidean_units(A, B)
+    k = indices.shape[1]
     rows = np.repeat(np.arange(len(A)), k)
     dists = paired_base_distances(A, rows, B, indices.ravel(), "euclidean").reshape(len(A), k)
     order = np.lexsort((indices, dists), axis=1)

@@ -150,6 +150,38 @@ def lower_bound_block(
     return bound
 
 
+def double_block_rows(reference: BoundTerms) -> int:
+    """Rows per block of double-precision bounds against ``reference``."""
+    n_ref, n_classes = reference.proba.shape
+    return max(1, _BLOCK_ELEMENTS // max(1, n_ref * n_classes))
+
+
+def smallest_bounds(
+    query: BoundTerms,
+    rows: np.ndarray,
+    reference: BoundTerms,
+    weights: BoundWeights,
+    keep: int,
+    exclude_self: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``keep`` references of smallest bound, every bound in double precision."""
+    n_ref = len(reference.sq_norms)
+    block = double_block_rows(reference)
+    parts, values = [], []
+    for start in range(0, len(rows), block):
+        sub = rows[start : start + block]
+        bound = lower_bound_block(query, sub, reference, weights)
+        if exclude_self:
+            bound[np.arange(len(sub)), sub] = np.inf
+        if keep < n_ref:
+            part = np.argpartition(bound, keep - 1, axis=1)[:, :keep]
+        else:
+            part = np.broadcast_to(np.arange(n_ref), bound.shape).copy()
+        parts.append(part)
+        values.append(np.take_along_axis(bound, part, axis=1))
+    return np.concatenate(parts), np.concatenate(values)
+
+
 def paired_lower_bounds(
     query: BoundTerms,
     index_q: np.ndarray,

@@ -51,7 +51,7 @@ from ._base_distance import (
 from ._bounds import bound_terms, bound_weights, paired_lower_bounds
 from ._knn import CandidateLists, bound_ordered_knn
 from ._paths import parallel_path_lengths, upper_triangle_blocks
-from ._ranking import exact_candidates
+from ._ranking import candidates_and_base_candidates, exact_candidates
 from ._scales import TYPICAL_PATH_SCALE, rms_base_distance
 from ._stores import PathLengthStore
 
@@ -71,6 +71,10 @@ EXACT_CANDIDATES_MAX_SAMPLES = 200_000
 #: The same on the host under the cosine base metric, where every pair's bound is
 #: computed in double precision.
 COSINE_EXACT_CANDIDATES_MAX_SAMPLES = 10_000
+
+#: Candidates per sample for its nearest under the base distance alone, beyond its
+#: ``k``: the gap that lets their exact distances certify the ``k`` nearest.
+_BASE_SLACK = 8
 
 
 def _positive_scale(value: float) -> float:
@@ -185,6 +189,12 @@ class FisherJSMetric(
     knn_indices_, knn_distances_ : ndarray of shape (n_samples, n_neighbors_) or None
         Each sample's nearest other samples and their distances, nearest first
         (the graph's content; ``None`` for the dense matrix).
+    base_knn_indices_ : ndarray of shape (n_samples, n_neighbors_) or None
+        Each sample's nearest other samples under the base distance alone, exactly,
+        nearest first (ties by index): a by-product of ranking the candidates on the
+        CPU with single-precision pruning (more than 10,000 samples, Euclidean base
+        metric), which computes every base distance; ``None`` otherwise.
+        :class:`DecisionMap` lays out its Euclidean UMAP on them.
     sample_shape_ : tuple of int
         Shape of one sample.
     n_features_in_ : int
@@ -338,7 +348,7 @@ class FisherJSMetric(
         unit = base_unit(X)
         X_base = X if unit == 1.0 else X / unit
         try:
-            scales, result, indices, dist, search, k = self._fit_distances(X_base, proba_X, paths)
+            scales, result, knn, search, k = self._fit_distances(X_base, proba_X, paths)
         finally:
             # Whatever was evaluated is kept, also when the fit is interrupted.
             store.flush()
@@ -352,7 +362,7 @@ class FisherJSMetric(
         self.base_unit_ = unit
         self.path_scale_, self.base_scale_ = scales
         self.n_neighbors_ = k
-        self.knn_indices_, self.knn_distances_ = indices, dist
+        self.knn_indices_, self.knn_distances_, self.base_knn_indices_ = knn
         self.knn_search_ = search
         self.n_classifier_rows_ = counts["rows"]
         self.n_path_pairs_ = counts["pairs"]
@@ -407,14 +417,13 @@ class FisherJSMetric(
             else:
                 scales = self._typical_scales(X)
             result = combine_distances(path, base, self.lam, *scales)
-            search = indices = dist = None
-            k = None
+            knn, search, k = (None, None, None), None, None
         else:
             scales = self._typical_scales(X)
             k = int(self.n_neighbors)
-            indices, dist, search = self._knn_fit(X, proba_X, paths, scales, k)
-            result = knn_graph(indices, dist, len(X), with_self=True)
-        return scales, result, indices, dist, search, k
+            *knn, search = self._knn_fit(X, proba_X, paths, scales, k)
+            result = knn_graph(knn[0], knn[1], len(X), with_self=True)
+        return scales, result, tuple(knn), search, k
 
     def _typical_scales(self, X: np.ndarray) -> tuple[float, float]:
         return TYPICAL_PATH_SCALE, _positive_scale(rms_base_distance(X, self.base_metric))
@@ -448,13 +457,20 @@ class FisherJSMetric(
         use_exact = self.candidates == "exact" or (self.candidates == "auto" and n <= limit)
         width = min(2 * k, n - 1)
         clock = time.perf_counter()
-        if use_exact:
+        base = None
+        if use_exact and not on_device:
+            # The host's pruned ranking also finds each sample's nearest in base distance.
+            table, base = candidates_and_base_candidates(
+                terms, np.arange(n), terms, weights, width, k + _BASE_SLACK,
+                exclude_self=True, n_threads=_ranking_threads(self.n_jobs),
+            )  # fmt: skip
+            candidates = CandidateLists.from_rows(*table)
+        elif use_exact:
             candidates = CandidateLists.from_rows(
                 *rank(terms, np.arange(n), terms, weights, width, exclude_self=True)
             )
         else:
             candidates = self._descent_candidates(terms, weights, width)
-
         candidate_seconds, clock = lap(clock)
 
         def extend(rows: np.ndarray, new_width: int):
@@ -488,7 +504,8 @@ class FisherJSMetric(
             "candidate_seconds": candidate_seconds,
             "search_seconds": lap(clock)[0],
         }
-        return result.indices, result.distances, search
+        base_knn = None if base is None else base.exact_neighbours(X, k)
+        return result.indices, result.distances, base_knn, search
 
     def _exact_ranking(self):
         """Exact ranking of candidates: on the classifier's GPU where it offers one

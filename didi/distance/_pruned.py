@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._bounds import JS_MARGIN, BoundTerms, BoundWeights, paired_js_bounds
+from ._base_distance import base_distances, paired_base_distances
+from ._bounds import JS_MARGIN, BoundTerms, BoundWeights, paired_js_bounds, smallest_bounds
 
 #: Unit roundoff of float32.
 _UNIT = 2.0**-24
@@ -48,8 +49,8 @@ HELLINGER_FACTOR = float(np.sqrt(np.log(2.0) / 2.0))
 #: Relative slack on comparisons with lower bounds stored in single precision.
 _COMPARISON_SLACK = 1e-5
 
-#: A block whose survivors exceed this share of its pairs is ranked without pruning
-#: (a bound with too little structure to prune with).
+#: A block whose survivors exceed this share of its pairs is ranked in double
+#: precision (a bound with too little structure to prune with, or few references).
 _MAX_SURVIVOR_SHARE = 0.125
 
 
@@ -128,6 +129,72 @@ def reference_single_precision(reference: BoundTerms) -> SinglePrecision:
     return reference.cache["single"]
 
 
+@dataclass
+class BaseCandidates:
+    """Each query row's nearest references under the base distance alone.
+
+    Attributes
+    ----------
+    indices : ndarray of int, shape (n_rows, width)
+        The references of smallest single-precision key, in no particular order
+        (``-1`` in rows ranked without pruning).
+    next_distance : ndarray of shape (n_rows,)
+        A lower bound of the base distance from the row to every reference not in
+        ``indices``: where the exact distances of ``indices`` put a row's ``k``-th
+        nearest below it, they are its exact ``k`` nearest.
+    """
+
+    indices: np.ndarray
+    next_distance: np.ndarray
+
+    @classmethod
+    def empty(cls, n_rows: int, width: int) -> BaseCandidates:
+        return cls(np.full((n_rows, width), -1, dtype=np.int64), np.zeros(n_rows))
+
+    def store(self, start: int, block: BaseCandidates | None) -> None:
+        """Write a block's rows from ``start`` (``None``: that block was not pruned)."""
+        if block is not None:
+            self.indices[start : start + len(block.indices)] = block.indices
+            self.next_distance[start : start + len(block.indices)] = block.next_distance
+
+    @property
+    def complete(self) -> bool:
+        return bool(np.all(self.indices >= 0))
+
+    def exact_neighbours(self, X: np.ndarray, k: int) -> np.ndarray:
+        """Each sample's ``k`` nearest other samples of ``X`` (the references, in base
+        units, each row its own sample's) under the Euclidean distance, nearest
+        first, ties by index.
+
+        Distances are computed from differences for the candidates; a row whose
+        ``k``-th is not below ``next_distance`` is measured against every sample.
+        """
+        n, width = self.indices.shape
+        rows = np.repeat(np.arange(n), width)
+        distances = paired_base_distances(X, rows, X, self.indices.ravel(), "euclidean")
+        distances = distances.reshape(n, width)
+        order = np.lexsort((self.indices, distances), axis=1)[:, :k]
+        nearest = np.take_along_axis(self.indices, order, axis=1)
+        kth = np.take_along_axis(distances, order[:, -1:], axis=1)[:, 0]
+        unsure = np.flatnonzero(~(kth < self.next_distance))
+        for start in range(0, len(unsure), 64):
+            block = unsure[start : start + 64]
+            every = base_distances(X[block], X, "euclidean")
+            every[np.arange(len(block)), block] = np.inf
+            columns = np.broadcast_to(np.arange(n), every.shape)
+            nearest[block] = np.lexsort((columns, every), axis=1)[:, :k]
+        return nearest
+
+
+def _base_lower(
+    keys: np.ndarray, square: np.ndarray, shift: np.ndarray, exponent: int
+) -> np.ndarray:
+    """Lower bounds of base distances (original units) from their squared-distance keys
+    and their rows' margins."""
+    scaled = np.sqrt(np.maximum(keys - square, 0.0)) * (1.0 - 1e-12)
+    return np.ldexp(np.maximum(scaled - shift, 0.0), exponent)
+
+
 def _pair_bounds(
     query: BoundTerms,
     reference: BoundTerms,
@@ -140,8 +207,7 @@ def _pair_bounds(
     """Bounds of the pairs (``rows[local]``, ``cols``): the base part from their keys
     ``(base_cross, square, shift, exponent)``, the Jensen-Shannon part exactly."""
     base_key, square, shift, exponent = keys
-    scaled = np.sqrt(np.maximum(base_key - square[local], 0.0)) * (1.0 - 1e-12)
-    base = np.ldexp(np.maximum(scaled - shift[local], 0.0), exponent)
+    base = _base_lower(base_key, square[local], shift[local], exponent)
     return weights.base * base + weights.path * paired_js_bounds(
         query, rows[local], reference, cols
     )
@@ -166,12 +232,14 @@ def prune_block(
     reference32: SinglePrecision,
     keep: int,
     exclude_self: bool,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The ``keep`` references of smallest bound for each of ``rows``, with their bounds.
+    base_width: int = 0,
+) -> tuple[np.ndarray, np.ndarray, BaseCandidates | None] | None:
+    """The ``keep`` references of smallest bound for each of ``rows``, with their bounds,
+    and their ``base_width`` nearest under the base distance (``None`` for 0).
 
-    Returns ``None`` where single precision cannot serve (rows too far outside the
-    references for its range) or too many pairs survive the pruning to be worth
-    it; the caller then ranks the block in double precision.
+    Where too many pairs survive the pruning to be worth it, the block is ranked in
+    double precision. Returns ``None`` where single precision cannot serve (rows
+    too far outside the references for its range).
     """
     from ._pruned_kernels import columns_at_most, lower_bounds_and_nearest
 
@@ -184,14 +252,21 @@ def prune_block(
     lower = query32.roots.flat @ reference32.roots.flat.T
     n_rows = len(rows)
     nearest = np.empty((n_rows, keep), dtype=np.int64)
+    base_nearest = np.empty((n_rows, base_width), dtype=np.int64)
+    base_keys = np.empty((n_rows, base_width))
     lower_bounds_and_nearest(
         base_cross, lower,
         query32.samples.sq_norms, reference32.samples.sq_norms,
         query32.roots.sq_norms, reference32.roots.sq_norms,
         *base_margins, *path_margins,
         np.ldexp(weights.base, reference32.exponent), weights.path * HELLINGER_FACTOR,
-        rows if exclude_self else np.full(n_rows, -1), keep, nearest,
+        rows if exclude_self else np.full(n_rows, -1), nearest, base_nearest, base_keys,
     )  # fmt: skip
+    base = None
+    if base_width:
+        # Every reference outside a row's list has a key of at least the list's largest.
+        next_distance = _base_lower(base_keys[:, 0], *base_margins, reference32.exponent)
+        base = BaseCandidates(base_nearest, next_distance)
 
     def bounds(local: np.ndarray, cols: np.ndarray) -> np.ndarray:
         key = base_cross[local, cols] + query32.samples.sq_norms[local]
@@ -207,5 +282,5 @@ def prune_block(
     limit = (threshold + weights.path * JS_MARGIN) * (1.0 + _COMPARISON_SLACK)
     local, cols = columns_at_most(lower, limit.astype(np.float32))
     if len(local) > _MAX_SURVIVOR_SHARE * lower.size:
-        return None
-    return _smallest_per_row(local, cols, bounds(local, cols), n_rows, keep)
+        return (*smallest_bounds(query, rows, reference, weights, keep, exclude_self), base)
+    return (*_smallest_per_row(local, cols, bounds(local, cols), n_rows, keep), base)

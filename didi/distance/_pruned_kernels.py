@@ -39,12 +39,29 @@ def _sift_down(values, indices, start, size):
 
 
 @numba.njit(nogil=True, cache=True)
+def _keep_smallest(row, heap, indices):
+    """``indices`` receives the columns of the ``len(heap)`` smallest entries of ``row``
+    (unordered; ``heap`` their values, largest first): one pass with a max-heap."""
+    keep = len(heap)
+    for slot in range(keep):
+        heap[slot] = row[slot]
+        indices[slot] = slot
+    for slot in range(keep // 2 - 1, -1, -1):
+        _sift_down(heap, indices, slot, keep)
+    for j in range(keep, len(row)):
+        if row[j] < heap[0]:
+            heap[0] = row[j]
+            indices[0] = j
+            _sift_down(heap, indices, 0, keep)
+
+
+@numba.njit(nogil=True, cache=True)
 def lower_bounds_and_nearest(
     base_cross, path_cross, base_rows, base_cols, path_rows, path_cols,
     base_margin, base_shift, path_margin, path_shift,
-    base_weight, path_weight, self_col, keep, nearest,
+    base_weight, path_weight, self_col, nearest, base_nearest, base_keys,
 ):  # fmt: skip
-    """Lower bounds of a block's pairs, into ``path_cross``; each row's ``keep`` smallest.
+    """Lower bounds of a block's pairs, into ``path_cross``; each row's smallest.
 
     ``base_cross[i, j]`` and ``path_cross[i, j]`` are the products ``−2x·y`` of the
     scaled samples and ``−2√p·√q`` of the predictions; adding the rows' and
@@ -52,17 +69,17 @@ def lower_bounds_and_nearest(
     row's margins, a lower bound of its distance. The pair's bound
     ``base_weight·E + path_weight·H`` is written over ``path_cross`` (``inf`` at
     ``self_col[i]`` when it is not negative); ``nearest[i]`` receives the columns of
-    the row's ``keep`` smallest, in no particular order.
+    the row's ``nearest.shape[1]`` smallest, in no particular order, and
+    ``base_nearest[i]`` those of its ``base_nearest.shape[1]`` smallest base keys
+    (the key of the largest in ``base_keys[i, 0]``).
     """
     n_rows, n_cols = base_cross.shape
-    heap = np.empty(keep)
+    heap = np.empty(nearest.shape[1])
+    key = np.empty(n_cols)
     for i in range(n_rows):
         for j in range(n_cols):
-            base = _distance_lower(
-                np.float64(base_cross[i, j]) + base_rows[i] + base_cols[j],
-                base_margin[i],
-                base_shift[i],
-            )
+            key[j] = np.float64(base_cross[i, j]) + base_rows[i] + base_cols[j]
+            base = _distance_lower(key[j], base_margin[i], base_shift[i])
             path = _distance_lower(
                 np.float64(path_cross[i, j]) + path_rows[i] + path_cols[j],
                 path_margin[i],
@@ -71,17 +88,10 @@ def lower_bounds_and_nearest(
             path_cross[i, j] = base_weight * base + path_weight * path
         if self_col[i] >= 0:
             path_cross[i, self_col[i]] = np.inf
-        row = path_cross[i]
-        for slot in range(keep):
-            heap[slot] = row[slot]
-            nearest[i, slot] = slot
-        for slot in range(keep // 2 - 1, -1, -1):
-            _sift_down(heap, nearest[i], slot, keep)
-        for j in range(keep, n_cols):
-            if row[j] < heap[0]:
-                heap[0] = row[j]
-                nearest[i, 0] = j
-                _sift_down(heap, nearest[i], 0, keep)
+            key[self_col[i]] = np.inf
+        _keep_smallest(path_cross[i], heap, nearest[i])
+        if base_nearest.shape[1]:
+            _keep_smallest(key, base_keys[i], base_nearest[i])
 
 
 @numba.njit(nogil=True, cache=True)

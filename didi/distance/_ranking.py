@@ -17,16 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._bounds import BoundTerms, BoundWeights, lower_bound_block
-from ._pruned import prune_block, reference_single_precision
+from ._bounds import BoundTerms, BoundWeights, double_block_rows, smallest_bounds
+from ._pruned import BaseCandidates, prune_block, reference_single_precision
 
 #: References beyond which ranking prunes with single-precision products. Up to it,
 #: every bound is computed in double precision, as the maps fitted so far were.
 PRUNING_MIN_REFERENCES = 10_000
-
-#: Elements ``(rows × references × classes)`` per block of double-precision bounds
-#: (about 32 MB).
-_BLOCK_ELEMENTS = 1 << 22
 
 #: Elements ``(rows × references)`` per block of single-precision keys (128 MB): large
 #: enough for an efficient product, small enough for two threads' blocks and copies.
@@ -60,58 +56,53 @@ def exact_candidates(
         The smallest bound of any reference *not* in the list (``inf`` when the
         list holds them all): a certificate for stopping the search.
     """
+    return candidates_and_base_candidates(
+        query, rows, reference, weights, n_candidates, 0,
+        exclude_self=exclude_self, n_threads=n_threads,
+    )[0]  # fmt: skip
+
+
+def candidates_and_base_candidates(
+    query: BoundTerms,
+    rows: np.ndarray,
+    reference: BoundTerms,
+    weights: BoundWeights,
+    n_candidates: int,
+    base_width: int,
+    *,
+    exclude_self: bool,
+    n_threads: int = 1,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], BaseCandidates | None]:
+    """:func:`exact_candidates`, and each row's ``base_width`` nearest references under
+    the base distance alone where the ranking prunes (its products hold every base
+    distance); ``None`` in their place otherwise."""
     n_ref = len(reference.sq_norms)
     n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
     table = candidate_table(len(rows), n_candidates)
     prunes = n_ref > PRUNING_MIN_REFERENCES and keep < n_ref and weights.metric == "euclidean"
+    base_width = min(base_width, n_ref - 1) if prunes else 0
+    base = BaseCandidates.empty(len(rows), base_width) if base_width > 0 else None
     if prunes:
         single = reference_single_precision(reference)
         block = max(1, _PRUNED_BLOCK_ELEMENTS // n_ref)
     else:
-        block = _double_block_rows(reference)
+        block = double_block_rows(reference)
 
     def rank(start: int) -> None:
         sub = rows[start : start + block]
         ranked = None
         if prunes:
-            ranked = prune_block(query, sub, reference, weights, single, keep, exclude_self)
+            ranked = prune_block(
+                query, sub, reference, weights, single, keep, exclude_self, base_width
+            )
         if ranked is None:
-            ranked = _ranked_in_double(query, sub, reference, weights, keep, exclude_self)
-        store_ranked(table, start, *ranked, n_candidates)
+            ranked = (*smallest_bounds(query, sub, reference, weights, keep, exclude_self), None)
+        if base is not None:
+            base.store(start, ranked[2])
+        store_ranked(table, start, *ranked[:2], n_candidates)
 
     _run_blocks(rank, range(0, len(rows), block), n_threads)
-    return table
-
-
-def _double_block_rows(reference: BoundTerms) -> int:
-    n_ref, n_classes = reference.proba.shape
-    return max(1, _BLOCK_ELEMENTS // max(1, n_ref * n_classes))
-
-
-def _ranked_in_double(
-    query: BoundTerms,
-    rows: np.ndarray,
-    reference: BoundTerms,
-    weights: BoundWeights,
-    keep: int,
-    exclude_self: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``keep`` references of smallest bound, every bound in double precision."""
-    n_ref = len(reference.sq_norms)
-    block = _double_block_rows(reference)
-    parts, values = [], []
-    for start in range(0, len(rows), block):
-        sub = rows[start : start + block]
-        bound = lower_bound_block(query, sub, reference, weights)
-        if exclude_self:
-            bound[np.arange(len(sub)), sub] = np.inf
-        if keep < n_ref:
-            part = np.argpartition(bound, keep - 1, axis=1)[:, :keep]
-        else:
-            part = np.broadcast_to(np.arange(n_ref), bound.shape).copy()
-        parts.append(part)
-        values.append(np.take_along_axis(bound, part, axis=1))
-    return np.concatenate(parts), np.concatenate(values)
+    return table, base if base is None or base.complete else None
 
 
 def _run_blocks(rank: Callable[[int], None], starts: range, n_threads: int) -> None:

@@ -165,7 +165,7 @@ def test_threaded_ranking_gives_the_same_candidates(digits, digits_mlp, monkeypa
     terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
     weights = _bounds.bound_weights(0.65, 0.8, 40.0, "euclidean", terms)
     # Small blocks, so that many threads share the rows.
-    monkeypatch.setattr(_ranking, "_BLOCK_ELEMENTS", 300 * 10 * 7)
+    monkeypatch.setattr(_bounds, "_BLOCK_ELEMENTS", 300 * 10 * 7)
     rows = np.arange(0, 300, 2)
     one = _ranking.exact_candidates(terms, rows, terms, weights, 20, exclude_self=True)
     four = _ranking.exact_candidates(

@@ -160,11 +160,13 @@ def test_a_block_with_too_many_survivors_is_ranked_in_double_precision(monkeypat
     rows = np.arange(200)
     double = ranked(terms, rows, terms, weights, 10, True, prune=False)
     monkeypatch.setattr(_pruned, "_MAX_SURVIVOR_SHARE", 0.0)
-    assert _pruned.prune_block(
-        terms, rows, terms, weights, _pruned.reference_single_precision(terms), 11, True
-    ) is None  # fmt: skip
     for a, b in zip(ranked(terms, rows, terms, weights, 10, True, prune=True), double, strict=True):
         np.testing.assert_array_equal(a, b)
+    # The base neighbours come from the single-precision pass all the same.
+    *_, base = _pruned.prune_block(
+        terms, rows, terms, weights, _pruned.reference_single_precision(terms), 11, True, 6
+    )
+    np.testing.assert_array_equal(base.exact_neighbours(terms.flat, 5), brute_base_neighbours(X, 5))
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.3, 1.0])
@@ -194,16 +196,88 @@ def test_kernel_keeps_each_rows_smallest_and_collects_the_survivors():
     ) + 0.3 * np.maximum(np.sqrt(np.maximum(path + rows_p[:, None] + cols_p - 0.02, 0)) - 0.002, 0)
     self_col = np.array([3, -1, 0, 299, -1, 5, 6])
     nearest = np.empty((7, 9), dtype=np.int64)
+    base_nearest, base_keys = np.empty((7, 12), dtype=np.int64), np.empty((7, 12))
     lower = path.copy()
     lower_bounds_and_nearest(
-        base, lower, rows_b, cols_b, rows_p, cols_p, *margins, 0.7, 0.3, self_col, 9, nearest
-    )
-    expected[self_col >= 0, self_col[self_col >= 0]] = np.inf
+        base, lower, rows_b, cols_b, rows_p, cols_p, *margins, 0.7, 0.3, self_col, nearest,
+        base_nearest, base_keys,
+    )  # fmt: skip
+    has_self = self_col >= 0
+    expected[has_self, self_col[has_self]] = np.inf
     np.testing.assert_allclose(lower, expected, rtol=1e-6)
+    keys = base + rows_b[:, None] + cols_b
+    keys[has_self, self_col[has_self]] = np.inf
     for row in range(7):
         assert set(nearest[row]) == set(np.argsort(lower[row], kind="stable")[:9])
+        assert set(base_nearest[row]) == set(np.argsort(keys[row], kind="stable")[:12])
+        np.testing.assert_allclose(base_keys[row].max(), np.sort(keys[row])[11], rtol=1e-12)
     limit = np.sort(lower, axis=1)[:, 20].astype(np.float32)
     got = columns_at_most(lower, limit)
     want = np.nonzero(lower <= limit[:, None])
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def brute_base_neighbours(X, k):
+    D = cdist(X.reshape(len(X), -1), X.reshape(len(X), -1))
+    return dense_neighbours(D, k)
+
+
+def test_pruned_fit_finds_each_samples_exact_base_neighbours(monkeypatch):
+    rng = np.random.default_rng(5)
+    f = softmax_classifier(rng.normal(size=(5, 3)))
+    X = rng.normal(size=(220, 5))
+    X[:10] = X[10:20]  # exact duplicates: ties broken by index
+    assert FisherJSMetric(f, n_neighbors=7).fit(X).base_knn_indices_ is None  # not pruned
+    monkeypatch.setattr(_ranking, "PRUNING_MIN_REFERENCES", 0)
+    metric = FisherJSMetric(f, n_neighbors=7).fit(X)
+    np.testing.assert_array_equal(metric.base_knn_indices_, brute_base_neighbours(X, 7))
+    # Neither under the cosine metric (not pruned) nor for the dense matrix.
+    assert FisherJSMetric(f, n_neighbors=7, base_metric="cosine").fit(X).base_knn_indices_ is None
+    assert FisherJSMetric(f).fit(X[:30]).base_knn_indices_ is None
+
+
+def test_base_neighbours_not_certified_are_found_against_every_sample():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(150, 4))
+    # Wrong candidates and no certificate: every row is measured against all samples.
+    wrong = _pruned.BaseCandidates(rng.integers(0, 150, size=(150, 9)), np.zeros(150))
+    np.testing.assert_array_equal(wrong.exact_neighbours(X, 5), brute_base_neighbours(X, 5))
+    # Right candidates with a certificate just above the 5th distance: kept as they are.
+    right = brute_base_neighbours(X, 9)
+    D = cdist(X, X)
+    fifth = np.take_along_axis(D, right[:, 4:5], 1)[:, 0]
+    shuffled = rng.permuted(right, axis=1)
+    certified = _pruned.BaseCandidates(shuffled, fifth * (1 + 1e-9))
+    np.testing.assert_array_equal(certified.exact_neighbours(X, 5), right[:, :5])
+
+
+def test_decision_map_lays_out_its_euclidean_umap_on_the_base_neighbours(digits, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    from didi import DecisionMap
+    from didi.decision_map import _euclidean
+
+    X, y = digits[0][:260], digits[1][:260]
+    clf = LogisticRegression(max_iter=300).fit(X, y)
+
+    def brute_force_graph(A, B, k):  # exact, ties by index (digits' pixels tie often)
+        searches.append(k)
+        itself = np.arange(len(A))[:, None]
+        return _euclidean.neighbour_graph(
+            A, B, np.hstack([itself, brute_base_neighbours(A, k - 1)])
+        )
+
+    searches = []
+    monkeypatch.setattr(_euclidean, "euclidean_neighbour_graph", brute_force_graph)
+    plain = DecisionMap(clf, random_state=0, resolution=8).fit(X, y)
+    assert searches == [30]
+    monkeypatch.setattr(_ranking, "PRUNING_MIN_REFERENCES", 0)
+    pruned = DecisionMap(clf, random_state=0, resolution=8).fit(X, y)
+    assert searches == [30]  # no neighbour search of its own
+    assert pruned.projection_.metric_.base_knn_indices_ is not None
+    # The same exact graph as the brute-force search, so the same layout and score.
+    np.testing.assert_array_equal(
+        pruned.euclidean_umap_.embedding_, plain.euclidean_umap_.embedding_
+    )
+    assert pruned.scores_["q_knn_e"] == plain.scores_["q_knn_e"]
