@@ -97,13 +97,15 @@ def worker(n: int, mode: str) -> dict:
 
     clf = classifier()
     X, y = mapped_points(n)
-    # Load numba's code (UMAP, the pruned ranking's loops, pynndescent's descent for
-    # the Euclidean UMAP and the bound's where they will be used) on a small problem
-    # first: a one-time cost per process (compilation, in part cached on disk after
-    # the first run on the machine), reported apart.
+    # Load numba's code (UMAP, the pruned ranking's loops, and pynndescent's descent
+    # where it will be used) on a small problem first: a one-time cost per process
+    # (compilation, in part cached on disk after the first run on the machine),
+    # reported apart.
     start = time.perf_counter()
     DecisionMap(clf, random_state=0, mode=mode, resolution=10).fit(X[:200], y[:200])
-    if n > _euclidean.EXACT_EUCLIDEAN_MAX_SAMPLES:
+    # The Euclidean UMAP behind Q_kNN-E uses umap-learn's descent only where the
+    # pruned ranking does not find its neighbours (the dense mode beyond 20,000).
+    if mode == "dense" and n > _euclidean.EXACT_EUCLIDEAN_MAX_SAMPLES:
         limit, _euclidean.EXACT_EUCLIDEAN_MAX_SAMPLES = _euclidean.EXACT_EUCLIDEAN_MAX_SAMPLES, 0
         _euclidean.fit_euclidean_umap(
             X[:300], n_neighbors=30, min_dist=0.1, spread=1.0, n_epochs=10, random_state=0,
