@@ -207,15 +207,16 @@ def bound_ordered_knn(
     n_rounds = n_widened = 0
     while len(active):
         row_length = candidates.length[active]
+        bounds = np.append(candidates.bounds, np.inf)  # inf: past every list
         offsets = np.arange(width[active].max())
         cols = pointer[active, None] + offsets
         inside = (offsets < width[active, None]) & (cols < row_length[:, None])
-        position = np.where(inside, candidates.start[active, None] + cols, 0)
+        slot = np.where(inside, candidates.start[active, None] + cols, len(bounds) - 1)
         # A candidate whose bound reaches the row's current k-th distance cannot
         # enter its k nearest: the visit ends there (a prefix, as bounds increase).
-        inside &= candidates.bounds[position] < best_dist[active, k - 1, None]
+        inside &= ~(bounds[slot] >= best_dist[active, k - 1, None])
         query = np.broadcast_to(active[:, None], cols.shape)[inside]
-        ref = candidates.indices[position[inside]]
+        ref = candidates.indices[slot[inside]]
         if symmetric:
             low, high = np.minimum(query, ref), np.maximum(query, ref)
             keys = low * n_references + high
@@ -243,7 +244,6 @@ def bound_ordered_knn(
 
         at = pointer[active]
         ended = at >= row_length
-        bounds = np.append(candidates.bounds, np.inf)
         next_bound = np.where(
             ended,
             candidates.next_bound[active],

@@ -11,6 +11,7 @@ import numpy as np
 from joblib import cpu_count, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_info
 
 from .._base import (
     PrefitClassifierMixin,
@@ -148,11 +149,13 @@ class FisherJSMetric(
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib (``None``: one, unless
         set by ``joblib.parallel_config``, whose backend may be a dask or ray
-        cluster), and threads for ranking candidates by their bound (``None``: every
-        core). Results do not depend on it. A classifier that evaluates whole paths itself (such as
-        :class:`didi.torch.TorchClassifier` on its device) gets all pairs in this
-        process. The nearest-neighbour descent (``candidates="nndescent"``) runs
-        on numba's threads: ``n_jobs`` of them, all cores for ``None``.
+        cluster), and threads for ranking candidates by their bound (``None``: as
+        many as BLAS uses, every core unless a parallel grid search limits its
+        workers). Results do not depend on it. A classifier that evaluates whole
+        paths itself (such as :class:`didi.torch.TorchClassifier` on its device)
+        gets all pairs in this process. The nearest-neighbour descent
+        (``candidates="nndescent"``) runs on numba's threads: ``n_jobs`` of them,
+        all cores for ``None``.
     memory : str, path, joblib.Memory or None, default=None
         Where to keep every evaluated path length, so that a later fit on the same
         samples and classifier (with another ``lam``, say) pays only for the
@@ -191,9 +194,11 @@ class FisherJSMetric(
         (the graph's content; ``None`` for the dense matrix).
     base_knn_indices_ : ndarray of shape (n_samples, n_neighbors_) or None
         Each sample's nearest other samples under the base distance alone, exactly,
-        nearest first (ties by index): a by-product of ranking the candidates on the
-        CPU with single-precision pruning (more than 10,000 samples, Euclidean base
-        metric), which computes every base distance; ``None`` otherwise.
+        nearest first (ties by index): a by-product of ranking the candidates
+        exactly on the CPU with single-precision pruning (more than 10,000 samples,
+        Euclidean base metric), whose products hold every base distance; ``None``
+        otherwise, or where some samples had to be ranked in double precision
+        (samples too large for single precision).
         :class:`DecisionMap` lays out its Euclidean UMAP on them.
     sample_shape_ : tuple of int
         Shape of one sample.
@@ -652,11 +657,15 @@ class FisherJSMetric(
 
 
 def _ranking_threads(n_jobs: int | None) -> int:
-    """Local threads for ranking candidates: every core here for ``None`` (like BLAS and
-    the descent), else ``n_jobs`` resolved, at most the cores here (a cluster
-    backend's worker count says nothing about this machine)."""
+    """Local threads for ranking candidates: for ``None`` as many as BLAS has (every
+    core, or what joblib leaves a worker of a parallel grid search), else ``n_jobs``
+    resolved, at most the cores here (a cluster backend's worker count says nothing
+    about this machine)."""
     cores = cpu_count()
-    return cores if n_jobs is None else max(1, min(effective_n_jobs(n_jobs), cores))
+    if n_jobs is None:
+        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        return max(1, min(max(blas, default=cores), cores))
+    return max(1, min(effective_n_jobs(n_jobs), cores))
 
 
 def _centre(X: np.ndarray) -> np.ndarray:

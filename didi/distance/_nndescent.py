@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 
+from .._numba import compiled
 from ._bounds import BoundTerms, BoundWeights
 
 
-@numba.njit(fastmath=False, cache=True)
+@compiled(fastmath=False)
 def _bound_metric(x, y, n_base, base_weight, path_weight, cosine):
     """The bound between rows ``[flattened sample, probabilities]``."""
     squared = 0.0

@@ -254,13 +254,14 @@ def prune_block(
     nearest = np.empty((n_rows, keep), dtype=np.int64)
     base_nearest = np.empty((n_rows, base_width), dtype=np.int64)
     base_keys = np.empty((n_rows, base_width))
+    self_col = rows if exclude_self else np.full(n_rows, -1)
     lower_bounds_and_nearest(
         base_cross, lower,
         query32.samples.sq_norms, reference32.samples.sq_norms,
         query32.roots.sq_norms, reference32.roots.sq_norms,
         *base_margins, *path_margins,
         np.ldexp(weights.base, reference32.exponent), weights.path * HELLINGER_FACTOR,
-        rows if exclude_self else np.full(n_rows, -1), nearest, base_nearest, base_keys,
+        self_col, nearest, base_nearest, base_keys,
     )  # fmt: skip
     base = None
     if base_width:
@@ -279,8 +280,12 @@ def prune_block(
     threshold = bounds(local, nearest.ravel()).reshape(n_rows, keep).max(axis=1)
     # ... and only references whose lower bound stays within T (plus the
     # Jensen-Shannon margin the bound subtracts) can be below it.
-    limit = (threshold + weights.path * JS_MARGIN) * (1.0 + _COMPARISON_SLACK)
-    local, cols = columns_at_most(lower, limit.astype(np.float32))
+    limit = (threshold + weights.path * JS_MARGIN) * (1.0 + _COMPARISON_SLACK) + _TINY
+    # The keep references that set T are below it by construction; kept whatever the
+    # last bits of the two formulas for their bounds (single and double precision).
+    kept = np.take_along_axis(lower, nearest, axis=1).max(axis=1)
+    limit = np.maximum(limit.astype(np.float32), kept)
+    local, cols = columns_at_most(lower, limit, self_col)
     if len(local) > _MAX_SURVIVOR_SHARE * lower.size:
         return (*smallest_bounds(query, rows, reference, weights, keep, exclude_self), base)
     return (*_smallest_per_row(local, cols, bounds(local, cols), n_rows, keep), base)

@@ -8,11 +8,12 @@ Imported only when a ranking prunes (compiled once per machine, then cached).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .._numba import compiled
 
-@numba.njit(nogil=True, cache=True, inline="always")
+
+@compiled(nogil=True, inline="always")
 def _distance_lower(key, margin, shift):
     """``max(√max(key − margin, 0) − shift, 0)``."""
     value = key - margin
@@ -21,7 +22,7 @@ def _distance_lower(key, margin, shift):
     return value if value > 0.0 else 0.0
 
 
-@numba.njit(nogil=True, cache=True)
+@compiled(nogil=True)
 def _sift_down(values, indices, start, size):
     """Restore the max-heap below ``start`` after its top was replaced."""
     parent = start
@@ -38,7 +39,7 @@ def _sift_down(values, indices, start, size):
         parent = child
 
 
-@numba.njit(nogil=True, cache=True)
+@compiled(nogil=True)
 def _keep_smallest(row, heap, indices):
     """``indices`` receives the columns of the ``len(heap)`` smallest entries of ``row``
     (unordered; ``heap`` their values, largest first): one pass with a max-heap."""
@@ -55,7 +56,7 @@ def _keep_smallest(row, heap, indices):
             _sift_down(heap, indices, 0, keep)
 
 
-@numba.njit(nogil=True, cache=True)
+@compiled(nogil=True)
 def lower_bounds_and_nearest(
     base_cross, path_cross, base_rows, base_cols, path_rows, path_cols,
     base_margin, base_shift, path_margin, path_shift,
@@ -94,21 +95,22 @@ def lower_bounds_and_nearest(
             _keep_smallest(key, base_keys[i], base_nearest[i])
 
 
-@numba.njit(nogil=True, cache=True)
-def columns_at_most(lower, limit):
-    """The ``(row, column)`` entries with ``lower[row, column] <= limit[row]``, row by row."""
+@compiled(nogil=True)
+def columns_at_most(lower, limit, self_col):
+    """The ``(row, column)`` entries with ``lower[row, column] <= limit[row]``, row by row,
+    other than ``self_col[row]`` (where it is not negative)."""
     n_rows, n_cols = lower.shape
     counts = np.zeros(n_rows, dtype=np.int64)
     for i in range(n_rows):
         for j in range(n_cols):
-            if lower[i, j] <= limit[i]:
+            if lower[i, j] <= limit[i] and j != self_col[i]:
                 counts[i] += 1
     rows = np.empty(counts.sum(), dtype=np.int64)
     cols = np.empty(counts.sum(), dtype=np.int64)
     at = 0
     for i in range(n_rows):
         for j in range(n_cols):
-            if lower[i, j] <= limit[i]:
+            if lower[i, j] <= limit[i] and j != self_col[i]:
                 rows[at] = i
                 cols[at] = j
                 at += 1

@@ -24,9 +24,12 @@ from ._pruned import BaseCandidates, prune_block, reference_single_precision
 #: every bound is computed in double precision, as the maps fitted so far were.
 PRUNING_MIN_REFERENCES = 10_000
 
-#: Elements ``(rows × references)`` per block of single-precision keys (128 MB): large
-#: enough for an efficient product, small enough for two threads' blocks and copies.
-_PRUNED_BLOCK_ELEMENTS = 1 << 25
+#: Elements ``(rows × references)`` in the single-precision blocks of all threads
+#: together (two arrays per block, 256 MB each in all): a block of 128 MB per thread on
+#: two cores, large enough for an efficient product; smaller with more threads, down
+#: to :data:`_MIN_PRUNED_BLOCK_ELEMENTS`.
+_PRUNED_BLOCK_ELEMENTS = 1 << 26
+_MIN_PRUNED_BLOCK_ELEMENTS = 1 << 21
 
 _THREADED_RANKING = threading.Lock()
 
@@ -84,7 +87,8 @@ def candidates_and_base_candidates(
     base = BaseCandidates.empty(len(rows), base_width) if base_width > 0 else None
     if prunes:
         single = reference_single_precision(reference)
-        block = max(1, _PRUNED_BLOCK_ELEMENTS // n_ref)
+        per_thread = max(_MIN_PRUNED_BLOCK_ELEMENTS, _PRUNED_BLOCK_ELEMENTS // max(1, n_threads))
+        block = max(1, per_thread // n_ref)
     else:
         block = double_block_rows(reference)
 

@@ -95,6 +95,29 @@ def test_search_visits_no_candidate_whose_bound_reaches_the_kth_distance(n, k, s
     assert all(asked_for_by(a, b) or asked_for_by(b, a) for a, b in seen)
 
 
+def test_empty_or_unordered_lists_are_extended_and_end():
+    points = np.random.default_rng(3).normal(size=(12, 2))
+    exact = cdist(points, points)
+
+    def lists(rows, width, value=0.0):
+        order = np.argsort(exact[rows] + np.where(np.arange(12) == rows[:, None], np.inf, 0), 1)
+        width = min(width, 11)
+        bounds = np.full((len(rows), width), value)
+        next_bound = np.full(len(rows), value if width < 11 else np.inf)
+        return order[:, :width], bounds, next_bound
+
+    empty = CandidateLists.from_rows(np.full((12, 2), -1), np.zeros((12, 2)), np.zeros(12))
+    for start, bound in [
+        (empty, 0.0),
+        (CandidateLists.from_rows(*lists(np.arange(12), 3, np.nan)), np.nan),
+    ]:
+        result = bound_ordered_knn(
+            3, start, lambda a, b: exact[a, b], lambda rows, w, bound=bound: lists(rows, w, bound),
+            n_references=12, symmetric=True,
+        )  # fmt: skip
+        assert np.array_equal(result.indices, dense_neighbours(exact, 3))
+
+
 def test_search_with_a_useless_bound_still_finds_the_neighbours():
     points = np.random.default_rng(1).normal(size=(30, 2))
     result, seen, exact = plane_search(points, 4, first_coordinate_bound=False)

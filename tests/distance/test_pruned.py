@@ -96,10 +96,11 @@ def check_certified(table, floor, width, rows, exclude_self):
     log_scale=st.floats(-30, 30),
     offset=st.sampled_from([0.0, 1.0, 1e6]),
     exclude_self=st.booleans(),
+    every_block_pruned=st.booleans(),
     seed=st.integers(0, 10_000),
 )
 def test_pruned_ranking_is_certified_like_double_precision(
-    n, d, n_classes, width, lam, log_scale, offset, exclude_self, seed
+    n, d, n_classes, width, lam, log_scale, offset, exclude_self, every_block_pruned, seed
 ):
     rng = np.random.default_rng(seed)
     scale = 10.0**log_scale
@@ -110,7 +111,14 @@ def test_pruned_ranking_is_certified_like_double_precision(
     rows = np.arange(0, n, 3)
     width = min(width, n - 2)
     floor = free_bounds(X[rows], proba[rows], X, proba, weights)
-    table = ranked(terms, rows, terms, weights, width, exclude_self, prune=True)
+    share = _pruned._MAX_SURVIVOR_SHARE
+    # Few references leave many survivors: without the share's limit, no block
+    # falls back to double precision.
+    _pruned._MAX_SURVIVOR_SHARE = 1.0 if every_block_pruned else share
+    try:
+        table = ranked(terms, rows, terms, weights, width, exclude_self, prune=True)
+    finally:
+        _pruned._MAX_SURVIVOR_SHARE = share
     check_certified(table, floor, width, rows, exclude_self)
     # Where the double-precision bounds leave no near-tie at the list's end, both
     # rankings choose the same references.
@@ -212,8 +220,9 @@ def test_kernel_keeps_each_rows_smallest_and_collects_the_survivors():
         assert set(base_nearest[row]) == set(np.argsort(keys[row], kind="stable")[:12])
         np.testing.assert_allclose(base_keys[row].max(), np.sort(keys[row])[11], rtol=1e-12)
     limit = np.sort(lower, axis=1)[:, 20].astype(np.float32)
-    got = columns_at_most(lower, limit)
-    want = np.nonzero(lower <= limit[:, None])
+    limit[0] = np.inf  # everything, but the row's own sample
+    got = columns_at_most(lower, limit, self_col)
+    want = np.nonzero((lower <= limit[:, None]) & (np.arange(300) != self_col[:, None]))
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -281,3 +290,46 @@ def test_decision_map_lays_out_its_euclidean_umap_on_the_base_neighbours(digits,
         pruned.euclidean_umap_.embedding_, plain.euclidean_umap_.embedding_
     )
     assert pruned.scores_["q_knn_e"] == plain.scores_["q_knn_e"]
+
+
+def test_huge_weights_keep_the_sample_itself_out_of_its_list(monkeypatch):
+    rng = np.random.default_rng(7)
+    X, proba = random_terms(rng, 120, 3, 3, 1.0)
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    # Bounds beyond float32's range: every pair survives the pruning.
+    weights = _bounds.BoundWeights(1e39, 1e35, "euclidean", 1e-7, 3.0)
+    monkeypatch.setattr(_pruned, "_MAX_SURVIVOR_SHARE", 1.0)
+    rows = np.arange(120)
+    table = ranked(terms, rows, terms, weights, 20, True, prune=True)
+    check_certified(table, free_bounds(X, proba, X, proba, weights), 20, rows, True)
+
+
+def test_lists_as_long_as_the_references_allow():
+    rng = np.random.default_rng(8)
+    X, proba = random_terms(rng, 40, 4, 3, 1.0)
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.65, np.sqrt(np.log(2)), 2.0, "euclidean", terms)
+    rows = np.arange(40)
+    floor = free_bounds(X, proba, X, proba, weights)
+    table = ranked(terms, rows, terms, weights, 38, True, prune=True)  # keep = n − 1
+    check_certified(table, floor, 38, rows, True)
+    assert np.all(np.isinf(ranked(terms, rows, terms, weights, 39, True, prune=True)[2]))
+
+
+def test_no_base_candidates_where_a_block_is_not_pruned():
+    rng = np.random.default_rng(9)
+    X, proba = random_terms(rng, 200, 6, 3, 1.0)
+    Q, proba_q = random_terms(rng, 30, 6, 3, 1.0)
+    reference = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    weights = _bounds.bound_weights(0.65, np.sqrt(np.log(2)), 3.0, "euclidean", reference)
+    limit = _ranking.PRUNING_MIN_REFERENCES
+    _ranking.PRUNING_MIN_REFERENCES = 0
+    try:
+        for scale, complete in [(1.0, True), (1e25, False)]:  # 1e25: too far for float32
+            query = _bounds.bound_terms(Q * scale, proba_q, "euclidean", X.mean(axis=0))
+            _, base = _ranking.candidates_and_base_candidates(
+                query, np.arange(30), reference, weights, 5, 7, exclude_self=False
+            )
+            assert (base is not None) == complete
+    finally:
+        _ranking.PRUNING_MIN_REFERENCES = limit
