@@ -50,6 +50,12 @@ def random_terms(rng, n, d, n_classes, scale, offset=0.0):
     return X, proba
 
 
+def terms_and_weights(X, proba, lam, base_scale):
+    """Bound terms of samples that are their own references, and the bound's weights."""
+    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
+    return terms, _bounds.bound_weights(lam, np.sqrt(np.log(2)), base_scale, "euclidean", terms)
+
+
 def ranked(query, rows, reference, weights, width, exclude_self, *, prune):
     limit = _ranking.PRUNING_MIN_REFERENCES
     _ranking.PRUNING_MIN_REFERENCES = 0 if prune else 10**12
@@ -132,8 +138,7 @@ def test_pruned_ranking_is_certified_like_double_precision(
 def test_pruned_bounds_are_close_to_double_precision():
     rng = np.random.default_rng(0)
     X, proba = random_terms(rng, 400, 64, 10, 1.0)
-    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
-    weights = _bounds.bound_weights(0.65, np.sqrt(np.log(2)), 11.0, "euclidean", terms)
+    terms, weights = terms_and_weights(X, proba, 0.65, 11.0)
     rows = np.arange(400)
     table = ranked(terms, rows, terms, weights, 30, True, prune=True)
     double = ranked(terms, rows, terms, weights, 30, True, prune=False)
@@ -163,8 +168,7 @@ def test_queries_apart_from_the_references():
 def test_a_block_with_too_many_survivors_is_ranked_in_double_precision(monkeypatch):
     rng = np.random.default_rng(2)
     X, proba = random_terms(rng, 200, 5, 4, 1.0)
-    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
-    weights = _bounds.bound_weights(0.65, np.sqrt(np.log(2)), 3.0, "euclidean", terms)
+    terms, weights = terms_and_weights(X, proba, 0.65, 3.0)
     rows = np.arange(200)
     double = ranked(terms, rows, terms, weights, 10, True, prune=False)
     monkeypatch.setattr(_pruned, "_MAX_SURVIVOR_SHARE", 0.0)
@@ -307,8 +311,7 @@ def test_huge_weights_keep_the_sample_itself_out_of_its_list(monkeypatch):
 def test_lists_as_long_as_the_references_allow():
     rng = np.random.default_rng(8)
     X, proba = random_terms(rng, 40, 4, 3, 1.0)
-    terms = _bounds.bound_terms(X, proba, "euclidean", X.mean(axis=0))
-    weights = _bounds.bound_weights(0.65, np.sqrt(np.log(2)), 2.0, "euclidean", terms)
+    terms, weights = terms_and_weights(X, proba, 0.65, 2.0)
     rows = np.arange(40)
     floor = free_bounds(X, proba, X, proba, weights)
     table = ranked(terms, rows, terms, weights, 38, True, prune=True)  # keep = n − 1
