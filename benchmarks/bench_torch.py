@@ -43,6 +43,7 @@ from _common import machine_info, markdown_table, write_results
 
 from didi import DecisionMap, FisherJSMetric
 from didi.datasets import load_fashion_mnist
+from didi.distance._metric import EXACT_CANDIDATES_MAX_SAMPLES
 from didi.torch import TorchClassifier
 
 PAPER = {"lam": 0.65, "n_steps": 5, "n_neighbors": 30, "min_dist": 1.0}
@@ -199,9 +200,9 @@ def main(argv=None) -> None:
         DecisionMap(warm, mode=mode, random_state=0, resolution=10, **PAPER).fit(
             test_X[:200], test_y[:200]
         )
-    if max(args.sizes) > 10000 and device.type == "cpu":
-        # On a GPU the candidates of up to 200,000 samples are ranked exactly there;
-        # on a CPU the descent takes over beyond 10,000 and compiles first.
+    if max(args.sizes) > EXACT_CANDIDATES_MAX_SAMPLES:
+        # Up to 200,000 samples the candidates are ranked exactly (on the GPU, or
+        # pruned on the CPU); beyond, the descent takes over and compiles first.
         FisherJSMetric(warm, n_neighbors=29, candidates="nndescent").fit(test_X[:300])
     warm_up_s = time.perf_counter() - start
 
