@@ -26,6 +26,7 @@ from .._proba import ROW_SUM_TOLERANCE
 from .._validation import NONE, Interval, Options, Satisfies, check_value
 from ..distance._bounds import JS_MARGIN, BoundTerms, BoundWeights
 from ..distance._divergence import JS_MAX, js_distance
+from ..distance._pruned import BaseCandidates
 from ..distance._ranking import candidate_table, candidate_widths, store_ranked
 from ._gradients import torch_decision_scores
 from ._prefit import PrefitClassifier, model_input_shape
@@ -681,14 +682,26 @@ class DeviceRanker:
         return self._uploaded[id(terms)][1]
 
     def __call__(self, query, rows, reference, weights, n_candidates, *, exclude_self):
+        return self.candidates_and_base_candidates(
+            query, rows, reference, weights, n_candidates, 0, exclude_self=exclude_self
+        )[0]
+
+    def candidates_and_base_candidates(
+        self, query, rows, reference, weights, n_candidates, base_width, *, exclude_self
+    ):
+        """The ranking, and each row's ``base_width`` nearest under the Euclidean base
+        distance (the twin of :func:`didi.distance._ranking.candidates_and_base_candidates`);
+        ``None`` for those when the host ranks."""
         size = sum(part.nbytes for part in (query.flat, reference.flat))
         if not _fits_on(self.device, 2 * size):
-            return self.host_ranker(
+            table = self.host_ranker(
                 query, rows, reference, weights, n_candidates, exclude_self=exclude_self
             )
-        return torch_exact_candidates(
-            query, rows, reference, weights, n_candidates, exclude_self=exclude_self,
-            device=self.device, uploaded=(self._on_device(query), self._on_device(reference)),
+            return table, None
+        return torch_candidates_and_base_candidates(
+            query, rows, reference, weights, n_candidates, base_width,
+            exclude_self=exclude_self, device=self.device,
+            uploaded=(self._on_device(query), self._on_device(reference)),
         )  # fmt: skip
 
 
@@ -710,11 +723,35 @@ def torch_exact_candidates(
     there. ``uploaded`` holds the query's and the reference's terms already on
     the device (all rows).
     """
+    return torch_candidates_and_base_candidates(
+        query, rows, reference, weights, n_candidates, 0,
+        exclude_self=exclude_self, device=device, uploaded=uploaded,
+    )[0]  # fmt: skip
+
+
+def torch_candidates_and_base_candidates(
+    query: BoundTerms,
+    rows: np.ndarray,
+    reference: BoundTerms,
+    weights: BoundWeights,
+    n_candidates: int,
+    base_width: int,
+    *,
+    exclude_self: bool,
+    device: torch.device,
+    uploaded: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], BaseCandidates | None]:
+    """:func:`torch_exact_candidates`, and each row's ``base_width`` nearest under the
+    Euclidean base distance, from the same products (``None`` for 0 or cosine)."""
     n_ref = len(reference.sq_norms)
     n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
     table = candidate_table(len(rows), n_candidates)
+    base_width = min(base_width, n_ref - int(exclude_self))
+    if weights.metric != "euclidean" or base_width <= 0:
+        base_width = 0
+    base = BaseCandidates.empty(len(rows), base_width) if base_width else None
     if len(rows) == 0 or keep == 0:
-        return table
+        return table, base
     rows_dev = torch.from_numpy(np.asarray(rows, np.int64)).to(device)
     if uploaded is None:
         ref, qry = _terms_to(reference, slice(None), device), _terms_to(query, rows, device)
@@ -723,12 +760,29 @@ def torch_exact_candidates(
     block = max(1, _DEVICE_BLOCK_ELEMENTS // (n_ref * reference.proba.shape[1]))
     for start in range(0, len(rows), block):
         stop = min(start + block, len(rows))
-        bound = _torch_lower_bound_block([t[start:stop] for t in qry], ref, weights)
+        bound, base_lower = _torch_lower_bound_block([t[start:stop] for t in qry], ref, weights)
         if exclude_self:
-            bound[torch.arange(stop - start, device=device), rows_dev[start:stop]] = torch.inf
+            itself = (torch.arange(stop - start, device=device), rows_dev[start:stop])
+            bound[itself] = torch.inf
+            base_lower[itself] = torch.inf
         values, part = torch.topk(bound, keep, dim=1, largest=False, sorted=False)
         store_ranked(table, start, part.cpu().numpy(), values.cpu().numpy(), n_candidates)
-    return table
+        if base is not None:
+            base.store(start, _nearest_base(base_lower, base_width))
+    return table, base
+
+
+def _nearest_base(base_lower: torch.Tensor, width: int) -> BaseCandidates:
+    """Each row's ``width`` smallest base lower bounds, and the next one as the bound of
+    every other reference (``inf`` when none is left)."""
+    finite = int(torch.isfinite(base_lower[0]).sum()) if len(base_lower) else 0
+    if width < finite:
+        values, part = torch.topk(base_lower, width + 1, dim=1, largest=False, sorted=True)
+        next_distance = values[:, width].cpu().numpy()
+    else:
+        values, part = torch.topk(base_lower, width, dim=1, largest=False, sorted=True)
+        next_distance = np.full(len(base_lower), np.inf)
+    return BaseCandidates(part[:, :width].cpu().numpy(), next_distance)
 
 
 def _terms_to(terms: BoundTerms, rows, device: torch.device) -> list[torch.Tensor]:
@@ -738,8 +792,11 @@ def _terms_to(terms: BoundTerms, rows, device: torch.device) -> list[torch.Tenso
     ]
 
 
-def _torch_lower_bound_block(query, reference, weights: BoundWeights) -> torch.Tensor:
-    """The torch twin of :func:`didi.distance._bounds.lower_bound_block`."""
+def _torch_lower_bound_block(
+    query, reference, weights: BoundWeights
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The torch twin of :func:`didi.distance._bounds.lower_bound_block`, and the lower
+    bounds of the base distance it adds up."""
     q_flat, q_sq, q_proba, q_entropy = query
     r_flat, r_sq, r_proba, r_entropy = reference
     product = q_flat @ r_flat.T
@@ -754,7 +811,7 @@ def _torch_lower_bound_block(query, reference, weights: BoundWeights) -> torch.T
     terms = torch.where(mixed > 0, mixed * torch.log(mixed), 0.0)
     divergence = -terms.sum(dim=2) - 0.5 * q_entropy[:, None] - 0.5 * r_entropy[None, :]
     path = divergence.clamp_(0.0, JS_MAX**2).sqrt_() - JS_MARGIN
-    return base * weights.base + weights.path * path.clamp_(min=0.0)
+    return base * weights.base + weights.path * path.clamp_(min=0.0), base
 
 
 def _invalidity(proba: torch.Tensor) -> torch.Tensor:

@@ -195,10 +195,11 @@ class FisherJSMetric(
     base_knn_indices_ : ndarray of shape (n_samples, n_neighbors_) or None
         Each sample's nearest other samples under the base distance alone, exactly,
         nearest first (ties by index): a by-product of ranking the candidates
-        exactly on the CPU with single-precision pruning (more than 10,000 samples,
-        Euclidean base metric), whose products hold every base distance; ``None``
-        otherwise, or where some samples had to be ranked in double precision
-        (samples too large for single precision).
+        exactly, whose products hold every base distance, on the CPU with
+        single-precision pruning (more than 10,000 samples) or on the classifier's
+        GPU, under the Euclidean base metric; ``None`` otherwise, or where some
+        samples had to be ranked in double precision on the CPU (samples too large
+        for single precision).
         :class:`DecisionMap` lays out its Euclidean UMAP on them.
     sample_shape_ : tuple of int
         Shape of one sample.
@@ -463,17 +464,15 @@ class FisherJSMetric(
         width = min(2 * k, n - 1)
         clock = time.perf_counter()
         base = None
-        if use_exact and not on_device:
-            # The host's pruned ranking also finds each sample's nearest in base distance.
-            table, base = candidates_and_base_candidates(
-                terms, np.arange(n), terms, weights, width, k + _BASE_SLACK,
-                exclude_self=True, n_threads=_ranking_threads(self.n_jobs),
-            )  # fmt: skip
-            candidates = CandidateLists.from_rows(*table)
-        elif use_exact:
-            candidates = CandidateLists.from_rows(
-                *rank(terms, np.arange(n), terms, weights, width, exclude_self=True)
+        if use_exact:
+            # Ranking every pair also finds each sample's nearest in base distance.
+            first = getattr(rank, "candidates_and_base_candidates", None) or functools.partial(
+                candidates_and_base_candidates, n_threads=_ranking_threads(self.n_jobs)
             )
+            table, base = first(
+                terms, np.arange(n), terms, weights, width, k + _BASE_SLACK, exclude_self=True
+            )
+            candidates = CandidateLists.from_rows(*table)
         else:
             candidates = self._descent_candidates(terms, weights, width)
         candidate_seconds, clock = lap(clock)

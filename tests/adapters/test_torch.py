@@ -375,6 +375,22 @@ def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, 
             np.testing.assert_array_equal(table[0], expected[0])
             np.testing.assert_allclose(table[1], expected[1], rtol=1e-12, atol=1e-13)
             np.testing.assert_allclose(table[2], expected[2], rtol=1e-12, atol=1e-13)
+        _, base = ranker.candidates_and_base_candidates(
+            terms, rows, terms, weights, width, 12, exclude_self=exclude
+        )
+        if metric == "cosine":
+            assert base is None
+            continue
+        # Each row's 12 smallest base bounds hold its nearest samples wherever the
+        # next bound certifies them, and every other sample is at least that far.
+        D = np.linalg.norm(X[rows][:, None] - X[None], axis=2)
+        if exclude:
+            D[np.arange(len(rows)), rows] = np.inf
+        chosen = np.take_along_axis(D, base.indices, 1)
+        outside = D.copy()
+        np.put_along_axis(outside, base.indices, np.inf, axis=1)
+        assert np.all(base.next_distance <= outside.min(axis=1) * (1 + 1e-12))
+        assert np.all(np.sort(chosen, axis=1)[:, -1] <= np.sort(D, axis=1)[:, 12] + 1e-9)
 
 
 def test_device_ranker_hands_too_large_sets_to_the_host(monkeypatch):
@@ -416,6 +432,13 @@ def test_metric_ranks_on_the_device_when_offered(digits, trained, monkeypatch):
     assert host.knn_search_["ranked_on"] == "host"
     assert device.knn_search_["ranked_on"] == "device"
     np.testing.assert_array_equal(graph_device.toarray(), graph_host.toarray())
+    # The device's products also give each sample's exact nearest in pixel distance
+    # (ties by index); the host's double-precision ranking (150 samples) does not.
+    assert host.base_knn_indices_ is None
+    D = np.linalg.norm(X[:, None] - X[None], axis=2)
+    np.fill_diagonal(D, np.inf)
+    order = np.lexsort((np.broadcast_to(np.arange(150), D.shape), D), axis=1)[:, :10]
+    np.testing.assert_array_equal(device.base_knn_indices_, order)
     np.testing.assert_array_equal(
         device.transform(X[:20]).toarray(), host.transform(X[:20]).toarray()
     )
