@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse
 from sklearn.utils import check_random_state
 
+from .._numba import compiled
 from ._temporal import neighbourhood_overlap
 
 #: Epochs of an aligned layout when the map does not set ``n_epochs`` (as AlignedUMAP).
@@ -66,12 +67,11 @@ def _edges(graph: Any, n_epochs: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 @functools.cache
 def _aligned_epoch():
-    """umap-learn's aligned epoch, compiled once per process (and cached on disk):
-    umap-learn's own driver compiles it anew on every call."""
-    import numba
+    """umap-learn's aligned epoch, compiled once per process (and cached on disk where
+    numba can): umap-learn's own driver compiles it anew on every call."""
     from umap.layouts import _optimize_layout_aligned_euclidean_single_epoch
 
-    return numba.njit(_optimize_layout_aligned_euclidean_single_epoch, fastmath=True, cache=True)
+    return compiled(fastmath=True)(_optimize_layout_aligned_euclidean_single_epoch)
 
 
 def aligned_layout(
