@@ -668,8 +668,8 @@ def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 class DeviceRanker:
     """:func:`torch_exact_candidates` for one fit: each set of samples' terms goes to
     the device once, also across the search's later calls; too large a set is
-    ranked by ``host_ranker`` (:func:`didi.distance._ranking.exact_candidates` with the fit's
-    threads) instead."""
+    ranked by ``host_ranker`` (:class:`didi.distance._ranking.HostRanker` with the
+    fit's threads) instead."""
 
     def __init__(self, device: torch.device, host_ranker: Callable) -> None:
         self.device = device
@@ -768,15 +768,14 @@ def torch_candidates_and_base_candidates(
         values, part = torch.topk(bound, keep, dim=1, largest=False, sorted=False)
         store_ranked(table, start, part.cpu().numpy(), values.cpu().numpy(), n_candidates)
         if base is not None:
-            base.store(start, _nearest_base(base_lower, base_width))
+            base.store(start, _nearest_base(base_lower, base_width, n_ref - int(exclude_self)))
     return table, base
 
 
-def _nearest_base(base_lower: torch.Tensor, width: int) -> BaseCandidates:
-    """Each row's ``width`` smallest base lower bounds, and the next one as the bound of
-    every other reference (``inf`` when none is left)."""
-    finite = int(torch.isfinite(base_lower[0]).sum()) if len(base_lower) else 0
-    if width < finite:
+def _nearest_base(base_lower: torch.Tensor, width: int, available: int) -> BaseCandidates:
+    """Each row's ``width`` smallest base lower bounds among its ``available``
+    references, and the next one as the bound of every other (``inf`` when none is left)."""
+    if width < available:
         values, part = torch.topk(base_lower, width + 1, dim=1, largest=False, sorted=True)
         next_distance = values[:, width].cpu().numpy()
     else:

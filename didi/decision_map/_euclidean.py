@@ -89,19 +89,23 @@ def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
     """
     from sklearn.neighbors import NearestNeighbors
 
-    units = euclidean_units(A, B)
+    A, B = euclidean_units(A, B)
     # float64: float32 products misorder neighbours whose distances differ by 1e-4.
-    flat_b = units[1].reshape(len(B), -1).astype(np.float64, copy=False)
+    flat_b = B.reshape(len(B), -1).astype(np.float64, copy=False)
     search = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(flat_b)
-    flat_a = units[0].reshape(len(A), -1).astype(np.float64, copy=False)
-    return neighbour_graph(A, B, search.kneighbors(flat_a, return_distance=False))
+    flat_a = A.reshape(len(A), -1).astype(np.float64, copy=False)
+    return _graph_in_units(A, B, search.kneighbors(flat_a, return_distance=False))
 
 
 def neighbour_graph(A: np.ndarray, B: np.ndarray, indices: np.ndarray):
     """The CSR distance graph of each sample of ``A`` to its neighbours ``indices`` among
     ``B``, with distances from differences in the units of :func:`euclidean_units`,
     sorted by distance, ties by index."""
-    A, B = euclidean_units(A, B)
+    return _graph_in_units(*euclidean_units(A, B), indices)
+
+
+def _graph_in_units(A: np.ndarray, B: np.ndarray, indices: np.ndarray):
+    """:func:`neighbour_graph` of samples already in :func:`euclidean_units`."""
     k = indices.shape[1]
     rows = np.repeat(np.arange(len(A)), k)
     dists = paired_base_distances(A, rows, B, indices.ravel(), "euclidean").reshape(len(A), k)

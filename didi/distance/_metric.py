@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -52,7 +51,7 @@ from ._base_distance import (
 from ._bounds import bound_terms, bound_weights, paired_lower_bounds
 from ._knn import CandidateLists, bound_ordered_knn
 from ._paths import parallel_path_lengths, upper_triangle_blocks
-from ._ranking import candidates_and_base_candidates, exact_candidates
+from ._ranking import HostRanker
 from ._scales import TYPICAL_PATH_SCALE, rms_base_distance
 from ._stores import PathLengthStore
 
@@ -466,10 +465,7 @@ class FisherJSMetric(
         base = None
         if use_exact:
             # Ranking every pair also finds each sample's nearest in base distance.
-            first = getattr(rank, "candidates_and_base_candidates", None) or functools.partial(
-                candidates_and_base_candidates, n_threads=_ranking_threads(self.n_jobs)
-            )
-            table, base = first(
+            table, base = rank.candidates_and_base_candidates(
                 terms, np.arange(n), terms, weights, width, k + _BASE_SLACK, exclude_self=True
             )
             candidates = CandidateLists.from_rows(*table)
@@ -514,7 +510,7 @@ class FisherJSMetric(
     def _exact_ranking(self):
         """Exact ranking of candidates: on the classifier's GPU where it offers one
         (``TorchClassifier`` on CUDA), else numpy with ``n_jobs`` threads."""
-        host = functools.partial(exact_candidates, n_threads=_ranking_threads(self.n_jobs))
+        host = HostRanker(_ranking_threads(self.n_jobs))
         offer = getattr(self.estimator, "_candidate_ranker", None)
         on_device = offer(host) if offer is not None else None
         if on_device is not None:

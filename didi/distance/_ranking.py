@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -107,6 +108,28 @@ def candidates_and_base_candidates(
 
     _run_blocks(rank, range(0, len(rows), block), n_threads)
     return table, base if base is None or base.complete else None
+
+
+@dataclass(frozen=True)
+class HostRanker:
+    """The exact ranking on this machine, with ``n_threads`` threads: the same calls as
+    :class:`didi.adapters._torch.DeviceRanker` makes on a GPU."""
+
+    n_threads: int = 1
+
+    def __call__(self, query, rows, reference, weights, n_candidates, *, exclude_self):
+        return exact_candidates(
+            query, rows, reference, weights, n_candidates,
+            exclude_self=exclude_self, n_threads=self.n_threads,
+        )  # fmt: skip
+
+    def candidates_and_base_candidates(
+        self, query, rows, reference, weights, n_candidates, base_width, *, exclude_self
+    ):
+        return candidates_and_base_candidates(
+            query, rows, reference, weights, n_candidates, base_width,
+            exclude_self=exclude_self, n_threads=self.n_threads,
+        )  # fmt: skip
 
 
 def _run_blocks(rank: Callable[[int], None], starts: range, n_threads: int) -> None:
