@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -27,13 +28,20 @@ from .._timing import lap
 from .._validation import BOOLEAN, CLASSIFIER, Interval, Options, check_value, validate_params
 from ..distance import FisherJSMetric
 from ..distance._divergence import normalized_entropy
+from ..distance._ranking import PRUNING_MIN_REFERENCES
 from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
 from ..projection import FisherUMAP
 from ..projection._torch_layout import check_layout_device
 from ..projection._tsne import TSNELayout
-from ..projection._umap import place_points
-from ._euclidean import euclidean_neighbour_graph, euclidean_units, fit_euclidean_umap
+from ..projection._umap import place_points, quiet_umap
+from ._euclidean import (
+    EuclideanLayout,
+    euclidean_neighbour_graph,
+    euclidean_units,
+    fit_euclidean_umap,
+    may_run_beside,
+)
 from ._faithfulness import (
     MAX_ROUND_TRIPS,
     data_radius,
@@ -434,25 +442,29 @@ class DecisionMap(
         if layout is None and self.embedder == "tsne":
             layout = TSNELayout(init, self.random_state, self.n_jobs)
         embed = _Embedding(self, X, frame, proba_fn, pairs, ids, init, layout)
-        if self.lam == "auto" and lam is None:
-            lam, lam_scores, (projection, cached) = embed.choose_lam(timings)
-        else:
-            lam = self.lam if lam is None else lam
-            lam_scores = getattr(self, "lam_scores_", {}) if self.lam == "auto" else {}
-            projection, cached = embed(lam, timings)
-        metric = _distances_of(projection)
-        embedding, proba = projection.embedding_, metric.proba_fit_
-        check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
-        clock = time.perf_counter()
-        # Step 3: π⁻¹.
-        inverse, back, map_back, train, held_out = self._invert(X, embedding, proba_fn)
-        timings["inverse"], clock = lap(clock)
-        # Step 4: the grid, classified at π⁻¹ of every cell.
-        grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
-        grid_proba, evaluated = self._classify_grid(proba_fn, inverse, grid_x, grid_y)
-        timings["grid"], clock = lap(clock)
-        if euclidean_umap is None:
-            euclidean_umap = self._euclidean_umap(X, getattr(metric, "base_knn_indices_", None))
+        euclidean = EuclideanLayout(
+            partial(self._euclidean_umap, X),
+            concurrent=may_run_beside(self.random_state, self.layout_device),
+            known=euclidean_umap,
+        )
+        with quiet_umap():  # around both threads' UMAP fits: see quiet_umap
+            if len(X) <= PRUNING_MIN_REFERENCES:  # no ranking finds Euclidean neighbours
+                euclidean.start()
+            projection, cached, lam, lam_scores = self._embed(embed, lam, timings)
+            metric = _distances_of(projection)
+            neighbours = getattr(metric, "base_knn_indices_", None)
+            euclidean.start(neighbours)
+            embedding, proba = projection.embedding_, metric.proba_fit_
+            check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
+            clock = time.perf_counter()
+            # Step 3: π⁻¹.
+            inverse, back, map_back, train, held_out = self._invert(X, embedding, proba_fn)
+            timings["inverse"], clock = lap(clock)
+            # Step 4: the grid, classified at π⁻¹ of every cell.
+            grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
+            grid_proba, evaluated = self._classify_grid(proba_fn, inverse, grid_x, grid_y)
+            timings["grid"], clock = lap(clock)
+            euclidean_umap = euclidean.result(neighbours)
         classes = class_names_of(self.estimator, proba.shape[1])
         scores = {
             **quality_scores(
@@ -488,6 +500,17 @@ class DecisionMap(
         self._frame = frame
         keep_feature_names(self, names)
         return self
+
+    def _embed(self, embed: _Embedding, lam: float | None, timings: dict):
+        """Steps 1 and 2 at ``lam``, or at the λ that ``lam="auto"`` chooses where
+        ``lam`` is not given: the projection, whether ``memory`` served it, the λ and
+        ``q_knn`` by λ searched."""
+        if self.lam == "auto" and lam is None:
+            lam, lam_scores, (projection, cached) = embed.choose_lam(timings)
+            return projection, cached, lam, lam_scores
+        lam = self.lam if lam is None else lam
+        lam_scores = getattr(self, "lam_scores_", {}) if self.lam == "auto" else {}
+        return *embed(lam, timings), lam, lam_scores
 
     def _classify_grid(self, proba_fn, inverse: RBFInverse, grid_x, grid_y):
         """Step 4: the probabilities at every cell, and which cells were classified."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
+from .._numba import threadsafe_parallel_kernels
 from ..distance._base_distance import (
     base_unit,
     check_magnitudes,
@@ -63,6 +67,75 @@ def fit_euclidean_umap(
         return fit_umap(euclidean_neighbour_graph(X, X, k), **kwargs)
     X, _ = euclidean_units(X, X)
     return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)
+
+
+class EuclideanLayout:
+    """The Euclidean UMAP behind ``q_knn_e``, fitted on a thread of its own beside the
+    DiDi steps where that cannot change it.
+
+    It does not depend on the classifier, so on two cores it costs almost nothing
+    next to the DiDi layout. It runs beside them only with ``concurrent`` (see
+    :func:`may_run_beside`); otherwise it is fitted when :meth:`result` asks for it,
+    as it always was.
+
+    Parameters
+    ----------
+    fit : callable
+        ``fit(neighbours)`` returns the fitted UMAP (``neighbours``: each sample's
+        exact nearest others, or ``None``).
+    concurrent : bool
+        Whether :meth:`start` may run ``fit`` on a thread of its own.
+    known : object, default=None
+        The UMAP where it is known already: nothing is fitted.
+    """
+
+    def __init__(self, fit: Callable[[np.ndarray | None], Any], *, concurrent: bool, known=None):
+        self._fit, self._concurrent, self._model = fit, concurrent, known
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self, neighbours: np.ndarray | None = None) -> None:
+        """Begin fitting on another thread, if allowed and not begun or known."""
+        if not self._concurrent or self._thread is not None or self._model is not None:
+            return
+        # A daemon: a fit that fails on the calling thread does not wait for this one.
+        self._thread = threading.Thread(
+            target=self._run, args=(neighbours,), name="didi-euclidean-umap", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, neighbours: np.ndarray | None) -> None:
+        try:
+            self._model = self._fit(neighbours)
+        except BaseException as error:  # raised again on the calling thread
+            self._error = error
+
+    def result(self, neighbours: np.ndarray | None = None) -> Any:
+        """The fitted UMAP: waited for where it was started, else fitted now."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+        if self._model is None:
+            self._model = self._fit(neighbours)
+        return self._model
+
+
+def may_run_beside(random_state: Any, layout_device: Any) -> bool:
+    """Whether a Euclidean UMAP may be fitted on a thread of its own, beside the rest
+    of a fit, with the same result.
+
+    Not with a ``RandomState`` instance, whose draws would then come in an order that
+    varies from run to run; not with ``layout_device`` (its layout is swapped into
+    umap-learn for the duration of a fit); and not where numba's parallel kernels may
+    not run on two threads at once.
+    """
+    seeded = random_state is None or (
+        isinstance(random_state, Integral) and not isinstance(random_state, bool)
+    )
+    return seeded and layout_device is None and threadsafe_parallel_kernels()
 
 
 def euclidean_units(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,13 +5,15 @@ umap-learn compiles ``smooth_knn_dist``, ``compute_membership_strengths`` and it
 command line, a notebook kernel, each worker of a grid search — spends seconds
 compiling them again. didi swaps in copies compiled from the same Python functions
 with the same options and ``cache=True``: the same machine code, loaded from disk
-after the first run on a machine.
+after the first run on a machine. The layout epoch also releases the GIL, so that
+two layouts can run on two threads at once (a Euclidean UMAP beside the DiDi one).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import types
 
 #: The kernels swapped, by module and name. The parallel layout epoch shares its
 #: Python function with the single-threaded one, and numba's cache index does not
@@ -21,6 +23,11 @@ UMAP_KERNELS = (
     ("umap.umap_", "compute_membership_strengths"),
     ("umap.layouts", "_nb_optimize_layout_euclidean_single_epoch"),
 )
+
+#: Options added to umap-learn's own, by kernel name. numba's cache index does not
+#: record them either: such a kernel is cached under a name of its own, so that a
+#: copy cached without them is never loaded in its place.
+EXTRA_OPTIONS = {"_nb_optimize_layout_euclidean_single_epoch": {"nogil": True}}
 
 
 @functools.cache
@@ -44,13 +51,32 @@ def cache_umap_kernels() -> tuple[str, ...]:
         # numba adds versioned names ("lo.1") to a compiled kernel's locals: not ours.
         declared = kernel.locals.items()  # type: ignore[union-attr]
         options["locals"] = {key: value for key, value in declared if "." not in key}
+        python_function = kernel.py_func  # type: ignore[union-attr]
+        if name in EXTRA_OPTIONS:
+            options.update(EXTRA_OPTIONS[name])
+            python_function = renamed(python_function, "_".join(["", *EXTRA_OPTIONS[name]]))
         try:
-            cached = numba.njit(cache=True, **options)(kernel.py_func)  # type: ignore[union-attr]
+            cached = numba.njit(cache=True, **options)(python_function)
         except Exception:  # numba refuses to cache here: keep umap-learn's own
             continue
         setattr(module, name, cached)
         swapped.append(f"{module_name}.{name}")
     return tuple(swapped)
+
+
+def renamed(function: types.FunctionType, suffix: str) -> types.FunctionType:
+    """A copy of ``function`` whose qualified name ends in ``suffix``: numba names
+    its cache files after it."""
+    copy = types.FunctionType(
+        function.__code__,
+        function.__globals__,
+        function.__name__ + suffix,
+        function.__defaults__,
+        function.__closure__,
+    )
+    copy.__qualname__ = function.__qualname__ + suffix
+    copy.__module__ = function.__module__
+    return copy
 
 
 def is_disk_cached(kernel) -> bool:

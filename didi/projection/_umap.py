@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -65,15 +66,28 @@ def fit_umap(
         random_state=random_state,
         **kwargs,
     )
+    with quiet_umap():
+        with contextlib.nullcontext() if layout_device is None else torch_layout(layout_device):
+            model.fit(distances)
+    return model
+
+
+@contextlib.contextmanager
+def quiet_umap() -> Iterator[None]:
+    """Silence umap-learn's warnings that do not concern didi's use of it, inside.
+
+    ``warnings.catch_warnings`` swaps a process-wide list: fits on two threads at
+    once must both run inside one more of these, entered on the calling thread, so
+    that every list they restore keeps these filters and the outermost one restores
+    the caller's.
+    """
     with warnings.catch_warnings():
         # "using precomputed metric; inverse_transform will be unavailable": we
         # provide our own transform and inverse.
         warnings.filterwarnings("ignore", message=".*precomputed metric.*")
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-        with contextlib.nullcontext() if layout_device is None else torch_layout(layout_device):
-            model.fit(distances)
-    return model
+        yield
 
 
 def knn_from_graph(graph, k: int) -> tuple[np.ndarray, np.ndarray]:
