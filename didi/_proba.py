@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -77,7 +77,10 @@ class ProbaFunction:
     ``A[index_a[i]] → B[index_b[i]]`` (see :func:`didi._paths.path_lengths`).
     Then :meth:`path_lengths` hands it the pairs instead of the interpolated points:
     a model on a GPU builds the points there and sends back one number per pair.
-    :class:`didi.torch.TorchClassifier` does this.
+    Where that function also has ``lengths_and_euclidean(index_a, index_b)``,
+    returning the lengths and the pairs' Euclidean distances (or ``None`` for those),
+    :meth:`path_lengths_and_euclidean` takes the distances from it as well.
+    :class:`didi.torch.TorchClassifier` does both.
     """
 
     def __init__(self, estimator: Any, batch_size: int, frame: FrameSpec | None = None) -> None:
@@ -123,31 +126,67 @@ class ProbaFunction:
         """Path lengths of the pairs, computed by the classifier's own evaluator."""
         if len(index_a) == 0:
             return np.empty(0)
+        evaluate = self._evaluator(A, B, proba_A, proba_B, n_steps)
+        return self._evaluated(evaluate, A, index_a, index_b, n_steps, both=False)[0]
+
+    def path_lengths_and_euclidean(
+        self,
+        A: np.ndarray,
+        B: np.ndarray,
+        proba_A: np.ndarray,
+        proba_B: np.ndarray,
+        index_a: np.ndarray,
+        index_b: np.ndarray,
+        n_steps: int,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`path_lengths`, and the pairs' Euclidean distances where the evaluator
+        measures them from the end points it holds (its ``lengths_and_euclidean``);
+        ``None`` in their place otherwise."""
+        if len(index_a) == 0:
+            return np.empty(0), np.empty(0)
+        evaluate = self._evaluator(A, B, proba_A, proba_B, n_steps)
+        both = getattr(evaluate, "lengths_and_euclidean", None)
+        if both is None:
+            return self._evaluated(evaluate, A, index_a, index_b, n_steps, both=False)[0], None
+        return self._evaluated(both, A, index_a, index_b, n_steps, both=True)
+
+    def _evaluator(self, A, B, proba_A, proba_B, n_steps: int) -> Callable:
+        """The classifier's evaluator for these end-point sets, made once."""
         if self._make_evaluator is None:
             raise TypeError("The classifier has no path_length_evaluator.")
         key = (id(A), id(B), int(n_steps))
         if key not in self._evaluators:
             evaluator = self._make_evaluator(A, B, proba_A, proba_B, int(n_steps))
             self._evaluators[key] = (A, B, evaluator)
-        evaluate = self._evaluators[key][2]
+        return self._evaluators[key][2]
+
+    def _evaluated(
+        self, evaluate: Callable, A: np.ndarray, index_a, index_b, n_steps: int, *, both: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``evaluate(index_a, index_b)``, checked and counted: the lengths, and with
+        ``both`` the Euclidean distances it returns beside them (or ``None``)."""
+        n_pairs = len(index_a)
         try:
-            lengths = np.asarray(evaluate(index_a, index_b), dtype=np.float64)
+            result = evaluate(index_a, index_b)
         except Exception as exc:
             if hasattr(exc, "add_note"):
                 exc.add_note(
-                    f"Raised by the classifier's path length evaluator on {len(index_a)} "
+                    f"Raised by the classifier's path length evaluator on {n_pairs} "
                     f"pairs of samples of shape {A.shape[1:]}, after {self.n_calls} "
                     "successful calls."
                 )
             raise
-        if lengths.shape != (len(index_a),):
-            raise ValueError(
-                f"The classifier's path length evaluator returned shape {lengths.shape} "
-                f"for {len(index_a)} pairs; expected ({len(index_a)},)."
-            )
-        self.n_rows += len(index_a) * int(n_steps)
+        lengths, euclidean = result if both else (result, None)
+        lengths = np.asarray(lengths, dtype=np.float64)
+        for name, values in (("lengths", lengths), ("distances", euclidean)):
+            if values is not None and np.shape(values) != (n_pairs,):
+                raise ValueError(
+                    f"The classifier's path length evaluator returned {name} of shape "
+                    f"{np.shape(values)} for {n_pairs} pairs; expected ({n_pairs},)."
+                )
+        self.n_rows += n_pairs * int(n_steps)
         self.n_calls += 1
-        return lengths
+        return lengths, None if euclidean is None else np.asarray(euclidean, np.float64)
 
     def __call__(self, X: np.ndarray, *, owned: bool = False) -> np.ndarray:
         """Return the ``(len(X), n_classes)`` probabilities of ``X``, batch by batch.

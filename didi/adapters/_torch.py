@@ -480,7 +480,10 @@ class TorchClassifier(PrefitClassifier):
         callable
             ``lengths(index_a, index_b)`` returning, for each pair, the sum of the
             Jensen-Shannon distances between consecutive points of the straight
-            path ``A[index_a[i]] → B[index_b[i]]`` (float64 ndarray).
+            path ``A[index_a[i]] → B[index_b[i]]`` (float64 ndarray). With interior
+            points it is a :class:`DevicePaths`, whose
+            :meth:`~DevicePaths.lengths_and_euclidean` also measures the pairs'
+            Euclidean distances from the end points it holds on the device.
         """
         if n_steps == 0:  # no interior point: the end points' distance, on the host
 
@@ -488,68 +491,7 @@ class TorchClassifier(PrefitClassifier):
                 return np.atleast_1d(js_distance(proba_A[index_a], proba_B[index_b]))
 
             return endpoints
-        device, dtype = self._placement()
-        # Probabilities and Jensen-Shannon steps are float64, which MPS lacks: there
-        # they are computed on the CPU, the model still on its device.
-        exact = torch.device("cpu") if device.type == "mps" else device
-        shape = model_input_shape(A.shape[1:], self.input_shape)
-        # Points are interpolated in at least single precision, then cast.
-        work = torch.float64 if dtype == torch.float64 else torch.float32
-        same = B is A
-        resident = _fits_on(device, (A.size + (0 if same else B.size)) * _itemsize(work))
-        if resident:
-            A_dev = _to_device(A, device, work)
-            B_dev = A_dev if same else _to_device(B, device, work)
-        PA_dev = torch.from_numpy(np.ascontiguousarray(proba_A, np.float64)).to(exact)
-        PB_dev = (
-            PA_dev
-            if proba_B is proba_A
-            else torch.from_numpy(np.ascontiguousarray(proba_B, np.float64)).to(exact)
-        )
-        t = torch.arange(1, n_steps + 1, dtype=torch.float64) / (n_steps + 1)
-        t = t.to(device=device, dtype=work).reshape((1, n_steps) + (1,) * (A.ndim - 1))
-        pairs_per_block = max(1, int(self.batch_size) // n_steps)
-
-        def lengths(index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
-            n_pairs = len(index_a)
-            out = torch.empty(n_pairs, dtype=torch.float64, device=exact)
-            # Largest deviation from a valid probability row seen; checked once at
-            # the end so that the device is not synchronised block by block.
-            worst = torch.zeros((), dtype=torch.float64, device=exact)
-            ia_all = torch.from_numpy(np.asarray(index_a, np.int64)).to(device)
-            ib_all = torch.from_numpy(np.asarray(index_b, np.int64)).to(device)
-            ia_exact, ib_exact = ia_all.to(exact), ib_all.to(exact)
-            with self._evaluating():
-                for start in range(0, n_pairs, pairs_per_block):
-                    stop = min(start + pairs_per_block, n_pairs)
-                    ia, ib = ia_all[start:stop], ib_all[start:stop]
-                    if resident:
-                        xa, xb = A_dev[ia], B_dev[ib]
-                    else:
-                        xa = _to_device(A[index_a[start:stop]], device, work)
-                        xb = _to_device(B[index_b[start:stop]], device, work)
-                    interior = (xb - xa)[:, None] * t
-                    interior += xa[:, None]
-                    x = interior.reshape(-1, *shape).to(dtype)
-                    proba = self._forward(x)
-                    worst = torch.maximum(worst, _invalidity(proba))
-                    # Renormalised as the host check does with rows within tolerance.
-                    proba = proba / proba.sum(dim=1, keepdim=True)
-                    proba = proba.reshape(stop - start, n_steps, -1)
-                    ia, ib = ia_exact[start:stop], ib_exact[start:stop]
-                    path = torch.cat([PA_dev[ia][:, None], proba, PB_dev[ib][:, None]], dim=1)
-                    out[start:stop] = torch_js_distance(path[:, :-1], path[:, 1:]).sum(dim=1)
-            if float(worst) > ROW_SUM_TOLERANCE:
-                raise ValueError(
-                    "The module's outputs on the paths are not probabilities (negative, "
-                    "NaN, or rows not summing to 1). Check output="
-                    f"{self.output!r}: use 'logits' for raw scores. A float16 or bfloat16 "
-                    "module ending in softmax sums its rows to 1 only roughly: drop the "
-                    "softmax and pass output='logits', which is taken in float64."
-                )
-            return out.cpu().numpy()
-
-        return lengths
+        return DevicePaths(self, A, B, proba_A, proba_B, n_steps)
 
     def _candidate_ranker(self, host_ranker: Callable) -> Callable | None:
         """The exact ranking of neighbour candidates on the module's GPU, or ``None``.
@@ -562,6 +504,110 @@ class TorchClassifier(PrefitClassifier):
         if device.type != "cuda":
             return None
         return DeviceRanker(device, host_ranker)
+
+
+class DevicePaths:
+    """Discriminative path lengths of pairs of samples, computed on the module's device
+    (see :meth:`TorchClassifier.path_length_evaluator`).
+
+    The end points go to the device once, where they fit; each block of pairs is
+    interpolated, classified and measured there, and one number per pair comes back.
+    """
+
+    def __init__(
+        self,
+        classifier: TorchClassifier,
+        A: np.ndarray,
+        B: np.ndarray,
+        proba_A: np.ndarray,
+        proba_B: np.ndarray,
+        n_steps: int,
+    ) -> None:
+        device, dtype = classifier._placement()
+        self.classifier, self.A, self.B, self.device, self.dtype = classifier, A, B, device, dtype
+        # Probabilities and Jensen-Shannon steps are float64, which MPS lacks: there
+        # they are computed on the CPU, the model still on its device.
+        self.exact = torch.device("cpu") if device.type == "mps" else device
+        self.shape = model_input_shape(A.shape[1:], classifier.input_shape)
+        # Points are interpolated in at least single precision, then cast.
+        self.work = torch.float64 if dtype == torch.float64 else torch.float32
+        same = B is A
+        n_bytes = (A.size + (0 if same else B.size)) * _itemsize(self.work)
+        self.resident = _fits_on(device, n_bytes)
+        if self.resident:
+            self.A_dev = _to_device(A, device, self.work)
+            self.B_dev = self.A_dev if same else _to_device(B, device, self.work)
+        self.PA = torch.from_numpy(np.ascontiguousarray(proba_A, np.float64)).to(self.exact)
+        self.PB = (
+            self.PA
+            if proba_B is proba_A
+            else torch.from_numpy(np.ascontiguousarray(proba_B, np.float64)).to(self.exact)
+        )
+        t = torch.arange(1, n_steps + 1, dtype=torch.float64) / (n_steps + 1)
+        self.t = t.to(device=device, dtype=self.work).reshape((1, n_steps) + (1,) * (A.ndim - 1))
+        self.n_steps = n_steps
+        self.pairs_per_block = max(1, int(classifier.batch_size) // n_steps)
+        # The end points as the device holds them are the samples themselves only
+        # where the samples' type converts to its type exactly.
+        work_type = np.float64 if self.work == torch.float64 else np.float32
+        self.holds_samples = all(np.can_cast(Z.dtype, work_type, "safe") for Z in (A, B))
+
+    def __call__(self, index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
+        """Each pair's path length (float64)."""
+        return self._measure(index_a, index_b, euclidean=False)[0]
+
+    def lengths_and_euclidean(
+        self, index_a: np.ndarray, index_b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each pair's path length, and its Euclidean distance ``‖B[j] − A[i]‖`` in
+        float64 from the end points on the device; ``None`` in its place where they
+        are not the samples exactly (float64 samples for a lower-precision module)."""
+        return self._measure(index_a, index_b, euclidean=self.holds_samples)
+
+    def _measure(self, index_a: np.ndarray, index_b: np.ndarray, *, euclidean: bool):
+        n_pairs, exact = len(index_a), self.exact
+        out = torch.empty(n_pairs, dtype=torch.float64, device=exact)
+        base = torch.empty(n_pairs, dtype=torch.float64, device=exact) if euclidean else None
+        # Largest deviation from a valid probability row seen; checked once at
+        # the end so that the device is not synchronised block by block.
+        worst = torch.zeros((), dtype=torch.float64, device=exact)
+        ia_all = torch.from_numpy(np.asarray(index_a, np.int64)).to(self.device)
+        ib_all = torch.from_numpy(np.asarray(index_b, np.int64)).to(self.device)
+        ia_exact, ib_exact = ia_all.to(exact), ib_all.to(exact)
+        with self.classifier._evaluating():
+            for start in range(0, n_pairs, self.pairs_per_block):
+                stop = min(start + self.pairs_per_block, n_pairs)
+                xa, xb = self._end_points(index_a, index_b, ia_all, ib_all, start, stop)
+                if base is not None:
+                    step = (xb.to(torch.float64) - xa.to(torch.float64)).reshape(stop - start, -1)
+                    base[start:stop] = torch.linalg.vector_norm(step, dim=1).to(exact)
+                interior = (xb - xa)[:, None] * self.t
+                interior += xa[:, None]
+                proba = self.classifier._forward(interior.reshape(-1, *self.shape).to(self.dtype))
+                worst = torch.maximum(worst, _invalidity(proba))
+                # Renormalised as the host check does with rows within tolerance.
+                proba = proba / proba.sum(dim=1, keepdim=True)
+                proba = proba.reshape(stop - start, self.n_steps, -1)
+                ia, ib = ia_exact[start:stop], ib_exact[start:stop]
+                path = torch.cat([self.PA[ia][:, None], proba, self.PB[ib][:, None]], dim=1)
+                out[start:stop] = torch_js_distance(path[:, :-1], path[:, 1:]).sum(dim=1)
+        if float(worst) > ROW_SUM_TOLERANCE:
+            raise ValueError(
+                "The module's outputs on the paths are not probabilities (negative, "
+                "NaN, or rows not summing to 1). Check output="
+                f"{self.classifier.output!r}: use 'logits' for raw scores. A float16 or "
+                "bfloat16 module ending in softmax sums its rows to 1 only roughly: drop "
+                "the softmax and pass output='logits', which is taken in float64."
+            )
+        return out.cpu().numpy(), None if base is None else base.cpu().numpy()
+
+    def _end_points(self, index_a, index_b, ia_all, ib_all, start: int, stop: int):
+        """The end points of pairs ``start:stop`` on the device, in the working type."""
+        if self.resident:
+            return self.A_dev[ia_all[start:stop]], self.B_dev[ib_all[start:stop]]
+        xa = _to_device(self.A[index_a[start:stop]], self.device, self.work)
+        xb = _to_device(self.B[index_b[start:stop]], self.device, self.work)
+        return xa, xb
 
 
 # ---------------------------------------------------------------------- numerics

@@ -28,7 +28,7 @@ from .._timing import lap
 from .._validation import BOOLEAN, CLASSIFIER, Interval, Options, check_value, validate_params
 from ..distance import FisherJSMetric
 from ..distance._divergence import normalized_entropy
-from ..distance._ranking import PRUNING_MIN_REFERENCES
+from ..distance._ranking import may_find_base_neighbours
 from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
 from ..projection import FisherUMAP
@@ -448,7 +448,7 @@ class DecisionMap(
             known=euclidean_umap,
         )
         with quiet_umap():  # around both threads' UMAP fits: see quiet_umap
-            if len(X) <= PRUNING_MIN_REFERENCES:  # no ranking finds Euclidean neighbours
+            if not may_find_base_neighbours(len(X)):  # else it waits for them
                 euclidean.start()
             projection, cached, lam, lam_scores = self._embed(embed, lam, timings)
             metric = _distances_of(projection)

@@ -347,10 +347,13 @@ class FisherJSMetric(
         store = self._path_store(X, proba_X, proba_fn, known_paths)
         # Counted here, not on self: an interrupted fit leaves no partial state.
         counts = {"rows": proba_fn.n_rows, "pairs": 0}
-        paths = self._fit_paths(proba_fn, X, proba_X, store, counts)
         # Paths run between the samples themselves; everything else is measured on
         # them in units that cannot overflow.
         unit = base_unit(X)
+        # A classifier measuring paths on its device may measure Euclidean distances
+        # there too, from the end points it holds, where those are the samples' units.
+        base_on_paths = unit == 1.0 and self.base_metric == "euclidean"
+        paths = self._fit_paths(proba_fn, X, proba_X, store, counts, base_on_paths)
         X_base = X if unit == 1.0 else X / unit
         try:
             scales, result, knn, search, k = self._fit_distances(X_base, proba_X, paths)
@@ -389,24 +392,42 @@ class FisherJSMetric(
             return store
         return known_paths.view(X, proba_X, proba_fn, self.n_steps, fallback=store)
 
-    def _fit_paths(self, proba_fn, X: np.ndarray, proba_X: np.ndarray, store, counts: dict):
+    def _fit_paths(
+        self, proba_fn, X: np.ndarray, proba_X: np.ndarray, store, counts: dict, base_on_paths
+    ):
         """``paths(ia, ib)``: path lengths among the samples of ``X``, from ``store``
-        where known, else from the classifier (counted in ``counts``)."""
-        group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
+        where known, else from the classifier (counted in ``counts``).
 
-        def paths(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        ``paths(ia, ib, with_base=True)`` returns the pairs' Euclidean distances
+        beside them where the classifier's path evaluator measures those (see
+        :meth:`ProbaFunction.path_lengths_and_euclidean`) and ``base_on_paths``
+        allows it, else ``None`` in their place.
+        """
+        group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
+        base_on_paths = base_on_paths and proba_fn.evaluates_paths and self.n_steps > 0
+
+        def paths(ia: np.ndarray, ib: np.ndarray, *, with_base: bool = False):
             found, values = store.lookup(ia, ib)
-            new = ~found
-            lengths, rows = parallel_path_lengths(
-                proba_fn, X, X, proba_X, proba_X, ia[new], ib[new], self.n_steps,
-                n_jobs=self.n_jobs,
-            )  # fmt: skip
+            new, base = ~found, None
+            if with_base and base_on_paths:
+                before = proba_fn.n_rows
+                lengths, base = proba_fn.path_lengths_and_euclidean(
+                    X, X, proba_X, proba_X, ia[new], ib[new], self.n_steps
+                )
+                rows = proba_fn.n_rows - before
+            else:
+                lengths, rows = parallel_path_lengths(
+                    proba_fn, X, X, proba_X, proba_X, ia[new], ib[new], self.n_steps,
+                    n_jobs=self.n_jobs,
+                )  # fmt: skip
             values[new] = lengths
             store.add(ia[new], ib[new], lengths)
             counts["rows"] += rows
             counts["pairs"] += len(ia)
             values[group[ia] == group[ib]] = 0.0
-            return values
+            if not with_base:
+                return values
+            return values, None if base is None else _with_known(base, new, X, ia, ib)
 
         return paths
 
@@ -477,8 +498,10 @@ class FisherJSMetric(
             return rank(terms, rows, terms, weights, new_width, exclude_self=True)
 
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-            base = paired_base_distances(X, ia, X, ib, self.base_metric)
-            return combine_distances(paths(ia, ib), base, self.lam, *scales)
+            lengths, base = paths(ia, ib, with_base=True)
+            if base is None:
+                base = paired_base_distances(X, ia, X, ib, self.base_metric)
+            return combine_distances(lengths, base, self.lam, *scales)
 
         with progress_bar(n, "k-NN search", self.verbose) as bar:
             done = [0]
@@ -661,6 +684,18 @@ def _ranking_threads(n_jobs: int | None) -> int:
         blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
         return max(1, min(max(blas, default=cores), cores))
     return max(1, min(effective_n_jobs(n_jobs), cores))
+
+
+def _with_known(
+    measured: np.ndarray, new: np.ndarray, X: np.ndarray, ia: np.ndarray, ib: np.ndarray
+) -> np.ndarray:
+    """Euclidean distances of all pairs ``(ia, ib)``: ``measured`` for the ``new`` ones,
+    computed here for those whose path lengths were known."""
+    base = np.empty(len(ia))
+    base[new] = measured
+    known = ~new
+    base[known] = paired_base_distances(X, ia[known], X, ib[known], "euclidean")
+    return base
 
 
 def _centre(X: np.ndarray) -> np.ndarray:

@@ -66,6 +66,13 @@ def exact_candidates(
     )[0]  # fmt: skip
 
 
+def may_find_base_neighbours(n_samples: int) -> bool:
+    """Whether ranking the candidates of ``n_samples`` samples on the CPU may find their
+    nearest neighbours under the base distance too (it prunes only beyond
+    :data:`PRUNING_MIN_REFERENCES`; on a GPU it may at any size)."""
+    return n_samples > PRUNING_MIN_REFERENCES
+
+
 def candidates_and_base_candidates(
     query: BoundTerms,
     rows: np.ndarray,

@@ -296,6 +296,103 @@ def test_paths_without_interior_points_are_end_point_distances(digits, trained):
     np.testing.assert_allclose(lengths, js_distance(p[ia], p[ib]), atol=1e-15)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    "module_type, sample_type, measured",
+    [
+        (torch.float32, np.float32, True),
+        (torch.float32, np.uint8, True),
+        (torch.float64, np.float64, True),
+        # float64 samples for a float32 module are rounded on the device: not them.
+        (torch.float32, np.float64, False),
+    ],
+)
+def test_device_paths_measure_euclidean_distances_of_the_samples_they_hold(
+    digits, device, module_type, sample_type, measured
+):
+    from didi.distance._base_distance import paired_base_distances
+
+    X = digits[0][:60].astype(sample_type)
+    A, B = X[:35], X[35:]
+    clf = TorchClassifier(make_net(dtype=module_type), device=device, batch_size=40)
+    pa, pb = clf.predict_proba(A), clf.predict_proba(B)
+    rng = np.random.default_rng(1)
+    ia, ib = rng.integers(0, len(A), 200), rng.integers(0, len(B), 200)
+    evaluator = clf.path_length_evaluator(A, B, pa, pb, 4)
+    lengths, euclidean = evaluator.lengths_and_euclidean(ia, ib)
+    np.testing.assert_array_equal(lengths, evaluator(ia, ib))
+    if not measured:
+        assert euclidean is None
+        return
+    expected = np.sqrt(((A[ia].astype(np.float64) - B[ib].astype(np.float64)) ** 2).sum(axis=1))
+    np.testing.assert_allclose(euclidean, expected, rtol=1e-13)
+    np.testing.assert_allclose(
+        euclidean, paired_base_distances(A, ia, B, ib, "euclidean"), rtol=1e-13
+    )
+
+
+def test_the_metrics_search_takes_euclidean_distances_from_the_device(digits32, monkeypatch):
+    import didi.distance._metric as metric_module
+
+    X = digits32[0][:100]
+    clf = TorchClassifier(make_net())
+    on_host = []
+    original = metric_module.paired_base_distances
+    monkeypatch.setattr(
+        metric_module,
+        "paired_base_distances",
+        lambda A, ia, *args: on_host.append(len(ia)) or original(A, ia, *args),
+    )
+    graph = FisherJSMetric(clf, n_neighbors=8).fit_transform(X)
+    assert sum(on_host) == 0  # every pair the search evaluated was measured on the device
+    monkeypatch.setattr(metric_module, "paired_base_distances", original)
+    host = FisherJSMetric(lambda Z: clf.predict_proba(Z), n_neighbors=8).fit_transform(X)
+    np.testing.assert_array_equal(graph.indices, host.indices)
+    np.testing.assert_allclose(graph.data, host.data, rtol=1e-10, atol=1e-12)
+
+
+def test_an_evaluator_without_euclidean_distances_leaves_them_to_the_host(digits32):
+    X = digits32[0][:20].astype(np.float64)
+    p = np.full((20, 10), 0.1)
+
+    class Plain:
+        def predict_proba(self, Z):
+            return np.full((len(Z), 10), 0.1)
+
+        def path_length_evaluator(self, A, B, proba_A, proba_B, n_steps):
+            return lambda ia, ib: np.zeros(len(ia))
+
+    proba = ProbaFunction(Plain(), 100)
+    lengths, euclidean = proba.path_lengths_and_euclidean(
+        X, X, p, p, np.arange(5), np.arange(5, 10), 3
+    )
+    np.testing.assert_array_equal(lengths, np.zeros(5))
+    assert euclidean is None and proba.n_rows == 15
+
+
+def test_an_evaluators_distances_of_the_wrong_shape_are_refused(digits32):
+    X = digits32[0][:20]
+    p = np.full((20, 10), 0.1)
+
+    class Evaluator:
+        def __call__(self, ia, ib):
+            return np.zeros(len(ia))
+
+        def lengths_and_euclidean(self, ia, ib):
+            return np.zeros(len(ia)), np.zeros(len(ia) + 1)
+
+    class Odd:
+        def predict_proba(self, Z):
+            return np.full((len(Z), 10), 0.1)
+
+        def path_length_evaluator(self, A, B, proba_A, proba_B, n_steps):
+            return Evaluator()
+
+    proba = ProbaFunction(Odd(), 100)
+    with pytest.raises(ValueError, match=r"returned distances of shape \(6,\) for 5 pairs"):
+        proba.path_lengths_and_euclidean(X, X, p, p, np.arange(5), np.arange(5, 10), 3)
+
+
 @pytest.mark.parametrize("n_neighbors", [None, 8])
 def test_metric_hands_pairs_to_the_device(digits, trained, n_neighbors):
     X, _ = digits
