@@ -15,19 +15,22 @@ import functools
 import importlib
 import types
 
-#: The kernels swapped, by module and name. The parallel layout epoch shares its
-#: Python function with the single-threaded one, and numba's cache index does not
-#: tell their options apart: it stays as umap-learn compiles it.
+#: The kernels swapped, by module and name.
 UMAP_KERNELS = (
     ("umap.umap_", "smooth_knn_dist"),
     ("umap.umap_", "compute_membership_strengths"),
     ("umap.layouts", "_nb_optimize_layout_euclidean_single_epoch"),
+    ("umap.layouts", "_nb_optimize_layout_euclidean_single_epoch_parallel"),
 )
 
-#: Options added to umap-learn's own, by kernel name. numba's cache index does not
-#: record them either: such a kernel is cached under a name of its own, so that a
-#: copy cached without them is never loaded in its place.
-EXTRA_OPTIONS = {"_nb_optimize_layout_euclidean_single_epoch": {"nogil": True}}
+#: Options added to umap-learn's own, by kernel name: the layout epochs release the
+#: GIL. numba's cache index records neither these nor umap-learn's options (the two
+#: epochs, parallel or not, compile one Python function): such a kernel is cached
+#: under its own name, so that no copy compiled otherwise is loaded in its place.
+EXTRA_OPTIONS = {
+    "_nb_optimize_layout_euclidean_single_epoch": {"nogil": True},
+    "_nb_optimize_layout_euclidean_single_epoch_parallel": {"nogil": True},
+}
 
 
 @functools.cache
@@ -54,7 +57,7 @@ def cache_umap_kernels() -> tuple[str, ...]:
         python_function = kernel.py_func  # type: ignore[union-attr]
         if name in EXTRA_OPTIONS:
             options.update(EXTRA_OPTIONS[name])
-            python_function = renamed(python_function, "_".join(["", *EXTRA_OPTIONS[name]]))
+            python_function = renamed(python_function, name)
         try:
             cached = numba.njit(cache=True, **options)(python_function)
         except Exception:  # numba refuses to cache here: keep umap-learn's own
@@ -64,17 +67,12 @@ def cache_umap_kernels() -> tuple[str, ...]:
     return tuple(swapped)
 
 
-def renamed(function: types.FunctionType, suffix: str) -> types.FunctionType:
-    """A copy of ``function`` whose qualified name ends in ``suffix``: numba names
-    its cache files after it."""
+def renamed(function: types.FunctionType, name: str) -> types.FunctionType:
+    """A copy of ``function`` named ``name``: numba names its cache files after it."""
     copy = types.FunctionType(
-        function.__code__,
-        function.__globals__,
-        function.__name__ + suffix,
-        function.__defaults__,
-        function.__closure__,
+        function.__code__, function.__globals__, name, function.__defaults__, function.__closure__
     )
-    copy.__qualname__ = function.__qualname__ + suffix
+    copy.__qualname__ = name
     copy.__module__ = function.__module__
     return copy
 

@@ -38,7 +38,7 @@ def test_the_layout_epoch_releases_the_gil_and_is_cached_under_a_name_of_its_own
     assert epoch.targetoptions["nogil"] is True
     assert epoch.targetoptions.get("parallel", False) is False  # umap-learn's own option
     # A copy cached without nogil by an earlier version is never loaded in its place.
-    assert epoch.py_func.__qualname__ == "_optimize_layout_euclidean_single_epoch_nogil"
+    assert epoch.py_func.__qualname__ == "_nb_optimize_layout_euclidean_single_epoch"
     assert epoch.py_func.__code__ is layouts._optimize_layout_euclidean_single_epoch.__code__
 
 
