@@ -49,7 +49,10 @@ from _common import machine_info, markdown_table, write_results
 
 from didi import DecisionMap, FisherJSMetric
 from didi.datasets import load_fashion_mnist
-from didi.distance._metric import EXACT_CANDIDATES_MAX_SAMPLES
+from didi.distance._metric import (
+    DEVICE_EXACT_CANDIDATES_MAX_SAMPLES,
+    EXACT_CANDIDATES_MAX_SAMPLES,
+)
 from didi.torch import TorchClassifier
 
 PAPER = {"lam": 0.65, "n_steps": 5, "n_neighbors": 30, "min_dist": 1.0}
@@ -227,9 +230,14 @@ def main(argv=None) -> None:
         DecisionMap(warm, mode=mode, random_state=0, resolution=10, **PAPER).fit(
             test_X[:200], test_y[:200]
         )
-    if max(args.sizes) > EXACT_CANDIDATES_MAX_SAMPLES:
-        # Up to 200,000 samples the candidates are ranked exactly (on the GPU, or
-        # pruned on the CPU); beyond, the descent takes over and compiles first.
+    exact_limit = (
+        DEVICE_EXACT_CANDIDATES_MAX_SAMPLES
+        if device.type == "cuda"
+        else EXACT_CANDIDATES_MAX_SAMPLES
+    )
+    if max(args.sizes) > exact_limit:
+        # Up to the limit the candidates are ranked exactly (on the GPU, or pruned on
+        # the CPU); beyond, the descent takes over and compiles first.
         FisherJSMetric(warm, n_neighbors=29, candidates="nndescent").fit(test_X[:300])
     warm_up_s = time.perf_counter() - start
 

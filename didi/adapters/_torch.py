@@ -24,19 +24,10 @@ import torch
 from .._base import check_samples
 from .._proba import ROW_SUM_TOLERANCE
 from .._validation import NONE, Interval, Options, Satisfies, check_value
-from ..distance._bounds import JS_MARGIN, BoundTerms, BoundWeights
 from ..distance._divergence import JS_MAX, js_distance
-from ..distance._pruned import BaseCandidates
-from ..distance._ranking import candidate_table, candidate_widths, store_ranked
 from ._gradients import torch_decision_scores
 from ._prefit import PrefitClassifier, model_input_shape
-
-#: Share of the device's free memory the end points may take to stay resident there.
-_RESIDENT_SHARE = 0.25
-
-#: Elements ``(rows × references × classes)`` per block of bounds on the device
-#: (512 MB in float64; a few such temporaries at a time).
-_DEVICE_BLOCK_ELEMENTS = 1 << 26
+from ._torch_ranking import DeviceRanker, fits_on, itemsize
 
 #: Modules being evaluated, by id: how many callers, and the modes to restore.
 _ACTIVE: dict[int, tuple[int, list]] = {}
@@ -102,8 +93,9 @@ class TorchClassifier(PrefitClassifier):
     would take more than a quarter of the GPU's free memory are sent block by block.
 
     Ranking on the GPU: on CUDA, :class:`~didi.FisherJSMetric` also ranks the k-NN
-    search's candidates on the device (every pair's lower bound in float64, then
-    ``topk``), so ``candidates="auto"`` stays exact up to 200,000 samples.
+    search's candidates on the device (every pair's lower bound in float64, pruned
+    by the Hellinger bound beyond 10,000 samples, then ``topk``), so
+    ``candidates="auto"`` stays exact up to 1,000,000 samples.
 
     Examples
     --------
@@ -532,8 +524,8 @@ class DevicePaths:
         # Points are interpolated in at least single precision, then cast.
         self.work = torch.float64 if dtype == torch.float64 else torch.float32
         same = B is A
-        n_bytes = (A.size + (0 if same else B.size)) * _itemsize(self.work)
-        self.resident = _fits_on(device, n_bytes)
+        n_bytes = (A.size + (0 if same else B.size)) * itemsize(self.work)
+        self.resident = fits_on(device, n_bytes)
         if self.resident:
             self.A_dev = _to_device(A, device, self.work)
             self.B_dev = self.A_dev if same else _to_device(B, device, self.work)
@@ -711,172 +703,12 @@ def torch_js_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return divergence.clamp(0.0, JS_MAX**2).sqrt()
 
 
-class DeviceRanker:
-    """:func:`torch_exact_candidates` for one fit: each set of samples' terms goes to
-    the device once, also across the search's later calls; too large a set is
-    ranked by ``host_ranker`` (:class:`didi.distance._ranking.HostRanker` with the
-    fit's threads) instead."""
-
-    def __init__(self, device: torch.device, host_ranker: Callable) -> None:
-        self.device = device
-        self.host_ranker = host_ranker
-        self._uploaded: dict[int, tuple[BoundTerms, list[torch.Tensor]]] = {}
-
-    def _on_device(self, terms: BoundTerms) -> list[torch.Tensor]:
-        if id(terms) not in self._uploaded:  # the terms are held, so ids stay unique
-            self._uploaded[id(terms)] = (terms, _terms_to(terms, slice(None), self.device))
-        return self._uploaded[id(terms)][1]
-
-    def __call__(self, query, rows, reference, weights, n_candidates, *, exclude_self):
-        return self.candidates_and_base_candidates(
-            query, rows, reference, weights, n_candidates, 0, exclude_self=exclude_self
-        )[0]
-
-    def candidates_and_base_candidates(
-        self, query, rows, reference, weights, n_candidates, base_width, *, exclude_self
-    ):
-        """The ranking, and each row's ``base_width`` nearest under the Euclidean base
-        distance (the twin of :func:`didi.distance._ranking.candidates_and_base_candidates`);
-        ``None`` for those when the host ranks."""
-        size = sum(part.nbytes for part in (query.flat, reference.flat))
-        if not _fits_on(self.device, 2 * size):
-            table = self.host_ranker(
-                query, rows, reference, weights, n_candidates, exclude_self=exclude_self
-            )
-            return table, None
-        return torch_candidates_and_base_candidates(
-            query, rows, reference, weights, n_candidates, base_width,
-            exclude_self=exclude_self, device=self.device,
-            uploaded=(self._on_device(query), self._on_device(reference)),
-        )  # fmt: skip
-
-
-def torch_exact_candidates(
-    query: BoundTerms,
-    rows: np.ndarray,
-    reference: BoundTerms,
-    weights: BoundWeights,
-    n_candidates: int,
-    *,
-    exclude_self: bool,
-    device: torch.device,
-    uploaded: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The torch twin of :func:`didi.distance._ranking.exact_candidates`, on ``device``.
-
-    The same bound (float64, the same safety margins), blocks of rows against all
-    references, ``topk`` on the device; ties are ordered by index on the host, as
-    there. ``uploaded`` holds the query's and the reference's terms already on
-    the device (all rows).
-    """
-    return torch_candidates_and_base_candidates(
-        query, rows, reference, weights, n_candidates, 0,
-        exclude_self=exclude_self, device=device, uploaded=uploaded,
-    )[0]  # fmt: skip
-
-
-def torch_candidates_and_base_candidates(
-    query: BoundTerms,
-    rows: np.ndarray,
-    reference: BoundTerms,
-    weights: BoundWeights,
-    n_candidates: int,
-    base_width: int,
-    *,
-    exclude_self: bool,
-    device: torch.device,
-    uploaded: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], BaseCandidates | None]:
-    """:func:`torch_exact_candidates`, and each row's ``base_width`` nearest under the
-    Euclidean base distance, from the same products (``None`` for 0 or cosine)."""
-    n_ref = len(reference.sq_norms)
-    n_candidates, keep = candidate_widths(n_ref, n_candidates, exclude_self)
-    table = candidate_table(len(rows), n_candidates)
-    base_width = min(base_width, n_ref - int(exclude_self))
-    if weights.metric != "euclidean" or base_width <= 0:
-        base_width = 0
-    base = BaseCandidates.empty(len(rows), base_width) if base_width else None
-    if len(rows) == 0 or keep == 0:
-        return table, base
-    rows_dev = torch.from_numpy(np.asarray(rows, np.int64)).to(device)
-    if uploaded is None:
-        ref, qry = _terms_to(reference, slice(None), device), _terms_to(query, rows, device)
-    else:
-        ref, qry = uploaded[1], [part[rows_dev] for part in uploaded[0]]
-    block = max(1, _DEVICE_BLOCK_ELEMENTS // (n_ref * reference.proba.shape[1]))
-    for start in range(0, len(rows), block):
-        stop = min(start + block, len(rows))
-        bound, base_lower = _torch_lower_bound_block([t[start:stop] for t in qry], ref, weights)
-        if exclude_self:
-            itself = (torch.arange(stop - start, device=device), rows_dev[start:stop])
-            bound[itself] = torch.inf
-            base_lower[itself] = torch.inf
-        values, part = torch.topk(bound, keep, dim=1, largest=False, sorted=False)
-        store_ranked(table, start, part.cpu().numpy(), values.cpu().numpy(), n_candidates)
-        if base is not None:
-            base.store(start, _nearest_base(base_lower, base_width, n_ref - int(exclude_self)))
-    return table, base
-
-
-def _nearest_base(base_lower: torch.Tensor, width: int, available: int) -> BaseCandidates:
-    """Each row's ``width`` smallest base lower bounds among its ``available``
-    references, and the next one as the bound of every other (``inf`` when none is left)."""
-    if width < available:
-        values, part = torch.topk(base_lower, width + 1, dim=1, largest=False, sorted=True)
-        next_distance = values[:, width].cpu().numpy()
-    else:
-        values, part = torch.topk(base_lower, width, dim=1, largest=False, sorted=True)
-        next_distance = np.full(len(base_lower), np.inf)
-    return BaseCandidates(part[:, :width].cpu().numpy(), next_distance)
-
-
-def _terms_to(terms: BoundTerms, rows, device: torch.device) -> list[torch.Tensor]:
-    return [
-        torch.from_numpy(np.ascontiguousarray(part[rows], np.float64)).to(device)
-        for part in (terms.flat, terms.sq_norms, terms.proba, terms.entropy)
-    ]
-
-
-def _torch_lower_bound_block(
-    query, reference, weights: BoundWeights
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The torch twin of :func:`didi.distance._bounds.lower_bound_block`, and the lower
-    bounds of the base distance it adds up."""
-    q_flat, q_sq, q_proba, q_entropy = query
-    r_flat, r_sq, r_proba, r_entropy = reference
-    product = q_flat @ r_flat.T
-    if weights.metric == "euclidean":
-        base = (q_sq[:, None] + r_sq[None, :] - 2.0 * product).clamp_(min=0.0).sqrt_()
-        norms = q_sq.sqrt().clamp(min=weights.reference_norm)
-        base -= (weights.margin_factor * norms)[:, None]
-    else:
-        base = 1.0 - product - 1e-12
-    base.clamp_(min=0.0)
-    mixed = (q_proba[:, None, :] + r_proba[None, :, :]) * 0.5
-    terms = torch.where(mixed > 0, mixed * torch.log(mixed), 0.0)
-    divergence = -terms.sum(dim=2) - 0.5 * q_entropy[:, None] - 0.5 * r_entropy[None, :]
-    path = divergence.clamp_(0.0, JS_MAX**2).sqrt_() - JS_MARGIN
-    return base * weights.base + weights.path * path.clamp_(min=0.0), base
-
-
 def _invalidity(proba: torch.Tensor) -> torch.Tensor:
     """How far rows are from summing to 1; inf for a negative or non-finite value
     (the host check refuses those outright too)."""
     bad_sum = (proba.sum(dim=1) - 1.0).abs().max()
     valid = torch.isfinite(proba).all() & (proba.min() >= 0)
     return torch.where(valid, bad_sum, torch.inf)
-
-
-def _itemsize(dtype: torch.dtype) -> int:
-    return torch.empty((), dtype=dtype).element_size()
-
-
-def _fits_on(device: torch.device, n_bytes: int) -> bool:
-    """Whether ``n_bytes`` of end points may stay on ``device`` for a whole fit."""
-    if device.type != "cuda":
-        return True
-    free, _ = torch.cuda.mem_get_info(device)
-    return n_bytes <= _RESIDENT_SHARE * free
 
 
 def _to_device(X: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

@@ -275,7 +275,7 @@ def test_device_paths_equal_host_paths(digits, trained, device, resident, monkey
     # A copy: device= moves the module, and the fixture is shared with other tests.
     clf = TorchClassifier(copy.deepcopy(trained), device=device, batch_size=64)
     if not resident:
-        monkeypatch.setattr("didi.adapters._torch._fits_on", lambda device, n_bytes: False)
+        monkeypatch.setattr("didi.adapters._torch.fits_on", lambda device, n_bytes: False)
     pa, pb = clf.predict_proba(A), clf.predict_proba(B)
     rng = np.random.default_rng(0)
     ia, ib = rng.integers(0, len(A), 300), rng.integers(0, len(B), 300)
@@ -447,7 +447,7 @@ def test_integer_targets_with_named_classes_are_class_indices(digits, trained):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, monkeypatch):
-    from didi.adapters._torch import DeviceRanker, torch_exact_candidates
+    from didi.adapters._torch_ranking import DeviceRanker, torch_exact_candidates
     from didi.distance import _bounds, _ranking
 
     X = digits[0][:250] + np.random.default_rng(0).normal(scale=0.01, size=(250, 64))
@@ -456,7 +456,9 @@ def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, 
     weights = _bounds.bound_weights(
         0.65, 0.8, 40.0 if metric == "euclidean" else 0.5, metric, terms
     )
-    monkeypatch.setattr("didi.adapters._torch._DEVICE_BLOCK_ELEMENTS", 250 * 10 * 9)  # many blocks
+    monkeypatch.setattr(
+        "didi.adapters._torch_ranking._DEVICE_BLOCK_ELEMENTS", 250 * 10 * 9
+    )  # many blocks
     for rows, width, exclude in [(np.arange(250), 20, True), (np.arange(3, 250, 7), 249, True),
                                  (np.arange(0, 250, 5), 40, False)]:  # fmt: skip
         expected = _ranking.exact_candidates(
@@ -491,7 +493,7 @@ def test_ranking_on_the_device_equals_numpy(digits, digits_mlp, device, metric, 
 
 
 def test_device_ranker_hands_too_large_sets_to_the_host(monkeypatch):
-    from didi.adapters._torch import DeviceRanker
+    from didi.adapters._torch_ranking import DeviceRanker
     from didi.distance import _bounds, _ranking
 
     X = np.random.default_rng(0).normal(size=(40, 3))
@@ -504,7 +506,7 @@ def test_device_ranker_hands_too_large_sets_to_the_host(monkeypatch):
         calls.append(kwargs)
         return _ranking.exact_candidates(*args, **kwargs)
 
-    monkeypatch.setattr("didi.adapters._torch._fits_on", lambda device, n_bytes: False)
+    monkeypatch.setattr("didi.adapters._torch_ranking.fits_on", lambda device, n_bytes: False)
     table = DeviceRanker(torch.device("cpu"), host)(
         terms, np.arange(40), terms, weights, 5, exclude_self=True
     )
@@ -514,7 +516,7 @@ def test_device_ranker_hands_too_large_sets_to_the_host(monkeypatch):
 
 
 def test_metric_ranks_on_the_device_when_offered(digits, trained, monkeypatch):
-    from didi.adapters._torch import DeviceRanker
+    from didi.adapters._torch_ranking import DeviceRanker
 
     X = digits[0][:150] / 16
     host = FisherJSMetric(TorchClassifier(trained), n_neighbors=10)
