@@ -473,9 +473,9 @@ class TorchClassifier(PrefitClassifier):
             ``lengths(index_a, index_b)`` returning, for each pair, the sum of the
             Jensen-Shannon distances between consecutive points of the straight
             path ``A[index_a[i]] → B[index_b[i]]`` (float64 ndarray). With interior
-            points it is a :class:`DevicePaths`, whose
-            :meth:`~DevicePaths.lengths_and_euclidean` also measures the pairs'
-            Euclidean distances from the end points it holds on the device.
+            points its method ``lengths_and_euclidean(index_a, index_b)`` also
+            returns the pairs' Euclidean distances, measured from the end points it
+            holds on the device (``None`` where those are not the samples exactly).
         """
         if n_steps == 0:  # no interior point: the end points' distance, on the host
 
