@@ -44,7 +44,9 @@ Run from the repository root::
     python benchmarks/bench_pipeline.py --quick    # smoke test
 
 Writes ``benchmarks/results/bench_pipeline.json`` and ``.md`` (``bench_pipeline_quick``
-with ``--quick``, suffix ``_threads<k>`` with ``--threads k``).
+with ``--quick``, suffix ``_threads<k>`` with ``--threads k``, ``_epochs<k>`` with
+``--n-epochs k``: UMAP's optimisation epochs for ours, both layouts; ``None`` is
+umap-learn's choice, 500 for these sizes).
 """
 
 from __future__ import annotations
@@ -83,10 +85,16 @@ OUR_STAGES = ("distances", "umap", "inverse", "grid", "scores")
 REF_STAGES = ("distances", "umap", "inverse", "grid")
 
 
+#: UMAP's epochs for ours (``--n-epochs``; ``None``: umap-learn's choice).
+N_EPOCHS: int | None = None
+
+
 def run_ours(f: CountingProba, X, y, random_state, resolution: int) -> dict:
     f.reset()
     start = time.perf_counter()
-    dmap = didi.DecisionMap(f, random_state=random_state, resolution=resolution).fit(X, y)
+    dmap = didi.DecisionMap(
+        f, random_state=random_state, resolution=resolution, n_epochs=N_EPOCHS
+    ).fit(X, y)
     total = time.perf_counter() - start
     return {
         "total": total,
@@ -171,7 +179,10 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=None, help="number of mapped digits")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds")
     parser.add_argument("--threads", type=int, default=None, help="limit BLAS threads")
+    parser.add_argument("--n-epochs", type=int, default=None, help="UMAP's epochs for ours")
     args = parser.parse_args(argv)
+    global N_EPOCHS
+    N_EPOCHS = args.n_epochs
     n_mapped = args.n or (150 if args.quick else 600)
     repeats = args.repeats or (1 if args.quick else 5)
     resolution = 30 if args.quick else 100
@@ -235,6 +246,7 @@ def measure(n_mapped: int, repeats: int, resolution: int) -> dict:
 def report(args, measured: dict, n_mapped: int, repeats: int, resolution: int, load) -> None:
     name = "bench_pipeline" + ("_quick" if args.quick else "")
     name += f"_threads{args.threads}" if args.threads else ""
+    name += f"_epochs{args.n_epochs}" if args.n_epochs else ""
     accuracy, first = measured["accuracy"], measured["first"]
     s_none, s_seed, s_ref = measured["none"], measured["seeded"], measured["reference"]
 
@@ -351,6 +363,7 @@ def report(args, measured: dict, n_mapped: int, repeats: int, resolution: int, l
             "speedup": speed,
             "target_speedup_vs_published": TARGET_SPEEDUP,
             "blas_threads": args.threads,
+            "n_epochs": args.n_epochs,
             "load_average_before_after": list(load),
             "machine": info,
         },
