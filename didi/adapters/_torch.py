@@ -540,9 +540,11 @@ class DevicePaths:
         self.n_steps = n_steps
         self.pairs_per_block = max(1, int(classifier.batch_size) // n_steps)
         # The end points as the device holds them are the samples themselves only
-        # where the samples' type converts to its type exactly.
+        # where the samples' type converts to its type exactly; MPS has no float64
+        # to measure them in.
         work_type = np.float64 if self.work == torch.float64 else np.float32
-        self.holds_samples = all(np.can_cast(Z.dtype, work_type, "safe") for Z in (A, B))
+        exact_type = all(np.can_cast(Z.dtype, work_type, "safe") for Z in (A, B))
+        self.holds_samples = exact_type and device.type != "mps"
 
     def __call__(self, index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
         """Each pair's path length (float64)."""

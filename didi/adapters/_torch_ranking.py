@@ -47,6 +47,10 @@ _PRUNED_TEMPORARIES = 6
 #: Unit roundoff of float64.
 _UNIT = 2.0**-53
 
+#: Relative slack of the pruning threshold: the lower bounds and the bounds are
+#: rounded in different orders.
+_RELATIVE_SLACK = 1e-12
+
 
 def itemsize(dtype: torch.dtype) -> int:
     return torch.empty((), dtype=dtype).element_size()
@@ -76,6 +80,11 @@ class DeviceRanker:
             self._uploaded[id(terms)] = (terms, _terms_to(terms, slice(None), self.device))
         return self._uploaded[id(terms)][1]
 
+    def holds(self, query: BoundTerms, reference: BoundTerms) -> bool:
+        """Whether these terms fit on the device to be ranked there (else the host ranks)."""
+        sets = {id(terms): terms.flat.nbytes for terms in (query, reference)}
+        return fits_on(self.device, 2 * sum(sets.values()))
+
     def __call__(self, query, rows, reference, weights, n_candidates, *, exclude_self):
         return self.candidates_and_base_candidates(
             query, rows, reference, weights, n_candidates, 0, exclude_self=exclude_self
@@ -87,8 +96,7 @@ class DeviceRanker:
         """The ranking, and each row's ``base_width`` nearest under the Euclidean base
         distance (the twin of :func:`didi.distance._ranking.candidates_and_base_candidates`);
         ``None`` for those when the host ranks."""
-        sets = {id(terms): terms.flat.nbytes for terms in (query, reference)}
-        if not fits_on(self.device, 2 * sum(sets.values())):
+        if not self.holds(query, reference):
             table = self.host_ranker(
                 query, rows, reference, weights, n_candidates, exclude_self=exclude_self
             )
@@ -155,7 +163,7 @@ def torch_candidates_and_base_candidates(
     prunes = n_ref > PRUNING_MIN_REFERENCES and keep < n_ref
     n_classes = reference.proba.shape[1]
     full_block = max(1, _DEVICE_BLOCK_ELEMENTS // (n_ref * n_classes))
-    block = _pruned_block_rows(n_ref, n_classes, device) if prunes else full_block
+    block = _pruned_block_rows(n_ref, device) if prunes else full_block
     for start in range(0, len(rows), block):
         stop = min(start + block, len(rows))
         part = [t[start:stop] for t in qry]
@@ -170,30 +178,32 @@ def torch_candidates_and_base_candidates(
         store_ranked(table, start, nearest.cpu().numpy(), values.cpu().numpy(), n_candidates)
         if base is not None:
             base.store(start, _nearest_base(base_lower, base_width, n_ref - int(exclude_self)))
+        del ranked, bound, base_lower  # freed before the next block's arrays are made
     return table, base
 
 
-def _pruned_block_rows(n_ref: int, n_classes: int, device: torch.device) -> int:
-    """Rows per pruned block: as many as :data:`_PRUNED_MEMORY_SHARE` of a GPU's free
-    memory holds, at least those of a block of full bounds."""
-    elements = _DEVICE_BLOCK_ELEMENTS * n_classes
+def _pruned_block_rows(n_ref: int, device: torch.device) -> int:
+    """Rows per pruned block: on a GPU, as many as :data:`_PRUNED_MEMORY_SHARE` of its
+    free memory holds in :data:`_PRUNED_TEMPORARIES` float64 ``rows × references``
+    arrays; elsewhere :data:`_DEVICE_BLOCK_ELEMENTS` elements per array."""
+    elements = _DEVICE_BLOCK_ELEMENTS
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        elements = max(elements, int(_PRUNED_MEMORY_SHARE * free) // (8 * _PRUNED_TEMPORARIES))
+        elements = int(_PRUNED_MEMORY_SHARE * free) // (8 * _PRUNED_TEMPORARIES)
     return max(1, elements // n_ref)
 
 
 def _torch_full_bounds(query, reference, weights: BoundWeights, itself, block: int):
     """Every pair's bound and base lower bound, ``block`` rows at a time (``itself``:
     the pairs of each row with its own sample, set to ``inf``)."""
-    parts = [
-        _torch_lower_bound_block([t[start : start + block] for t in query], reference, weights)
-        for start in range(0, len(query[0]), block)
-    ]
-    bound, base_lower = parts[0]
-    if len(parts) > 1:
-        bound = torch.cat([bounds for bounds, _ in parts])
-        base_lower = torch.cat([lower for _, lower in parts])
+    shape = (len(query[0]), len(reference[0]))
+    bound = torch.empty(shape, dtype=torch.float64, device=query[0].device)
+    base_lower = torch.empty_like(bound)
+    for start in range(0, shape[0], block):
+        part = [t[start : start + block] for t in query]
+        bound[start : start + block], base_lower[start : start + block] = _torch_lower_bound_block(
+            part, reference, weights
+        )
     if itself is not None:
         bound[itself] = torch.inf
         base_lower[itself] = torch.inf
@@ -206,7 +216,10 @@ def _torch_pruned_block(query, reference, weights: BoundWeights, keep: int, itse
 
     Every pair gets the lower bound ``w_E·E + w_D·√(ln 2 / 2)·‖√p − √q‖``; the full
     bounds of each row's ``keep`` smallest set its threshold ``T``, and only pairs
-    whose lower bound is at most ``T`` can be below it.
+    whose lower bound is at most ``T`` can be below it. The comparison allows for the
+    rounding of the computed Jensen-Shannon distance (:data:`JS_MARGIN`), which the
+    Hellinger bound does not know, and the ``keep`` always survive: a pair left out
+    has a distance above ``T``, at least the bound that certifies the row's list.
     """
     q_flat, q_sq, q_proba, _ = query
     r_flat, r_sq, r_proba, _ = reference
@@ -219,14 +232,20 @@ def _torch_pruned_block(query, reference, weights: BoundWeights, keep: int, itse
     nearest = torch.topk(lower, keep, dim=1, largest=False, sorted=False).indices
     rows = torch.arange(len(lower), device=lower.device)[:, None].expand_as(nearest)
     threshold = _pair_bounds(query, reference, base, weights, rows, nearest).amax(dim=1)
+    threshold = threshold * (1.0 + _RELATIVE_SLACK) + weights.path * JS_MARGIN
     survivors = lower <= threshold[:, None]
+    survivors[rows, nearest] = True
     if int(survivors.sum()) > _MAX_SURVIVOR_SHARE * survivors.numel():
         return None
     pair_rows, pair_columns = survivors.nonzero(as_tuple=True)
+    del survivors
     bound = lower.fill_(torch.inf)
-    bound[pair_rows, pair_columns] = _pair_bounds(
-        query, reference, base, weights, pair_rows, pair_columns
-    )
+    # Each pair's bound takes a few arrays of its classes: in chunks of about one
+    # row × references array each.
+    chunk = max(1, bound.numel() // (2 * q_proba.shape[1]))
+    for start in range(0, len(pair_rows), chunk):
+        r, c = pair_rows[start : start + chunk], pair_columns[start : start + chunk]
+        bound[r, c] = _pair_bounds(query, reference, base, weights, r, c)
     return bound, base
 
 
@@ -249,7 +268,7 @@ def _torch_hellinger_lower(q_proba: torch.Tensor, r_proba: torch.Tensor) -> torc
     """
     n_classes = q_proba.shape[1]
     mass = q_proba.sum(dim=1)[:, None] + r_proba.sum(dim=1)[None, :]
-    squared = mass - 2.0 * (q_proba.sqrt() @ r_proba.sqrt().T)
+    squared = (q_proba.sqrt() @ r_proba.sqrt().T).mul_(-2.0).add_(mass)
     squared.sub_(mass.mul_(4 * (n_classes + 4) * _UNIT))
     lower = squared.clamp_(min=0.0).sqrt_().mul_(HELLINGER_FACTOR).sub_(JS_MARGIN)
     return lower.clamp_(min=0.0)
@@ -292,11 +311,14 @@ def _torch_base_lower(q_flat, q_sq, r_flat, r_sq, weights: BoundWeights) -> torc
     """Lower bounds of the base distance of every pair, from one product."""
     product = q_flat @ r_flat.T
     if weights.metric == "euclidean":
-        base = (q_sq[:, None] + r_sq[None, :] - 2.0 * product).clamp_(min=0.0).sqrt_()
+        # (‖q‖² + ‖r‖²) − 2·q·r in place, with the rounding of the expression itself.
+        base = (q_sq[:, None] + r_sq[None, :]).sub_(product.mul_(2.0))
+        del product
+        base.clamp_(min=0.0).sqrt_()
         norms = q_sq.sqrt().clamp(min=weights.reference_norm)
         base -= (weights.margin_factor * norms)[:, None]
     else:
-        base = 1.0 - product - 1e-12
+        base = product.neg_().add_(1.0).sub_(1e-12)  # 1 − q·r − 1e-12, in place
     return base.clamp_(min=0.0)
 
 

@@ -448,7 +448,7 @@ class DecisionMap(
             known=euclidean_umap,
         )
         with quiet_umap():  # around both threads' UMAP fits: see quiet_umap
-            if not may_find_base_neighbours(len(X)):  # else it waits for them
+            if not may_find_base_neighbours(len(X), self.estimator):  # else it waits for them
                 euclidean.start()
             projection, cached, lam, lam_scores = self._embed(embed, lam, timings)
             metric = _distances_of(projection)

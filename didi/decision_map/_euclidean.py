@@ -16,7 +16,7 @@ from ..distance._base_distance import (
     knn_graph,
     paired_base_distances,
 )
-from ..projection._umap import fit_umap
+from ..projection._umap import fit_umap, silenced_by_caller
 
 #: Largest number of samples whose Euclidean UMAP (for ``q_knn_e``) is fitted on
 #: exact nearest neighbours found by brute force (``O(n²·d)`` arithmetic in bounded
@@ -73,10 +73,12 @@ class EuclideanLayout:
     """The Euclidean UMAP behind ``q_knn_e``, fitted on a thread of its own beside the
     DiDi steps where that cannot change it.
 
-    It does not depend on the classifier, so on two cores it costs almost nothing
-    next to the DiDi layout. It runs beside them only with ``concurrent`` (see
-    :func:`may_run_beside`); otherwise it is fitted when :meth:`result` asks for it,
-    as it always was.
+    It does not depend on the classifier, so it can run while the DiDi steps do. It
+    runs beside them only with ``concurrent`` (see :func:`may_run_beside`); otherwise
+    it is fitted when :meth:`result` asks for it, as it always was. Start it and ask
+    for it inside :func:`~didi.projection._umap.quiet_umap` on the calling thread:
+    its own thread leaves the warning filters to the caller. Where the caller fails
+    before asking, it finishes on its (daemon) thread unawaited.
 
     Parameters
     ----------
@@ -106,7 +108,8 @@ class EuclideanLayout:
 
     def _run(self, neighbours: np.ndarray | None) -> None:
         try:
-            self._model = self._fit(neighbours)
+            with silenced_by_caller():  # the calling thread holds quiet_umap
+                self._model = self._fit(neighbours)
         except BaseException as error:  # raised again on the calling thread
             self._error = error
 

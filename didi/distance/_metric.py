@@ -483,6 +483,8 @@ class FisherJSMetric(
         weights = bound_weights(self.lam, path_scale, base_scale, self.base_metric, terms)
         n = len(X)
         rank, on_device = self._exact_ranking()
+        # A device that cannot hold the samples' terms hands the ranking to the host.
+        on_device = on_device and rank.holds(terms, terms)
         if on_device:
             limit = DEVICE_EXACT_CANDIDATES_MAX_SAMPLES
         elif self.base_metric == "euclidean":

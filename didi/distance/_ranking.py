@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -66,11 +67,12 @@ def exact_candidates(
     )[0]  # fmt: skip
 
 
-def may_find_base_neighbours(n_samples: int) -> bool:
-    """Whether ranking the candidates of ``n_samples`` samples on the CPU may find their
-    nearest neighbours under the base distance too (it prunes only beyond
-    :data:`PRUNING_MIN_REFERENCES`; on a GPU it may at any size)."""
-    return n_samples > PRUNING_MIN_REFERENCES
+def may_find_base_neighbours(n_samples: int, estimator: Any) -> bool:
+    """Whether ranking the candidates of ``n_samples`` samples for ``estimator`` may find
+    their nearest neighbours under the base distance too: on the CPU it prunes only
+    beyond :data:`PRUNING_MIN_REFERENCES`; a classifier that may rank on its own device
+    (it offers ``_candidate_ranker``) may find them at any size."""
+    return n_samples > PRUNING_MIN_REFERENCES or hasattr(estimator, "_candidate_ranker")
 
 
 def candidates_and_base_candidates(

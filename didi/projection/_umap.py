@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -72,15 +73,24 @@ def fit_umap(
     return model
 
 
+#: Per thread: whether its caller silences umap-learn's warnings for it (see
+#: :func:`silenced_by_caller`).
+_SILENCED = threading.local()
+
+
 @contextlib.contextmanager
 def quiet_umap() -> Iterator[None]:
     """Silence umap-learn's warnings that do not concern didi's use of it, inside.
 
     ``warnings.catch_warnings`` swaps a process-wide list: fits on two threads at
-    once must both run inside one more of these, entered on the calling thread, so
-    that every list they restore keeps these filters and the outermost one restores
-    the caller's.
+    once must both run inside one more of these, entered on the calling thread, and
+    the other thread runs under :func:`silenced_by_caller`, so that it never swaps the
+    list (not even after the caller has restored its own, when a failed fit leaves it
+    running).
     """
+    if getattr(_SILENCED, "active", False):
+        yield
+        return
     with warnings.catch_warnings():
         # "using precomputed metric; inverse_transform will be unavailable": we
         # provide our own transform and inverse.
@@ -88,6 +98,17 @@ def quiet_umap() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         yield
+
+
+@contextlib.contextmanager
+def silenced_by_caller() -> Iterator[None]:
+    """Inside, on this thread, :func:`quiet_umap` leaves the warning filters alone:
+    the thread that started this one holds them."""
+    _SILENCED.active = True
+    try:
+        yield
+    finally:
+        _SILENCED.active = False
 
 
 def knn_from_graph(graph, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -543,6 +543,26 @@ def test_metric_ranks_on_the_device_when_offered(digits, trained, monkeypatch):
     )
 
 
+def test_a_device_that_cannot_hold_the_samples_leaves_ranking_and_limits_to_the_host(
+    digits, trained, monkeypatch
+):
+    import didi.distance._metric as metric_module
+    from didi.adapters._torch_ranking import DeviceRanker
+
+    X = digits[0][:150] / 16
+    monkeypatch.setattr(
+        TorchClassifier,
+        "_candidate_ranker",
+        lambda self, host_ranker: DeviceRanker(torch.device("cpu"), host_ranker),
+    )
+    monkeypatch.setattr("didi.adapters._torch_ranking.fits_on", lambda device, n_bytes: False)
+    # The host's limit applies, not the device's: beyond it, the descent.
+    monkeypatch.setattr(metric_module, "EXACT_CANDIDATES_MAX_SAMPLES", 100)
+    metric = FisherJSMetric(TorchClassifier(trained), n_neighbors=10).fit(X)
+    assert metric.knn_search_["ranked_on"] == "host"
+    assert metric.knn_search_["candidates"] == "nndescent"
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu(digits, trained):
     X, _ = digits

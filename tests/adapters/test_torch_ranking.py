@@ -49,7 +49,7 @@ def test_the_pruned_ranking_is_the_full_one(digits, digits_mlp, metric, monkeypa
         return result
 
     monkeypatch.setattr(_torch_ranking, "PRUNING_MIN_REFERENCES", 0)
-    monkeypatch.setattr(_torch_ranking, "_DEVICE_BLOCK_ELEMENTS", 6000)  # blocks of 100 rows
+    monkeypatch.setattr(_torch_ranking, "_DEVICE_BLOCK_ELEMENTS", 60_000)  # blocks of 100 rows
     monkeypatch.setattr(_torch_ranking, "_torch_pruned_block", spy)
     for case, (expected, expected_base) in zip(cases, full, strict=True):
         (indices, bounds, next_bound), base = _rank(terms, weights, *case)
@@ -86,9 +86,18 @@ def test_a_block_with_too_many_survivors_is_ranked_in_full(digits, digits_mlp, m
 
 
 def test_pruned_blocks_hold_as_many_rows_as_the_memory_allows():
-    rows = _torch_ranking._pruned_block_rows(1_000_000, 10, CPU)
-    assert rows == _torch_ranking._DEVICE_BLOCK_ELEMENTS * 10 // 1_000_000
-    assert _torch_ranking._pruned_block_rows(10**12, 10, CPU) == 1
+    rows = _torch_ranking._pruned_block_rows(1_000_000, CPU)
+    assert rows == _torch_ranking._DEVICE_BLOCK_ELEMENTS // 1_000_000
+    assert _torch_ranking._pruned_block_rows(10**12, CPU) == 1
+
+
+def test_on_a_gpu_pruned_blocks_fill_a_share_of_its_free_memory(monkeypatch):
+    free = 70 * 2**30
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free, 80 * 2**30))
+    rows = _torch_ranking._pruned_block_rows(1_000_000, torch.device("cuda"))
+    arrays = _torch_ranking._PRUNED_TEMPORARIES * rows * 1_000_000 * 8
+    assert arrays <= _torch_ranking._PRUNED_MEMORY_SHARE * free
+    assert arrays > 0.9 * _torch_ranking._PRUNED_MEMORY_SHARE * free
 
 
 @st.composite
@@ -117,3 +126,18 @@ def test_the_hellinger_bound_stays_below_the_jensen_shannon_one(pair):
     # Nearly tight where the predictions differ: √(ln 2/2)·H against the JS distance.
     exact_h = torch.cdist(p.sqrt(), q.sqrt()) * np.sqrt(np.log(2) / 2)
     assert torch.all(hellinger >= exact_h - 1e-6)
+
+
+def test_a_rows_nearest_by_the_lower_bound_always_get_their_bounds(digits, digits_mlp, monkeypatch):
+    """Whatever the lower bound says of them, the pairs that set a row's threshold are
+    ranked: a row never ends with fewer finite bounds than it keeps."""
+    terms, weights = _problem(digits, digits_mlp, n=200)
+    monkeypatch.setattr(_torch_ranking, "PRUNING_MIN_REFERENCES", 0)
+    monkeypatch.setattr(
+        _torch_ranking,
+        "_torch_hellinger_lower",
+        lambda p, q: torch.full((len(p), len(q)), 1e300, dtype=torch.float64),
+    )
+    (indices, bounds, next_bound), _ = _rank(terms, weights, np.arange(200), 10, True)
+    assert np.all(np.isfinite(bounds)) and np.all(np.isfinite(next_bound))
+    assert np.all(indices != np.arange(200)[:, None])

@@ -117,3 +117,39 @@ def test_an_error_on_the_layouts_thread_is_raised_by_result():
     layout.start()
     with pytest.raises(ValueError, match="no layout"):
         layout.result()
+
+
+def test_a_layout_left_running_by_a_failed_fit_leaves_the_warning_filters_alone():
+    from didi.projection._umap import quiet_umap
+
+    release = threading.Event()
+
+    def fit(neighbours):
+        with quiet_umap():  # as fit_umap does, on the layout's thread
+            release.wait(5)
+        return "model"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        with pytest.raises(RuntimeError):
+            with quiet_umap():
+                layout = EuclideanLayout(fit, concurrent=True)
+                layout.start()
+                raise RuntimeError("the DiDi steps failed")
+        warnings.simplefilter("error")  # the caller's own, after the failed fit
+        after = list(warnings.filters)
+        release.set()
+        assert layout.result() == "model"
+        assert warnings.filters == after
+
+
+def test_only_a_classifier_that_may_rank_on_its_device_finds_neighbours_below_pruning():
+    from didi.distance._ranking import PRUNING_MIN_REFERENCES, may_find_base_neighbours
+
+    class OnDevice:
+        def _candidate_ranker(self, host):
+            return None
+
+    assert not may_find_base_neighbours(PRUNING_MIN_REFERENCES, object())
+    assert may_find_base_neighbours(PRUNING_MIN_REFERENCES + 1, object())
+    assert may_find_base_neighbours(100, OnDevice())
