@@ -34,7 +34,7 @@ from ..inverse import RBFInverse
 from ..projection import FisherUMAP
 from ..projection._torch_layout import check_layout_device
 from ..projection._tsne import TSNELayout
-from ..projection._umap import place_points, quiet_umap
+from ..projection._umap import place_points
 from ._euclidean import (
     EuclideanLayout,
     euclidean_neighbour_graph,
@@ -442,29 +442,31 @@ class DecisionMap(
         if layout is None and self.embedder == "tsne":
             layout = TSNELayout(init, self.random_state, self.n_jobs)
         embed = _Embedding(self, X, frame, proba_fn, pairs, ids, init, layout)
+        # Only the Euclidean UMAP's gradient descent runs beside the DiDi steps, and
+        # only where neither can change the other (EuclideanLayout).
         euclidean = EuclideanLayout(
             partial(self._euclidean_umap, X),
-            concurrent=may_run_beside(self.random_state, self.layout_device),
+            concurrent=may_run_beside(self.random_state, self.layout_device)
+            and resolve_memory(self.memory).location is None,
             known=euclidean_umap,
         )
-        with quiet_umap():  # around both threads' UMAP fits: see quiet_umap
-            if not may_find_base_neighbours(len(X), self.estimator):  # else it waits for them
-                euclidean.start()
-            projection, cached, lam, lam_scores = self._embed(embed, lam, timings)
-            metric = _distances_of(projection)
-            neighbours = getattr(metric, "base_knn_indices_", None)
-            euclidean.start(neighbours)
-            embedding, proba = projection.embedding_, metric.proba_fit_
-            check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
-            clock = time.perf_counter()
-            # Step 3: π⁻¹.
-            inverse, back, map_back, train, held_out = self._invert(X, embedding, proba_fn)
-            timings["inverse"], clock = lap(clock)
-            # Step 4: the grid, classified at π⁻¹ of every cell.
-            grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
-            grid_proba, evaluated = self._classify_grid(proba_fn, inverse, grid_x, grid_y)
-            timings["grid"], clock = lap(clock)
-            euclidean_umap = euclidean.result(neighbours)
+        if not may_find_base_neighbours(len(X), self.estimator):  # else it waits for them
+            euclidean.start()
+        projection, cached, lam, lam_scores = self._embed(embed, lam, timings)
+        metric = _distances_of(projection)
+        neighbours = getattr(metric, "base_knn_indices_", None)
+        euclidean.start(neighbours)
+        embedding, proba = projection.embedding_, metric.proba_fit_
+        check_grid_memory(self.resolution, proba.shape[1], "DecisionMap")
+        clock = time.perf_counter()
+        # Step 3: π⁻¹.
+        inverse, back, map_back, train, held_out = self._invert(X, embedding, proba_fn)
+        timings["inverse"], clock = lap(clock)
+        # Step 4: the grid, classified at π⁻¹ of every cell.
+        grid_x, grid_y = grid_axes(embedding, self.resolution, self.margin)
+        grid_proba, evaluated = self._classify_grid(proba_fn, inverse, grid_x, grid_y)
+        timings["grid"], clock = lap(clock)
+        euclidean_umap = euclidean.result(neighbours)
         classes = class_names_of(self.estimator, proba.shape[1])
         scores = {
             **quality_scores(
@@ -601,10 +603,15 @@ class DecisionMap(
         map_back = proba_fn(inverse.inverse_transform(embedding), owned=True).argmax(axis=1)
         return inverse, back, map_back, train, held_out
 
-    def _euclidean_umap(self, X: np.ndarray, neighbours: np.ndarray | None = None):
+    def _euclidean_umap(
+        self, X: np.ndarray, neighbours: np.ndarray | None = None, *, later: bool = False
+    ):
         """The Euclidean UMAP behind ``q_knn_e``, served by ``memory`` where it can be;
-        ``neighbours``: each sample's exact nearest, where the distances found them."""
-        return resolve_memory(self.memory).cache(fit_euclidean_umap)(
+        ``neighbours``: each sample's exact nearest, where the distances found them.
+        With ``later``, its layout's descent held back (see :func:`fit_euclidean_umap`),
+        not cached."""
+        fit = fit_euclidean_umap if later else resolve_memory(self.memory).cache(fit_euclidean_umap)
+        return fit(
             X,
             n_neighbors=self.n_neighbors,
             min_dist=self.min_dist,
@@ -614,6 +621,7 @@ class DecisionMap(
             umap_kwargs=self.umap_kwargs,
             layout_device=self.layout_device,
             neighbours=neighbours,
+            later=later,
         )
 
     def add_samples(

@@ -16,7 +16,7 @@ from ..distance._base_distance import (
     knn_graph,
     paired_base_distances,
 )
-from ..projection._umap import fit_umap, silenced_by_caller
+from ..projection._umap import fit_umap, fit_umap_later
 
 #: Largest number of samples whose Euclidean UMAP (for ``q_knn_e``) is fitted on
 #: exact nearest neighbours found by brute force (``O(n²·d)`` arithmetic in bounded
@@ -42,14 +42,18 @@ def fit_euclidean_umap(
     umap_kwargs: dict | None,
     layout_device: Any = None,
     neighbours: np.ndarray | None = None,
+    later: bool = False,
 ):
     """The plain Euclidean UMAP of the samples, for ``q_knn_e``.
 
     ``neighbours``, each sample's exact nearest other samples (nearest first), spares
     the neighbour search where they are known. Samples with values too large for
     umap-learn's float32 distances are measured in units of a power of two
-    (:func:`euclidean_units`).
+    (:func:`euclidean_units`). With ``later``, the layout's gradient descent is held
+    back: returns the model and the function that runs it
+    (:func:`~didi.projection._umap.fit_umap_later`).
     """
+    fit = fit_umap_later if later else fit_umap
     kwargs = dict(
         n_neighbors=n_neighbors,
         min_dist=min_dist,
@@ -62,54 +66,58 @@ def fit_euclidean_umap(
     k = min(n_neighbors, len(X))
     if neighbours is not None and neighbours.shape[1] >= k - 1:
         indices = np.hstack([np.arange(len(X))[:, None], neighbours[:, : k - 1]])
-        return fit_umap(neighbour_graph(X, X, indices), **kwargs)
+        return fit(neighbour_graph(X, X, indices), **kwargs)
     if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
-        return fit_umap(euclidean_neighbour_graph(X, X, k), **kwargs)
+        return fit(euclidean_neighbour_graph(X, X, k), **kwargs)
     X, _ = euclidean_units(X, X)
-    return fit_umap(X.reshape(len(X), -1), metric="euclidean", **kwargs)
+    return fit(X.reshape(len(X), -1), metric="euclidean", **kwargs)
 
 
 class EuclideanLayout:
-    """The Euclidean UMAP behind ``q_knn_e``, fitted on a thread of its own beside the
-    DiDi steps where that cannot change it.
+    """The Euclidean UMAP behind ``q_knn_e``, its layout's gradient descent on a thread
+    of its own beside the DiDi steps where that cannot change it.
 
-    It does not depend on the classifier, so it can run while the DiDi steps do. It
-    runs beside them only with ``concurrent`` (see :func:`may_run_beside`); otherwise
-    it is fitted when :meth:`result` asks for it, as it always was. Start it and ask
-    for it inside :func:`~didi.projection._umap.quiet_umap` on the calling thread:
-    its own thread leaves the warning filters to the caller. Where the caller fails
-    before asking, it finishes on its (daemon) thread unawaited.
+    It does not depend on the classifier, so it can run while the DiDi steps do. With
+    ``concurrent`` (see :func:`may_run_beside`), :meth:`start` builds its graph and
+    initial layout on the calling thread and runs only the descent, numba code that
+    neither reads nor sets what BLAS does, on another thread
+    (:func:`~didi.projection._umap.fit_umap_later`): the result is the same to the bit
+    as a fit in turn. Otherwise it is fitted when :meth:`result` asks for it, as it
+    always was. Where the caller fails before asking, the descent finishes on its
+    (daemon) thread unawaited.
 
     Parameters
     ----------
     fit : callable
-        ``fit(neighbours)`` returns the fitted UMAP (``neighbours``: each sample's
-        exact nearest others, or ``None``).
+        ``fit(neighbours, later=False)`` returns the fitted UMAP; with ``later=True``,
+        the model with its initial layout and the function that runs the descent
+        (``neighbours``: each sample's exact nearest others, or ``None``).
     concurrent : bool
-        Whether :meth:`start` may run ``fit`` on a thread of its own.
+        Whether :meth:`start` may run the descent on a thread of its own.
     known : object, default=None
         The UMAP where it is known already: nothing is fitted.
     """
 
-    def __init__(self, fit: Callable[[np.ndarray | None], Any], *, concurrent: bool, known=None):
+    def __init__(self, fit: Callable[..., Any], *, concurrent: bool, known=None):
         self._fit, self._concurrent, self._model = fit, concurrent, known
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
     def start(self, neighbours: np.ndarray | None = None) -> None:
-        """Begin fitting on another thread, if allowed and not begun or known."""
+        """Build the graph and initial layout here and begin the descent on another
+        thread, if allowed and not begun or known."""
         if not self._concurrent or self._thread is not None or self._model is not None:
             return
+        _, finish = self._fit(neighbours, later=True)
         # A daemon: a fit that fails on the calling thread does not wait for this one.
         self._thread = threading.Thread(
-            target=self._run, args=(neighbours,), name="didi-euclidean-umap", daemon=True
+            target=self._run, args=(finish,), name="didi-euclidean-umap", daemon=True
         )
         self._thread.start()
 
-    def _run(self, neighbours: np.ndarray | None) -> None:
+    def _run(self, finish: Callable[[], Any]) -> None:
         try:
-            with silenced_by_caller():  # the calling thread holds quiet_umap
-                self._model = self._fit(neighbours)
+            self._model = finish()
         except BaseException as error:  # raised again on the calling thread
             self._error = error
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import scipy.sparse
 
+from ._deferred import deferred_layouts
 from ._kernels import cache_umap_kernels
 from ._placement import embed_new_points, nearest_columns
 from ._torch_layout import torch_layout
@@ -73,24 +73,37 @@ def fit_umap(
     return model
 
 
-#: Per thread: whether its caller silences umap-learn's warnings for it (see
-#: :func:`silenced_by_caller`).
-_SILENCED = threading.local()
+def fit_umap_later(distances, **kwargs: Any) -> tuple[Any, Callable[[], Any]]:
+    """:func:`fit_umap` with the layout's gradient descent held back
+    (:func:`~didi.projection._deferred.deferred_layouts`).
+
+    Returns the model, its embedding the initial layout, and ``finish()``, which runs
+    the descent (numba code alone, so on any thread, unaffected by BLAS settings) and
+    returns the model with the layout a plain fit gives, bit for bit: the descent's
+    result copied, with ``NaN`` for samples the graph leaves unconnected, as
+    ``UMAP.fit`` does.
+    """
+    if (kwargs.get("umap_kwargs") or {}).get("unique", False):  # reorders: not held back
+        model = fit_umap(distances, **kwargs)
+        return model, lambda: model
+    with deferred_layouts() as pending:
+        model = fit_umap(distances, **kwargs)
+    if not pending:  # no descent (a graph-only fit)
+        return model, lambda: model
+
+    def finish() -> Any:
+        embedding = np.array(pending[0](), copy=True)
+        unconnected = np.asarray(model.graph_.sum(axis=1)).ravel() == 0
+        embedding[unconnected] = np.nan
+        model.embedding_ = embedding
+        return model
+
+    return model, finish
 
 
 @contextlib.contextmanager
 def quiet_umap() -> Iterator[None]:
-    """Silence umap-learn's warnings that do not concern didi's use of it, inside.
-
-    ``warnings.catch_warnings`` swaps a process-wide list: fits on two threads at
-    once must both run inside one more of these, entered on the calling thread, and
-    the other thread runs under :func:`silenced_by_caller`, so that it never swaps the
-    list (not even after the caller has restored its own, when a failed fit leaves it
-    running).
-    """
-    if getattr(_SILENCED, "active", False):
-        yield
-        return
+    """Silence umap-learn's warnings that do not concern didi's use of it, inside."""
     with warnings.catch_warnings():
         # "using precomputed metric; inverse_transform will be unavailable": we
         # provide our own transform and inverse.
@@ -98,17 +111,6 @@ def quiet_umap() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         yield
-
-
-@contextlib.contextmanager
-def silenced_by_caller() -> Iterator[None]:
-    """Inside, on this thread, :func:`quiet_umap` leaves the warning filters alone:
-    the thread that started this one holds them."""
-    _SILENCED.active = True
-    try:
-        yield
-    finally:
-        _SILENCED.active = False
 
 
 def knn_from_graph(graph, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,6 @@
 """The Euclidean UMAP behind q_knn_e, fitted on a thread of its own beside the DiDi steps."""
 
 import threading
-import warnings
 
 import numpy as np
 import pytest
@@ -37,12 +36,55 @@ def test_beside_the_fit_the_map_is_bit_identical_to_one_fitted_in_turn(blobs, mo
     assert beside.scores_ == in_turn.scores_
 
 
-def test_a_fit_beside_leaves_the_callers_warning_filters_as_they_were(blobs, monkeypatch):
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        before = list(warnings.filters)
-        _fit(blobs, 0, concurrent=True, monkeypatch=monkeypatch)
-        assert warnings.filters == before
+def test_only_the_descent_leaves_the_calling_thread(blobs, monkeypatch):
+    """The graph and the initial layout read BLAS, whose threads other code sets for
+    the whole process: they are built on the calling thread; the descent is numba's."""
+    import umap.spectral
+    import umap.umap_
+
+    threads = {"graph": set(), "descent": set()}
+    spectral, descent = umap.spectral.spectral_layout, umap.layouts.optimize_layout_euclidean
+
+    def spy_spectral(*args, **kwargs):
+        threads["graph"].add(threading.current_thread().name)
+        return spectral(*args, **kwargs)
+
+    def spy_descent(*args, **kwargs):
+        threads["descent"].add(threading.current_thread().name)
+        return descent(*args, **kwargs)
+
+    monkeypatch.setattr(umap.umap_, "spectral_layout", spy_spectral)
+    monkeypatch.setattr(umap.layouts, "optimize_layout_euclidean", spy_descent)
+    # The deferrer (installed once per process) calls what it found: install it on top.
+    monkeypatch.setattr(umap.umap_, "optimize_layout_euclidean", spy_descent)
+    import didi.projection._deferred as deferred
+
+    deferred._install_deferrer()
+    _fit(blobs, 0, concurrent=True, monkeypatch=monkeypatch)
+    assert threads["graph"] == {threading.main_thread().name}
+    assert threads["descent"] == {threading.main_thread().name, "didi-euclidean-umap"}
+
+
+def test_a_held_back_descent_gives_the_plain_fit_bit_for_bit():
+    from didi.projection._umap import fit_umap, fit_umap_later
+
+    X = np.random.default_rng(2).normal(size=(150, 6))
+    kwargs = dict(
+        n_neighbors=12, min_dist=0.1, spread=1.0, n_epochs=80, random_state=4, metric="euclidean"
+    )
+    plain = fit_umap(X, **kwargs)
+    model, finish = fit_umap_later(X, **kwargs)
+    initial = model.embedding_.copy()
+    assert not np.array_equal(initial, plain.embedding_)  # held back
+    assert finish() is model
+    np.testing.assert_array_equal(model.embedding_, plain.embedding_)
+    assert model.embedding_.dtype == plain.embedding_.dtype
+    # umap-learn's own option to merge duplicates reorders: nothing is held back.
+    unique, finish = fit_umap_later(X, umap_kwargs={"unique": True}, **kwargs)
+    assert finish() is unique
+    np.testing.assert_array_equal(
+        unique.embedding_, fit_umap(X, umap_kwargs={"unique": True}, **kwargs).embedding_
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,71 +118,59 @@ def test_the_threading_layer_check_agrees_with_numba():
     assert answer is (numba.threading_layer() in THREADSAFE_LAYERS)
 
 
-def test_a_layout_started_runs_on_another_thread_once_and_hands_back_its_model():
+def _layout_fit(calls, model="model"):
+    def fit(neighbours, *, later=False):
+        on_main = threading.current_thread() is threading.main_thread()
+        calls.append(("prepare" if later else "fit", on_main, neighbours))
+        if not later:
+            return model
+
+        def finish():
+            calls.append(("finish", threading.current_thread() is threading.main_thread(), None))
+            return model
+
+        return "initial", finish
+
+    return fit
+
+
+def test_a_layout_started_prepares_here_descends_elsewhere_once_and_hands_back_its_model():
     calls = []
-
-    def fit(neighbours):
-        calls.append((threading.current_thread() is threading.main_thread(), neighbours))
-        return "model"
-
-    layout = EuclideanLayout(fit, concurrent=True)
+    layout = EuclideanLayout(_layout_fit(calls), concurrent=True)
     layout.start("early")
     layout.start("late")  # begun already: nothing more
     assert layout.result("at the end") == "model"
     assert layout.result() == "model"
-    assert calls == [(False, "early")]
+    assert calls == [("prepare", True, "early"), ("finish", False, None)]
 
 
 def test_a_layout_not_concurrent_is_fitted_when_asked_with_the_neighbours_then_known():
     calls = []
-    layout = EuclideanLayout(lambda n: calls.append(n) or "model", concurrent=False)
+    layout = EuclideanLayout(_layout_fit(calls), concurrent=False)
     layout.start("early")
     assert calls == []
     assert layout.result("found") == "model"
-    assert calls == ["found"]
+    assert calls == [("fit", True, "found")]
 
 
 def test_a_known_layout_is_never_fitted():
-    def fit(neighbours):
-        raise AssertionError("fitted")
-
-    layout = EuclideanLayout(fit, concurrent=True, known="cached")
+    calls = []
+    layout = EuclideanLayout(_layout_fit(calls), concurrent=True, known="cached")
     layout.start()
-    assert layout.result() == "cached"
+    assert layout.result() == "cached" and calls == []
 
 
 def test_an_error_on_the_layouts_thread_is_raised_by_result():
-    def fit(neighbours):
-        raise ValueError("no layout")
+    def fit(neighbours, *, later=False):
+        def finish():
+            raise ValueError("no layout")
+
+        return "initial", finish
 
     layout = EuclideanLayout(fit, concurrent=True)
     layout.start()
     with pytest.raises(ValueError, match="no layout"):
         layout.result()
-
-
-def test_a_layout_left_running_by_a_failed_fit_leaves_the_warning_filters_alone():
-    from didi.projection._umap import quiet_umap
-
-    release = threading.Event()
-
-    def fit(neighbours):
-        with quiet_umap():  # as fit_umap does, on the layout's thread
-            release.wait(5)
-        return "model"
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        with pytest.raises(RuntimeError):
-            with quiet_umap():
-                layout = EuclideanLayout(fit, concurrent=True)
-                layout.start()
-                raise RuntimeError("the DiDi steps failed")
-        warnings.simplefilter("error")  # the caller's own, after the failed fit
-        after = list(warnings.filters)
-        release.set()
-        assert layout.result() == "model"
-        assert warnings.filters == after
 
 
 def test_only_a_classifier_that_may_rank_on_its_device_finds_neighbours_below_pruning():
