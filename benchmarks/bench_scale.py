@@ -179,7 +179,7 @@ def main(argv=None) -> None:
 
 
 def report(runs: list[dict]) -> None:
-    stage_names = ["distances", "umap", "inverse", "grid", "scores"]
+    stage_names = ["euclidean", "distances", "umap", "inverse", "grid", "scores"]
     rows = []
     for run in runs:
         search = run["knn_search"] or {}
@@ -201,7 +201,8 @@ def report(runs: list[dict]) -> None:
             ]
         )
     headers = [
-        "N", "mode", "fit s", "JIT warm-up s", "distances s", "umap s", "inverse s", "grid s",
+        "N", "mode", "fit s", "JIT warm-up s", "Euclidean UMAP s", "distances s", "umap s",
+        "inverse s", "grid s",
         "scores s", "of which candidates s", "classifier rows / point", "peak RSS GiB",
         "k-NN recall", "Q_kNN-E %", "Q_kNN %", "Q_data %", "Q_¬data %",
     ]  # fmt: skip

@@ -271,7 +271,10 @@ class DecisionMap(
     lam_scores_ : dict
         ``q_knn`` at each λ tried by ``lam="auto"`` (empty otherwise).
     timings_ : dict
-        Seconds spent in each stage of :meth:`fit`.
+        Seconds spent in each stage of :meth:`fit`. ``"euclidean"``: building the
+        graph and initial layout of the Euclidean UMAP behind ``q_knn_e`` before its
+        descent runs beside the other stages (0 where it is fitted in turn, within
+        ``"scores"``).
     n_classifier_rows_ : int
         Rows passed to the classifier during :meth:`fit` (work found in
         ``memory`` costs none).
@@ -442,14 +445,7 @@ class DecisionMap(
         if layout is None and self.embedder == "tsne":
             layout = TSNELayout(init, self.random_state, self.n_jobs)
         embed = _Embedding(self, X, frame, proba_fn, pairs, ids, init, layout)
-        # Only the Euclidean UMAP's gradient descent runs beside the DiDi steps, and
-        # only where neither can change the other (EuclideanLayout).
-        euclidean = EuclideanLayout(
-            partial(self._euclidean_umap, X),
-            concurrent=may_run_beside(self.random_state, self.layout_device)
-            and resolve_memory(self.memory).location is None,
-            known=euclidean_umap,
-        )
+        euclidean = self._euclidean_layout(X, euclidean_umap)
         if not may_find_base_neighbours(len(X), self.estimator):  # else it waits for them
             euclidean.start()
         projection, cached, lam, lam_scores = self._embed(embed, lam, timings)
@@ -467,6 +463,7 @@ class DecisionMap(
         grid_proba, evaluated = self._classify_grid(proba_fn, inverse, grid_x, grid_y)
         timings["grid"], clock = lap(clock)
         euclidean_umap = euclidean.result(neighbours)
+        timings["euclidean"] = euclidean.start_seconds
         classes = class_names_of(self.estimator, proba.shape[1])
         scores = {
             **quality_scores(
@@ -602,6 +599,17 @@ class DecisionMap(
         inverse = self._make_inverse(len(X)).fit(embedding, X)
         map_back = proba_fn(inverse.inverse_transform(embedding), owned=True).argmax(axis=1)
         return inverse, back, map_back, train, held_out
+
+    def _euclidean_layout(self, X: np.ndarray, known: Any) -> EuclideanLayout:
+        """The Euclidean UMAP behind ``q_knn_e`` (``known``: already fitted): only its
+        gradient descent runs beside the DiDi steps, and only where neither can change
+        the other (see :class:`EuclideanLayout`)."""
+        return EuclideanLayout(
+            partial(self._euclidean_umap, X),
+            concurrent=may_run_beside(self.random_state, self.layout_device)
+            and resolve_memory(self.memory).location is None,
+            known=known,
+        )
 
     def _euclidean_umap(
         self, X: np.ndarray, neighbours: np.ndarray | None = None, *, later: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from numbers import Integral
 from typing import Any
@@ -102,13 +103,17 @@ class EuclideanLayout:
         self._fit, self._concurrent, self._model = fit, concurrent, known
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        #: Seconds :meth:`start` spent on the calling thread (graph, initial layout).
+        self.start_seconds = 0.0
 
     def start(self, neighbours: np.ndarray | None = None) -> None:
         """Build the graph and initial layout here and begin the descent on another
         thread, if allowed and not begun or known."""
         if not self._concurrent or self._thread is not None or self._model is not None:
             return
+        clock = time.perf_counter()
         _, finish = self._fit(neighbours, later=True)
+        self.start_seconds += time.perf_counter() - clock
         # A daemon: a fit that fails on the calling thread does not wait for this one.
         self._thread = threading.Thread(
             target=self._run, args=(finish,), name="didi-euclidean-umap", daemon=True

@@ -86,12 +86,18 @@ def fit_umap_later(distances, **kwargs: Any) -> tuple[Any, Callable[[], Any]]:
     if (kwargs.get("umap_kwargs") or {}).get("unique", False):  # reorders: not held back
         model = fit_umap(distances, **kwargs)
         return model, lambda: model
+    import numba
+
     with deferred_layouts() as pending:
         model = fit_umap(distances, **kwargs)
     if not pending:  # no descent (a graph-only fit)
         return model, lambda: model
+    # numba's thread count is per thread: the descent gets the one a fit here gives it.
+    threads = model.n_jobs if model.n_jobs is not None and model.n_jobs > 0 else None
+    threads = threads or numba.get_num_threads()
 
     def finish() -> Any:
+        numba.set_num_threads(threads)
         embedding = np.array(pending[0](), copy=True)
         unconnected = np.asarray(model.graph_.sum(axis=1)).ravel() == 0
         embedding[unconnected] = np.nan

@@ -48,7 +48,8 @@ def test_fitted_attributes(fitted, blobs):
     assert fitted.grid_x_[0] < low[0] and fitted.grid_x_[-1] > high[0]
     assert fitted.grid_y_[0] < low[1] and fitted.grid_y_[-1] > high[1]
     assert len(fitted.holdout_indices_) == round(0.3 * len(X))
-    assert set(fitted.timings_) == {"distances", "umap", "inverse", "grid", "scores", "gradient"}
+    stages = {"distances", "umap", "inverse", "grid", "scores", "gradient", "euclidean"}
+    assert set(fitted.timings_) == stages
 
 
 def test_grid_cells_are_the_classifier_at_the_inverse(fitted, blobs):

@@ -183,3 +183,35 @@ def test_only_a_classifier_that_may_rank_on_its_device_finds_neighbours_below_pr
     assert not may_find_base_neighbours(PRUNING_MIN_REFERENCES, object())
     assert may_find_base_neighbours(PRUNING_MIN_REFERENCES + 1, object())
     assert may_find_base_neighbours(100, OnDevice())
+
+
+def test_a_held_back_descent_runs_with_the_numba_threads_of_the_calling_thread(monkeypatch):
+    import numba
+    import umap.umap_
+
+    import didi.projection._deferred as deferred
+    from didi.projection._umap import fit_umap_later
+
+    seen = []
+    descent = umap.umap_.optimize_layout_euclidean
+
+    def spy(*args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return descent(*args, **kwargs)
+
+    monkeypatch.setattr(umap.umap_, "optimize_layout_euclidean", spy)
+    deferred._install_deferrer()
+    X = np.random.default_rng(3).normal(size=(80, 4))
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        _, finish = fit_umap_later(
+            X, n_neighbors=8, min_dist=0.1, spread=1.0, n_epochs=20, random_state=None,
+            metric="euclidean",
+        )  # fmt: skip
+    finally:
+        numba.set_num_threads(before)
+    worker = threading.Thread(target=finish)
+    worker.start()
+    worker.join()
+    assert seen == [1]
