@@ -56,7 +56,11 @@ from didi.distance._metric import (
 from didi.torch import TorchClassifier
 
 PAPER = {"lam": 0.65, "n_steps": 5, "n_neighbors": 30, "min_dist": 1.0}
-STAGES = ("distances", "umap", "inverse", "grid", "scores")
+#: The fit's stages in the order they run for a TorchClassifier (the Euclidean UMAP's
+#: graph and initial layout after the DiDi layout: such a classifier may find its
+#: neighbours while ranking; 0 s where the Euclidean UMAP is fitted in turn, in
+#: "scores", as with ``--layout-device``).
+STAGES = ("distances", "umap", "euclidean", "inverse", "grid", "scores")
 SCORES = ("q_knn_e", "q_knn", "q_data", "q_not_data")
 
 
