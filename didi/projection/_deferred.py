@@ -14,23 +14,22 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from ._layout_hooks import install_layout_hook, is_fit_call
 
 #: This thread's (this context's) held-back descents; ``None``: run them at once.
 _PENDING: contextvars.ContextVar[list | None] = contextvars.ContextVar(
     "didi_deferred_layouts", default=None
 )
 
-_INSTALL_LOCK = threading.Lock()
-
 
 @contextlib.contextmanager
 def deferred_layouts() -> Iterator[list[Callable[[], Any]]]:
     """Within the block (and only in this thread), umap-learn's fits return with their
     initial layout, and each one's gradient descent is appended to the list yielded:
-    calling it runs the descent in place on that layout and returns it."""
+    calling it runs the descent on a copy of that layout and returns the copy."""
     _install_deferrer()
     pending: list[Callable[[], Any]] = []
     token = _PENDING.set(pending)
@@ -41,27 +40,21 @@ def deferred_layouts() -> Iterator[list[Callable[[], Any]]]:
 
 
 def _install_deferrer() -> None:
-    """Put, once per process, a function in place of umap-learn's layout descent that
-    holds a fit's descent back where the calling context asked for it, and calls what
-    was there otherwise (other threads, ``transform``, densMAP)."""
-    import umap.umap_
+    """Hook, once per process, umap-learn's layout descent: hold a fit's descent back
+    where the calling context asked for it, call what was there otherwise (other
+    threads, ``transform``, densMAP)."""
 
-    with _INSTALL_LOCK:
-        current = umap.umap_.optimize_layout_euclidean
-        if getattr(current, "didi_deferrer", False):
-            return
-
+    def wrap(current: Callable) -> Callable:
         def defer(*args: Any, **kwargs: Any) -> Any:
             pending = _PENDING.get()
-            fit_call = (
-                len(args) >= 5 and args[0] is args[1]
-                and kwargs.get("move_other", False) and not kwargs.get("densmap", False)
-                and not isinstance(args[4], list)
-            )  # fmt: skip
-            if pending is None or not fit_call:
+            if pending is None or not is_fit_call(args, kwargs):
                 return current(*args, **kwargs)
-            pending.append(functools.partial(current, *args, **kwargs))
-            return args[0]  # the initial layout, which the descent moves in place
+            # The descent moves a copy: the fit goes on with the initial layout (it
+            # writes NaN into unconnected rows, which the descent must not see).
+            layout = args[0].copy()
+            pending.append(functools.partial(current, layout, layout, *args[2:], **kwargs))
+            return args[0]
 
-        defer.didi_deferrer = True  # type: ignore[attr-defined]
-        umap.umap_.optimize_layout_euclidean = defer
+        return defer
+
+    install_layout_hook("didi_deferrer", wrap)

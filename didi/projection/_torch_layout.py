@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
+from ._layout_hooks import install_layout_hook, is_fit_call
 
 #: umap-learn's gradient clip.
 CLIP = 4.0
 
 #: The device this thread's (this context's) layouts run on; ``None``: umap-learn's own.
 _DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar("didi_layout_device", default=None)
-
-_INSTALL_LOCK = threading.Lock()
 
 
 def check_layout_device(device: Any) -> Any:
@@ -58,25 +57,14 @@ def torch_layout(device: Any) -> Iterator[None]:
 
 
 def _install_dispatcher() -> None:
-    """Put, once per process, a dispatcher in place of umap-learn's layout function: it
-    runs the PyTorch layout where the calling context asked for one and the call is a
-    fit's (one embedding moved at both ends), and umap-learn's own otherwise, so that
-    other threads, ``transform`` and densMAP are untouched."""
-    import umap.umap_
+    """Hook, once per process, umap-learn's layout descent: run the PyTorch layout where
+    the calling context asked for one and the call is a fit's, and what was there
+    otherwise, so that other threads, ``transform`` and densMAP are untouched."""
 
-    with _INSTALL_LOCK:
-        original = umap.umap_.optimize_layout_euclidean
-        if getattr(original, "didi_dispatcher", False):
-            return
-
+    def wrap(original: Callable) -> Callable:
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             device = _DEVICE.get()
-            fit_call = (
-                device is not None and len(args) >= 13 and args[0] is args[1]
-                and kwargs.get("move_other", False) and not kwargs.get("densmap", False)
-                and not isinstance(args[4], list)
-            )  # fmt: skip
-            if not fit_call:
+            if device is None or not is_fit_call(args, kwargs):
                 return original(*args, **kwargs)
             embedding, _, head, tail, n_epochs, _, per_sample, a, b, rng_state = args[:10]
             gamma, initial_alpha, negative_sample_rate = args[10:13]
@@ -86,8 +74,9 @@ def _install_dispatcher() -> None:
                 seed=int(rng_state[0]), device=device,
             )  # fmt: skip
 
-        dispatch.didi_dispatcher = True  # type: ignore[attr-defined]
-        umap.umap_.optimize_layout_euclidean = dispatch
+        return dispatch
+
+    install_layout_hook("didi_dispatcher", wrap)
 
 
 def optimize_layout_torch(

@@ -83,7 +83,10 @@ def fit_umap_later(distances, **kwargs: Any) -> tuple[Any, Callable[[], Any]]:
     result copied, with ``NaN`` for samples the graph leaves unconnected, as
     ``UMAP.fit`` does.
     """
-    if (kwargs.get("umap_kwargs") or {}).get("unique", False):  # reorders: not held back
+    options = kwargs.get("umap_kwargs") or {}
+    # Not held back: a fit that reorders the samples (unique), measures densities on
+    # the finished layout (output_dens), or lays out in PyTorch.
+    if options.get("unique") or options.get("output_dens") or kwargs.get("layout_device"):
         model = fit_umap(distances, **kwargs)
         return model, lambda: model
     import numba
@@ -98,7 +101,7 @@ def fit_umap_later(distances, **kwargs: Any) -> tuple[Any, Callable[[], Any]]:
 
     def finish() -> Any:
         numba.set_num_threads(threads)
-        embedding = np.array(pending[0](), copy=True)
+        embedding = pending[0]()  # a copy of the initial layout, moved
         unconnected = np.asarray(model.graph_.sum(axis=1)).ravel() == 0
         embedding[unconnected] = np.nan
         model.embedding_ = embedding

@@ -65,26 +65,57 @@ def test_only_the_descent_leaves_the_calling_thread(blobs, monkeypatch):
     assert threads["descent"] == {threading.main_thread().name, "didi-euclidean-umap"}
 
 
-def test_a_held_back_descent_gives_the_plain_fit_bit_for_bit():
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        # An outlier the graph leaves unconnected: UMAP.fit writes NaN into its row of
+        # the initial layout, which the descent must not see.
+        {"disconnection_distance": 20.0},
+        {"output_dens": True},  # densities of the finished layout: not held back
+        {"unique": True},  # reorders the samples: not held back
+    ],
+)
+def test_a_held_back_descent_gives_the_plain_fit_bit_for_bit(options):
     from didi.projection._umap import fit_umap, fit_umap_later
 
     X = np.random.default_rng(2).normal(size=(150, 6))
+    X[0] += 100.0
     kwargs = dict(
-        n_neighbors=12, min_dist=0.1, spread=1.0, n_epochs=80, random_state=4, metric="euclidean"
-    )
+        n_neighbors=12, min_dist=0.1, spread=1.0, n_epochs=80, random_state=4,
+        metric="euclidean", umap_kwargs=options,
+    )  # fmt: skip
     plain = fit_umap(X, **kwargs)
     model, finish = fit_umap_later(X, **kwargs)
-    initial = model.embedding_.copy()
-    assert not np.array_equal(initial, plain.embedding_)  # held back
-    assert finish() is model
+    held_back = not {"output_dens", "unique"} & set(options)
+    assert held_back == (not np.array_equal(model.embedding_, plain.embedding_, equal_nan=True))
+    worker = threading.Thread(target=finish)  # on another thread, as a map runs it
+    worker.start()
+    worker.join()
     np.testing.assert_array_equal(model.embedding_, plain.embedding_)
     assert model.embedding_.dtype == plain.embedding_.dtype
-    # umap-learn's own option to merge duplicates reorders: nothing is held back.
-    unique, finish = fit_umap_later(X, umap_kwargs={"unique": True}, **kwargs)
-    assert finish() is unique
-    np.testing.assert_array_equal(
-        unique.embedding_, fit_umap(X, umap_kwargs={"unique": True}, **kwargs).embedding_
-    )
+    assert model.embedding_.flags.c_contiguous
+    if "disconnection_distance" in options:
+        assert np.isnan(model.embedding_[0]).all() and not np.isnan(model.embedding_[1:]).any()
+    if "output_dens" in options:
+        np.testing.assert_array_equal(model.rad_emb_, plain.rad_emb_)
+
+
+def test_the_layout_hooks_are_each_installed_once_whatever_the_order():
+    import umap.umap_
+
+    from didi.projection._deferred import _install_deferrer
+    from didi.projection._torch_layout import _install_dispatcher
+
+    for _ in range(3):
+        _install_deferrer()
+        _install_dispatcher()
+    hooks, hook = [], umap.umap_.optimize_layout_euclidean
+    while hasattr(hook, "didi_wraps"):
+        hooks.append("deferrer" if getattr(hook, "didi_deferrer", False) else "dispatcher")
+        hook = hook.didi_wraps
+    assert sorted(hooks) == ["deferrer", "dispatcher"]
+    assert hook is umap.layouts.optimize_layout_euclidean  # umap-learn's own, at the end
 
 
 @pytest.mark.parametrize(
@@ -201,6 +232,8 @@ def test_a_held_back_descent_runs_with_the_numba_threads_of_the_calling_thread(m
 
     monkeypatch.setattr(umap.umap_, "optimize_layout_euclidean", spy)
     deferred._install_deferrer()
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("a worker's default of one numba thread would pass unchanged")
     X = np.random.default_rng(3).normal(size=(80, 4))
     before = numba.get_num_threads()
     numba.set_num_threads(1)
