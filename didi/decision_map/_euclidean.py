@@ -140,13 +140,13 @@ class EuclideanLayout:
 
 
 def may_run_beside(random_state: Any, layout_device: Any) -> bool:
-    """Whether a Euclidean UMAP may be fitted on a thread of its own, beside the rest
-    of a fit, with the same result.
+    """Whether a Euclidean UMAP's descent may run on a thread of its own, beside the
+    rest of a fit, with the same result.
 
-    Not with a ``RandomState`` instance, whose draws would then come in an order that
-    varies from run to run; not with ``layout_device`` (its layout is swapped into
-    umap-learn for the duration of a fit); and not where numba's parallel kernels may
-    not run on two threads at once.
+    Not with a ``RandomState`` instance: the Euclidean UMAP, started early, would draw
+    from it before the DiDi steps instead of after them. Not with ``layout_device``:
+    its layout runs in PyTorch, not held back. And not where numba's parallel kernels
+    may not run on two threads at once.
     """
     seeded = random_state is None or (
         isinstance(random_state, Integral) and not isinstance(random_state, bool)
