@@ -604,12 +604,12 @@ class DecisionMap(
         """The Euclidean UMAP behind ``q_knn_e`` (``known``: already fitted): only its
         gradient descent runs beside the DiDi steps, and only where neither can change
         the other (see :class:`EuclideanLayout`)."""
-        return EuclideanLayout(
-            partial(self._euclidean_umap, X),
-            concurrent=may_run_beside(self.random_state, self.layout_device)
-            and resolve_memory(self.memory).location is None,
-            known=known,
+        concurrent = (
+            known is None
+            and resolve_memory(self.memory).location is None
+            and may_run_beside(self.random_state, self.layout_device)  # may start numba
         )
+        return EuclideanLayout(partial(self._euclidean_umap, X), concurrent=concurrent, known=known)
 
     def _euclidean_umap(
         self, X: np.ndarray, neighbours: np.ndarray | None = None, *, later: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,12 @@ def fit_umap(
         random_state=random_state,
         **kwargs,
     )
-    with quiet_umap():
+    with warnings.catch_warnings():
+        # "using precomputed metric; inverse_transform will be unavailable": we
+        # provide our own transform and inverse.
+        warnings.filterwarnings("ignore", message=".*precomputed metric.*")
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         with contextlib.nullcontext() if layout_device is None else torch_layout(layout_device):
             model.fit(distances)
     return model
@@ -79,9 +84,9 @@ def fit_umap_later(distances, **kwargs: Any) -> tuple[Any, Callable[[], Any]]:
 
     Returns the model, its embedding the initial layout, and ``finish()``, which runs
     the descent (numba code alone, so on any thread, unaffected by BLAS settings) and
-    returns the model with the layout a plain fit gives, bit for bit: the descent's
-    result copied, with ``NaN`` for samples the graph leaves unconnected, as
-    ``UMAP.fit`` does.
+    returns the model with the layout a plain fit gives, bit for bit: the descent
+    moves a copy of the initial layout, given ``NaN`` for samples the graph leaves
+    unconnected, as ``UMAP.fit`` does.
     """
     options = kwargs.get("umap_kwargs") or {}
     # Not held back: a fit that reorders the samples (unique), measures densities on
@@ -96,8 +101,7 @@ def fit_umap_later(distances, **kwargs: Any) -> tuple[Any, Callable[[], Any]]:
     if not pending:  # no descent (a graph-only fit)
         return model, lambda: model
     # numba's thread count is per thread: the descent gets the one a fit here gives it.
-    threads = model.n_jobs if model.n_jobs is not None and model.n_jobs > 0 else None
-    threads = threads or numba.get_num_threads()
+    threads = model.n_jobs if (model.n_jobs or 0) > 0 else numba.get_num_threads()
 
     def finish() -> Any:
         numba.set_num_threads(threads)
@@ -108,18 +112,6 @@ def fit_umap_later(distances, **kwargs: Any) -> tuple[Any, Callable[[], Any]]:
         return model
 
     return model, finish
-
-
-@contextlib.contextmanager
-def quiet_umap() -> Iterator[None]:
-    """Silence umap-learn's warnings that do not concern didi's use of it, inside."""
-    with warnings.catch_warnings():
-        # "using precomputed metric; inverse_transform will be unavailable": we
-        # provide our own transform and inverse.
-        warnings.filterwarnings("ignore", message=".*precomputed metric.*")
-        warnings.filterwarnings("ignore", message=".*n_jobs value.*")
-        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-        yield
 
 
 def knn_from_graph(graph, k: int) -> tuple[np.ndarray, np.ndarray]:
