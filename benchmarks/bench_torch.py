@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +62,7 @@ PAPER = {"lam": 0.65, "n_steps": 5, "n_neighbors": 30, "min_dist": 1.0}
 #: graph and initial layout after the DiDi layout: such a classifier may find its
 #: neighbours while ranking; 0 s where the Euclidean UMAP is fitted in turn, in
 #: "scores", as with ``--layout-device``).
-STAGES = ("distances", "umap", "euclidean", "inverse", "grid", "scores")
+STAGES = ("distances", "umap", "euclidean", "inverse", "grid", "scores", "gradient")
 SCORES = ("q_knn_e", "q_knn", "q_data", "q_not_data")
 
 
@@ -126,6 +128,51 @@ class TimedModule(torch.nn.Module):
         return seconds, rows
 
 
+class Watch(threading.Thread):
+    """Peak resident memory of this process over one fit, sampled every 0.2 s, and a
+    line every ``every`` seconds saying where the fit is (its innermost ``didi``
+    frames), so that a run cut short still says how far it got."""
+
+    def __init__(self, every: float) -> None:
+        super().__init__(daemon=True)
+        self.every, self.peak_rss, self.main = every, rss_bytes(), threading.main_thread().ident
+        self.done = threading.Event()
+        self.start_time = time.perf_counter()
+
+    def run(self) -> None:
+        last = self.start_time
+        while not self.done.wait(0.2):
+            self.peak_rss = max(self.peak_rss, rss_bytes())
+            if self.every and time.perf_counter() - last >= self.every:
+                last = time.perf_counter()
+                gpu = (
+                    f", GPU {torch.cuda.memory_allocated() / 2**30:.1f} GiB"
+                    if torch.cuda.is_available() else ""
+                )  # fmt: skip
+                memory = f"RSS {rss_bytes() / 2**30:.1f} GiB{gpu}"
+                print(f"  [{last - self.start_time:6.0f} s, {memory}] {self.where()}", flush=True)
+
+    def where(self) -> str:
+        frame = sys._current_frames().get(self.main)
+        stack = traceback.extract_stack(frame) if frame is not None else []
+        inside = [f"{Path(f.filename).stem}.{f.name}" for f in stack if "didi" in f.filename]
+        return " > ".join(inside[-4:]) or "outside didi"
+
+    def stop(self) -> int:
+        self.done.set()
+        self.join()
+        return max(self.peak_rss, rss_bytes())
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (Linux), 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * 4096
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def model_throughput(net: torch.nn.Module, X: np.ndarray, device, batch: int) -> float:
     """Rows per second of the bare module at ``batch`` rows per pass (median of 20)."""
     x = torch.from_numpy(X[:batch]).reshape(-1, 1, 28, 28).to(device)
@@ -160,7 +207,9 @@ def augmented(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarra
     return np.concatenate(copies)[pick], np.concatenate(copy_labels)[pick]
 
 
-def one_fit(net, X, y, device, batch: int, *, paths: str, mode: str, layout) -> dict:
+def one_fit(
+    net, X, y, device, batch: int, *, paths: str, mode: str, layout, heartbeat: float = 0
+) -> dict:
     timed = TimedModule(net)
     clf = TorchClassifier(timed, input_shape=(1, 28, 28), device=device, batch_size=batch)
     estimator = clf if paths == "device" else (lambda Z: clf.predict_proba(Z))
@@ -171,8 +220,15 @@ def one_fit(net, X, y, device, batch: int, *, paths: str, mode: str, layout) -> 
         estimator, mode=mode, random_state=0, n_jobs=-1 if paths == "device" else None,
         layout_device=layout, **PAPER,
     )  # fmt: skip
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    watch = Watch(heartbeat)
+    watch.start()
     start = time.perf_counter()
-    dmap.fit(X, y)
+    try:
+        dmap.fit(X, y)
+    finally:
+        peak_rss = watch.stop()
     wall = time.perf_counter() - start
     metric = dmap.projection_.metric_
     stages, clock = {}, start
@@ -197,6 +253,10 @@ def one_fit(net, X, y, device, batch: int, *, paths: str, mode: str, layout) -> 
         "knn_search": metric.knn_search_,
         "scores": dmap.scores_,
         "accuracy": float(np.mean(dmap.proba_.argmax(axis=1) == y)),
+        "peak_rss_gib": peak_rss / 2**30,
+        "peak_gpu_gib": (
+            torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+        ),
     }
 
 
@@ -214,6 +274,14 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--name", default=None, help="results file name (default from device and sizes)"
     )
+    parser.add_argument(
+        "--heartbeat", type=float, default=60.0,
+        help="seconds between lines saying where a fit is (0: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--small-configs", action=argparse.BooleanOptionalAction, default=True,
+        help="at N <= 600, also host paths and the dense mode",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     device = torch.device(args.device)
 
@@ -230,10 +298,13 @@ def main(argv=None) -> None:
     # One-time costs: numba compiles UMAP's and the descent's code, CUDA warms up.
     start = time.perf_counter()
     warm = TorchClassifier(net, input_shape=(1, 28, 28), device=device, batch_size=args.batch_size)
-    for mode in ("knn", "dense"):
-        DecisionMap(warm, mode=mode, random_state=0, resolution=10, **PAPER).fit(
-            test_X[:200], test_y[:200]
-        )
+    # The dense mode's code only where a configuration uses it.
+    modes = ("knn", "dense") if args.small_configs and min(args.sizes) <= 600 else ("knn",)
+    for mode in modes:
+        DecisionMap(
+            warm, mode=mode, random_state=0, resolution=10, layout_device=args.layout_device,
+            **PAPER,
+        ).fit(test_X[:200], test_y[:200])  # fmt: skip
     exact_limit = (
         DEVICE_EXACT_CANDIDATES_MAX_SAMPLES
         if device.type == "cuda"
@@ -270,13 +341,13 @@ def main(argv=None) -> None:
         else:
             X, y = augmented(images, labels, n)
         configs = [("device", "knn")]
-        if n <= 600:
+        if n <= 600 and args.small_configs:
             configs += [("host", "knn"), ("device", "dense"), ("host", "dense")]
         for paths, mode in configs:
             print(f"N={n} paths={paths} mode={mode} ...", flush=True)
             fit = one_fit(
                 net, X, y, device, args.batch_size, paths=paths, mode=mode,
-                layout=args.layout_device,
+                layout=args.layout_device, heartbeat=args.heartbeat,
             )  # fmt: skip
             data["runs"].append(fit)
             print({k: v for k, v in data["runs"][-1].items() if k != "stages"}, flush=True)
@@ -299,12 +370,15 @@ def report(data: dict) -> str:
                 f"{100 * run['distance_outside_model']:.0f}",
                 f"{100 * run['model_s'] / run['wall_s']:.0f}",
                 *(f"{100 * run['scores'][s]:.1f}" for s in SCORES),
+                f"{run['peak_rss_gib']:.1f}",
+                "" if run["peak_gpu_gib"] is None else f"{run['peak_gpu_gib']:.1f}",
             ]
         )  # fmt: skip
     headers = [
         "N", "mode", "paths", "fit s", *(f"{s} s" for s in STAGES), "distance rows / point",
         "model s in distances", "model M rows/s in distances", "% of distance time outside model",
         "% of fit inside model", "Q_kNN-E %", "Q_kNN %", "Q_data %", "Q_¬data %",
+        "peak RSS GiB", "peak GPU GiB",
     ]  # fmt: skip
     head = (
         f"{data['machine']['device']}, torch {data['machine']['torch']}; ConvNet trained "
