@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 
 #: Float64 matrices of ``n × n`` alive at once in a dense DiDi computation and the
@@ -72,3 +73,35 @@ def progress_bar(total: int, description: str, enabled: bool):
 class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
+
+
+def local_threads(n_jobs: int | None) -> int:
+    """Threads for work in this process: for ``None`` as many as BLAS has (every core,
+    or what joblib leaves a worker of a parallel grid search), else ``n_jobs`` resolved,
+    at most the cores here (a cluster backend's worker count says nothing about this
+    machine)."""
+    from joblib import cpu_count, effective_n_jobs
+    from threadpoolctl import threadpool_info
+
+    cores = cpu_count()
+    if n_jobs is None:
+        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        return max(1, min(max(blas, default=cores), cores))
+    return max(1, min(effective_n_jobs(n_jobs), cores))
+
+
+def map_blocks(function: Callable[[int, int], None], n: int, block: int, n_threads: int) -> None:
+    """``function(start, stop)`` over ``range(0, n, block)``, on up to ``n_threads``
+    threads. Each call must write only its own rows: the result is then the same to the
+    bit whatever the number of threads (numpy releases the GIL in its loops)."""
+    starts = range(0, n, block)
+    threads = min(n_threads, len(starts))
+    if threads <= 1:
+        for start in starts:
+            function(start, min(start + block, n))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        for done in [pool.submit(function, start, min(start + block, n)) for start in starts]:
+            done.result()

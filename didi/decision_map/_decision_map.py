@@ -23,7 +23,7 @@ from .._base import (
 from .._frames import FrameSpec, check_feature_names, feature_names_of, keep_feature_names
 from .._memory import cache_key, fingerprint_points, resolve_memory
 from .._proba import class_names_of, label_indices, resolve_proba_function
-from .._resources import check_grid_memory
+from .._resources import check_grid_memory, local_threads
 from .._timing import lap
 from .._validation import BOOLEAN, CLASSIFIER, Interval, Options, check_value, validate_params
 from ..distance import FisherJSMetric
@@ -618,7 +618,11 @@ class DecisionMap(
         ``neighbours``: each sample's exact nearest, where the distances found them.
         With ``later``, its layout's descent held back (see :func:`fit_euclidean_umap`),
         not cached."""
-        fit = fit_euclidean_umap if later else resolve_memory(self.memory).cache(fit_euclidean_umap)
+        fit = (
+            fit_euclidean_umap
+            if later
+            else resolve_memory(self.memory).cache(fit_euclidean_umap, ignore=["n_threads"])
+        )
         return fit(
             X,
             n_neighbors=self.n_neighbors,
@@ -630,6 +634,7 @@ class DecisionMap(
             layout_device=self.layout_device,
             neighbours=neighbours,
             later=later,
+            n_threads=local_threads(self.n_jobs),
         )
 
     def add_samples(

@@ -44,6 +44,7 @@ def fit_euclidean_umap(
     layout_device: Any = None,
     neighbours: np.ndarray | None = None,
     later: bool = False,
+    n_threads: int = 1,
 ):
     """The plain Euclidean UMAP of the samples, for ``q_knn_e``.
 
@@ -52,7 +53,8 @@ def fit_euclidean_umap(
     umap-learn's float32 distances are measured in units of a power of two
     (:func:`euclidean_units`). With ``later``, the layout's gradient descent is held
     back: returns the model and the function that runs it
-    (:func:`~didi.projection._umap.fit_umap_later`).
+    (:func:`~didi.projection._umap.fit_umap_later`). ``n_threads`` measure the
+    graph's distances (the same bits for any number).
     """
     fit = fit_umap_later if later else fit_umap
     kwargs = dict(
@@ -67,9 +69,9 @@ def fit_euclidean_umap(
     k = min(n_neighbors, len(X))
     if neighbours is not None and neighbours.shape[1] >= k - 1:
         indices = np.hstack([np.arange(len(X))[:, None], neighbours[:, : k - 1]])
-        return fit(neighbour_graph(X, X, indices), **kwargs)
+        return fit(neighbour_graph(X, X, indices, n_threads=n_threads), **kwargs)
     if len(X) <= EXACT_EUCLIDEAN_MAX_SAMPLES:
-        return fit(euclidean_neighbour_graph(X, X, k), **kwargs)
+        return fit(euclidean_neighbour_graph(X, X, k, n_threads=n_threads), **kwargs)
     X, _ = euclidean_units(X, X)
     return fit(X.reshape(len(X), -1), metric="euclidean", **kwargs)
 
@@ -168,7 +170,7 @@ def euclidean_units(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return A / unit, B / unit
 
 
-def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
+def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int, *, n_threads: int = 1):
     """Each sample of ``A``'s ``k`` nearest samples of ``B``, as a CSR distance graph.
 
     scikit-learn's brute-force search finds the neighbours in bounded memory; their
@@ -183,21 +185,24 @@ def euclidean_neighbour_graph(A: np.ndarray, B: np.ndarray, k: int):
     flat_b = B.reshape(len(B), -1).astype(np.float64, copy=False)
     search = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(flat_b)
     flat_a = A.reshape(len(A), -1).astype(np.float64, copy=False)
-    return _graph_in_units(A, B, search.kneighbors(flat_a, return_distance=False))
+    indices = search.kneighbors(flat_a, return_distance=False)
+    return _graph_in_units(A, B, indices, n_threads)
 
 
-def neighbour_graph(A: np.ndarray, B: np.ndarray, indices: np.ndarray):
+def neighbour_graph(A: np.ndarray, B: np.ndarray, indices: np.ndarray, *, n_threads: int = 1):
     """The CSR distance graph of each sample of ``A`` to its neighbours ``indices`` among
     ``B``, with distances from differences in the units of :func:`euclidean_units`,
-    sorted by distance, ties by index."""
-    return _graph_in_units(*euclidean_units(A, B), indices)
+    sorted by distance, ties by index; the distances on up to ``n_threads`` threads."""
+    return _graph_in_units(*euclidean_units(A, B), indices, n_threads)
 
 
-def _graph_in_units(A: np.ndarray, B: np.ndarray, indices: np.ndarray):
+def _graph_in_units(A: np.ndarray, B: np.ndarray, indices: np.ndarray, n_threads: int):
     """:func:`neighbour_graph` of samples already in :func:`euclidean_units`."""
     k = indices.shape[1]
     rows = np.repeat(np.arange(len(A)), k)
-    dists = paired_base_distances(A, rows, B, indices.ravel(), "euclidean").reshape(len(A), k)
+    dists = paired_base_distances(
+        A, rows, B, indices.ravel(), "euclidean", n_threads=n_threads
+    ).reshape(len(A), k)
     order = np.lexsort((indices, dists), axis=1)
     indices = np.take_along_axis(indices, order, axis=1)
     dists = np.take_along_axis(dists, order, axis=1)

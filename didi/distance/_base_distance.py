@@ -6,6 +6,8 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial.distance import cdist
 
+from .._resources import map_blocks
+
 
 def knn_graph(indices: np.ndarray, distances: np.ndarray, n_columns: int, *, with_self: bool):
     """CSR distance graph, one row per query, in ``KNeighborsTransformer``'s convention.
@@ -93,15 +95,22 @@ def base_distances(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
 
 
 def paired_base_distances(
-    A: np.ndarray, index_a: np.ndarray, B: np.ndarray, index_b: np.ndarray, metric: str
+    A: np.ndarray,
+    index_a: np.ndarray,
+    B: np.ndarray,
+    index_b: np.ndarray,
+    metric: str,
+    *,
+    n_threads: int = 1,
 ) -> np.ndarray:
-    """Base distances of the pairs ``(A[index_a[i]], B[index_b[i]])``, from differences."""
+    """Base distances of the pairs ``(A[index_a[i]], B[index_b[i]])``, from differences,
+    in blocks of pairs on up to ``n_threads`` threads (the same bits for any number)."""
     out = np.empty(len(index_a))
     width = int(np.prod(A.shape[1:], dtype=np.int64))
-    block = max(1, (1 << 21) // max(1, width))
-    for start in range(0, len(index_a), block):
-        a = A[index_a[start : start + block]].reshape(-1, width).astype(np.float64)
-        b = B[index_b[start : start + block]].reshape(-1, width).astype(np.float64)
+
+    def measure(start: int, stop: int) -> None:
+        a = A[index_a[start:stop]].reshape(-1, width).astype(np.float64)
+        b = B[index_b[start:stop]].reshape(-1, width).astype(np.float64)
         if metric == "euclidean":
             a -= b
             values = np.sqrt(np.einsum("ij,ij->i", a, a))
@@ -109,7 +118,9 @@ def paired_base_distances(
             norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
             values = 1.0 - np.einsum("ij,ij->i", a, b) / np.where(norms > 0, norms, 1.0)
             np.maximum(values, 0.0, out=values)
-        out[start : start + len(a)] = values
+        out[start:stop] = values
+
+    map_blocks(measure, len(index_a), max(1, (1 << 21) // max(1, width)), n_threads)
     return out
 
 

@@ -125,28 +125,19 @@ def merge_nearest(
 ) -> None:
     """Merge new ``(row, col, dist)`` entries into each row's ``k`` nearest, in place.
 
-    Rows stay sorted by distance, ties broken by the smaller index; entries must not
-    repeat a column already in the row.
+    Rows stay sorted by distance (NaN last), ties broken by the smaller index; entries
+    must not repeat a column already in the row, so that the order is strict and the
+    result is the ``k`` first of the row's old and new entries whatever their order.
     """
-    if len(rows) == 0:
-        return
-    k = best_idx.shape[1]
-    # The rows touched and each entry's position among them, by counting rather
-    # than sorting: rows are indices into best_idx.
-    touched = np.flatnonzero(np.bincount(rows, minlength=len(best_idx)))
-    slot = np.empty(len(best_idx), dtype=np.int64)
-    slot[touched] = np.arange(len(touched))
-    position = slot[rows]
-    all_rows = np.concatenate([np.repeat(np.arange(len(touched)), k), position])
-    all_idx = np.concatenate([best_idx[touched].ravel(), cols])
-    all_dist = np.concatenate([best_dist[touched].ravel(), dists])
-    order = np.lexsort((all_idx, all_dist, all_rows))
-    sorted_rows = all_rows[order]
-    starts = np.searchsorted(sorted_rows, np.arange(len(touched)))
-    rank = np.arange(len(order)) - starts[sorted_rows]
-    keep = order[rank < k]
-    best_idx[touched] = all_idx[keep].reshape(len(touched), k)
-    best_dist[touched] = all_dist[keep].reshape(len(touched), k)
+    from ._knn_kernels import merge_into_nearest
+
+    merge_into_nearest(
+        best_idx,
+        best_dist,
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(cols, dtype=np.int64),
+        np.asarray(dists, dtype=np.float64),
+    )
 
 
 def bound_ordered_knn(

@@ -7,10 +7,8 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from joblib import cpu_count, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_info
 
 from .._base import (
     PrefitClassifierMixin,
@@ -21,7 +19,7 @@ from .._base import (
 from .._frames import FrameSpec, check_feature_names, feature_names_of, keep_feature_names
 from .._memory import fingerprint_points, resolve_memory
 from .._proba import resolve_proba_function
-from .._resources import check_dense_memory, progress_bar
+from .._resources import check_dense_memory, local_threads, progress_bar
 from .._timing import lap
 from .._validation import (
     CLASSIFIER,
@@ -508,10 +506,12 @@ class FisherJSMetric(
         def extend(rows: np.ndarray, new_width: int):
             return rank(terms, rows, terms, weights, new_width, exclude_self=True)
 
+        threads = local_threads(self.n_jobs)
+
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
             lengths, base = paths(ia, ib, with_base=True)
             if base is None:
-                base = paired_base_distances(X, ia, X, ib, self.base_metric)
+                base = paired_base_distances(X, ia, X, ib, self.base_metric, n_threads=threads)
             return combine_distances(lengths, base, self.lam, *scales)
 
         with progress_bar(n, "k-NN search", self.verbose) as bar:
@@ -538,13 +538,13 @@ class FisherJSMetric(
             "candidate_seconds": candidate_seconds,
             "search_seconds": lap(clock)[0],
         }
-        base_knn = None if base is None else base.exact_neighbours(X, k)
+        base_knn = None if base is None else base.exact_neighbours(X, k, n_threads=threads)
         return result.indices, result.distances, base_knn, search
 
     def _exact_ranking(self):
         """Exact ranking of candidates: on the classifier's GPU where it offers one
         (``TorchClassifier`` on CUDA), else numpy with ``n_jobs`` threads."""
-        host = HostRanker(_ranking_threads(self.n_jobs))
+        host = HostRanker(local_threads(self.n_jobs))
         offer = getattr(self.estimator, "_candidate_ranker", None)
         on_device = offer(host) if offer is not None else None
         if on_device is not None:
@@ -658,8 +658,10 @@ class FisherJSMetric(
         (``X`` and ``ref`` in base units)."""
         n_ref = len(ref)
 
+        threads = local_threads(self.n_jobs)
+
         def evaluate(ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-            base = paired_base_distances(X, ia, ref, ib, self.base_metric_)
+            base = paired_base_distances(X, ia, ref, ib, self.base_metric_, n_threads=threads)
             return self._combine(paths(ia, ib), base)
 
         centre = _centre(ref)
@@ -683,18 +685,6 @@ class FisherJSMetric(
             symmetric=False,
         )
         return knn_graph(result.indices, result.distances, n_ref, with_self=False)
-
-
-def _ranking_threads(n_jobs: int | None) -> int:
-    """Local threads for ranking candidates: for ``None`` as many as BLAS has (every
-    core, or what joblib leaves a worker of a parallel grid search), else ``n_jobs``
-    resolved, at most the cores here (a cluster backend's worker count says nothing
-    about this machine)."""
-    cores = cpu_count()
-    if n_jobs is None:
-        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-        return max(1, min(max(blas, default=cores), cores))
-    return max(1, min(effective_n_jobs(n_jobs), cores))
 
 
 def _with_known(

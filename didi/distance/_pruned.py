@@ -161,17 +161,19 @@ class BaseCandidates:
     def complete(self) -> bool:
         return bool(np.all(self.indices >= 0))
 
-    def exact_neighbours(self, X: np.ndarray, k: int) -> np.ndarray:
+    def exact_neighbours(self, X: np.ndarray, k: int, *, n_threads: int = 1) -> np.ndarray:
         """Each sample's ``k`` nearest other samples of ``X`` (the references, in base
         units, each row its own sample's) under the Euclidean distance, nearest
-        first, ties by index.
+        first, ties by index; the candidates' distances on up to ``n_threads`` threads.
 
         Distances are computed from differences for the candidates; a row whose
         ``k``-th is not below ``next_distance`` is measured against every sample.
         """
         n, width = self.indices.shape
         rows = np.repeat(np.arange(n), width)
-        distances = paired_base_distances(X, rows, X, self.indices.ravel(), "euclidean")
+        distances = paired_base_distances(
+            X, rows, X, self.indices.ravel(), "euclidean", n_threads=n_threads
+        )
         distances = distances.reshape(n, width)
         order = np.lexsort((self.indices, distances), axis=1)[:, :k]
         nearest = np.take_along_axis(self.indices, order, axis=1)

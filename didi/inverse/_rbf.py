@@ -11,12 +11,31 @@ import numpy as np
 import scipy.linalg
 from scipy.spatial.distance import cdist
 
+from .._resources import map_blocks
 
-def normalized_weights(Y: np.ndarray, centers: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Row-normalised UMAP-curve weights ``w_i(y)/Σ_j w_j(y)``, shape (n_points, n_centers)."""
-    sq = cdist(Y, centers, metric="sqeuclidean")
-    weights = 1.0 / (1.0 + a * sq**b)
-    return weights / weights.sum(axis=1, keepdims=True)
+
+def normalized_weights(
+    Y: np.ndarray, centers: np.ndarray, a: float, b: float, *, n_threads: int = 1
+) -> np.ndarray:
+    """Row-normalised UMAP-curve weights ``w_i(y)/Σ_j w_j(y)``, shape (n_points, n_centers),
+    in blocks of rows on up to ``n_threads`` threads (each row the same bits for any
+    number)."""
+    out = np.empty((len(Y), len(centers)))
+
+    def rows(start: int, stop: int) -> None:
+        weights = cdist(Y[start:stop], centers, metric="sqeuclidean")
+        weights **= b
+        weights *= a
+        weights += 1.0
+        np.reciprocal(weights, out=weights)
+        out[start:stop] = weights / weights.sum(axis=1, keepdims=True)
+
+    map_blocks(rows, len(Y), max(16, _BLOCK_VALUES // max(1, len(centers))), n_threads)
+    return out
+
+
+#: Weights computed at once by one thread: a block stays in a core's cache.
+_BLOCK_VALUES = 1 << 17
 
 
 #: Training points whose weights are held at once while fitting (bounds memory to
@@ -32,6 +51,8 @@ def fit_coefficients(
     targets: np.ndarray,
     prior: np.ndarray,
     alpha: float,
+    *,
+    n_threads: int = 1,
 ) -> np.ndarray:
     """Solve ``min_θ ‖Wθ − X‖² + α'‖θ − θ₀‖²`` exactly, ``W`` the normalised weights.
 
@@ -56,6 +77,8 @@ def fit_coefficients(
         Flattened samples at the centres.
     alpha : float
         Relative ridge strength, > 0.
+    n_threads : int, default=1
+        Threads computing the weights (the result does not depend on them).
 
     Returns
     -------
@@ -64,7 +87,7 @@ def fit_coefficients(
     gram = np.zeros((len(centers), len(centers)))
     rhs = np.zeros((len(centers), targets.shape[1]))
     for start in range(0, len(Y), _FIT_CHUNK):
-        W = normalized_weights(Y[start : start + _FIT_CHUNK], centers, a, b)
+        W = normalized_weights(Y[start : start + _FIT_CHUNK], centers, a, b, n_threads=n_threads)
         gram += W.T @ W
         rhs += W.T @ targets[start : start + _FIT_CHUNK]
     ridge = alpha * float(np.mean(np.diag(gram)))

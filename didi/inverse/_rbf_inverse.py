@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import NONE, RANDOM_STATE, Interval, validate_params
+from .._resources import local_threads
+from .._validation import N_JOBS, NONE, RANDOM_STATE, Interval, validate_params
 from ._rbf import fit_coefficients, normalized_weights
 
 #: Rows of 2-D points mapped at once by ``inverse_transform`` (bounds memory).
@@ -47,6 +48,10 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         training point.
     random_state : int, RandomState or None, default=None
         Seed for choosing the centres when ``n_centers`` is set.
+    n_jobs : int, default=None
+        Threads computing the weights in :meth:`fit` and :meth:`inverse_transform`
+        (``None``: as many as BLAS uses, every core unless a parallel grid search
+        limits its workers). Results do not depend on it.
 
     Attributes
     ----------
@@ -90,12 +95,14 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         alpha: float = 0.03,
         n_centers: int | None = None,
         random_state: Any = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.a = a
         self.b = b
         self.alpha = alpha
         self.n_centers = n_centers
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     _parameter_constraints: ClassVar[dict] = {
         "a": [Interval(Real, 0, None, closed="neither")],
@@ -103,6 +110,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "n_centers": [NONE, Interval(Integral, 1, None)],
         "random_state": RANDOM_STATE,
+        "n_jobs": N_JOBS,
     }
 
     def fit(self, Y: Any, X: Any) -> RBFInverse:
@@ -147,7 +155,10 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         value_range = float(np.mean(np.ptp(Y, axis=0)))
         a_effective = self.a / value_range if value_range > 0 else float(self.a)
         centers = Y[center_idx]
-        coef = fit_coefficients(Y, centers, a_effective, self.b, flat, flat[center_idx], self.alpha)
+        coef = fit_coefficients(
+            Y, centers, a_effective, self.b, flat, flat[center_idx], self.alpha,
+            n_threads=local_threads(self.n_jobs),
+        )  # fmt: skip
         # Set only once the solve has succeeded: a failed refit keeps the previous fit.
         self.a_effective_, self.b_, self.centers_, self.coef_ = a_effective, self.b, centers, coef
         self.sample_shape_ = tuple(X.shape[1:])
@@ -185,8 +196,11 @@ class RBFInverse(RegressorMixin, BaseEstimator):
                 f"{self.n_features_in_} features as input."
             )
         out = np.empty((len(Y), self.coef_.shape[1]), dtype=self._dtype)
+        threads = local_threads(self.n_jobs)
         for start in range(0, len(Y), _CHUNK_ROWS):
             block = Y[start : start + _CHUNK_ROWS]
-            W = normalized_weights(block, self.centers_, self.a_effective_, self.b_)
+            W = normalized_weights(
+                block, self.centers_, self.a_effective_, self.b_, n_threads=threads
+            )
             out[start : start + len(block)] = W @ self.coef_
         return out.reshape((len(Y), *self.sample_shape_))

@@ -341,7 +341,7 @@ def test_the_metrics_search_takes_euclidean_distances_from_the_device(digits32, 
     monkeypatch.setattr(
         metric_module,
         "paired_base_distances",
-        lambda A, ia, *args: on_host.append(len(ia)) or original(A, ia, *args),
+        lambda A, ia, *args, **kw: on_host.append(len(ia)) or original(A, ia, *args, **kw),
     )
     graph = FisherJSMetric(clf, n_neighbors=8).fit_transform(X)
     assert sum(on_host) == 0  # every pair the search evaluated was measured on the device

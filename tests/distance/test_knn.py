@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from didi import FisherJSMetric, FisherUMAP
-from didi.distance._knn import CandidateLists, bound_ordered_knn
+from didi.distance._knn import CandidateLists, bound_ordered_knn, merge_nearest
 
 from ..conftest import softmax_classifier
 
@@ -93,6 +93,63 @@ def test_search_visits_no_candidate_whose_bound_reaches_the_kth_distance(n, k, s
         return np.isin(b, first[a]) or bound[a, b] < after_first[a]
 
     assert all(asked_for_by(a, b) or asked_for_by(b, a) for a, b in seen)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_rows=st.integers(1, 6),
+    k=st.integers(1, 5),
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(0, 5),
+                st.sampled_from([0.0, -0.0, 1.0, 1.0, 2.5, np.inf, np.nan, 1e-300]),
+            ),
+            max_size=25,
+        ),
+        max_size=4,
+    ),
+)
+def test_merge_keeps_the_first_k_by_distance_nan_last_then_index(n_rows, k, batches):
+    """Merged rows equal numpy's lexsort of every entry seen so far (the order the search
+    documents: distance, NaN after every number, ties by the smaller index), batch after
+    batch, the empty slots (inf, -1) included."""
+    best_idx = np.full((n_rows, k), -1, dtype=np.int64)
+    best_dist = np.full((n_rows, k), np.inf)
+    seen = [[(np.inf, -1)] * k for _ in range(n_rows)]
+    next_col = np.zeros(n_rows, dtype=np.int64)
+    for batch in batches:
+        rows, cols, dists = [], [], []
+        for row, dist in batch:
+            row %= n_rows
+            # Distinct columns per row, in no particular order.
+            col = int(next_col[row] * 7919 % 1000)
+            next_col[row] += 1
+            rows.append(row), cols.append(col), dists.append(dist)
+            seen[row].append((dist, col))
+        merge_nearest(
+            best_idx, best_dist, np.array(rows, int), np.array(cols, int), np.array(dists)
+        )
+        for row in range(n_rows):
+            dist, col = np.array([d for d, _ in seen[row]]), np.array([c for _, c in seen[row]])
+            order = np.lexsort((col, dist))[:k]
+            np.testing.assert_array_equal(best_idx[row], col[order])
+            np.testing.assert_array_equal(best_dist[row], dist[order])
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_paired_base_distances_are_the_same_bits_on_any_number_of_threads(metric):
+    """10,000 pairs of 784 values are 4 blocks: on three threads each pair gets the bits
+    it gets on one, and the values are scipy's distances."""
+    from didi.distance._base_distance import paired_base_distances
+
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(300, 784)).astype(np.float32), rng.normal(size=(200, 784))
+    ia, ib = rng.integers(0, 300, 10_000), rng.integers(0, 200, 10_000)
+    one = paired_base_distances(A, ia, B, ib, metric)
+    np.testing.assert_array_equal(paired_base_distances(A, ia, B, ib, metric, n_threads=3), one)
+    expected = cdist(A.astype(np.float64), B, metric)[ia, ib]
+    np.testing.assert_allclose(one, expected, rtol=1e-12)
 
 
 def test_empty_or_unordered_lists_are_extended_and_end():

@@ -289,7 +289,7 @@ def test_decision_map_lays_out_its_euclidean_umap_on_the_base_neighbours(digits,
     X, y = digits[0][:260], digits[1][:260]
     clf = LogisticRegression(max_iter=300).fit(X, y)
 
-    def brute_force_graph(A, B, k):  # exact, ties by index (digits' pixels tie often)
+    def brute_force_graph(A, B, k, n_threads=1):  # exact, ties by index (digits' pixels tie often)
         searches.append(k)
         itself = np.arange(len(A))[:, None]
         return _euclidean.neighbour_graph(
