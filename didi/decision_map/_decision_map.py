@@ -159,7 +159,9 @@ class DecisionMap(
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib (a dask or ray backend
         set with ``joblib.parallel_config`` spreads them over a cluster), and
-        threads for ranking neighbour candidates (see :class:`FisherJSMetric`).
+        threads for ranking neighbour candidates and measuring base distances (see
+        :class:`FisherJSMetric`) and for π⁻¹'s weights (see :class:`RBFInverse`).
+        Results do not depend on it.
     memory : str, path, joblib.Memory or None, default=None
         Where to cache work between fits: the projection (distances and UMAP), the
         Euclidean UMAP behind ``q_knn_e`` and every path length. A grid search over

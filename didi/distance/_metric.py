@@ -153,13 +153,13 @@ class FisherJSMetric(
     n_jobs : int, default=None
         Parallel jobs for path evaluation, through joblib (``None``: one, unless
         set by ``joblib.parallel_config``, whose backend may be a dask or ray
-        cluster), and threads for ranking candidates by their bound (``None``: as
-        many as BLAS uses, every core unless a parallel grid search limits its
-        workers). Results do not depend on it. A classifier that evaluates whole
-        paths itself (such as :class:`didi.torch.TorchClassifier` on its device)
-        gets all pairs in this process. The nearest-neighbour descent
-        (``candidates="nndescent"``) runs on numba's threads: ``n_jobs`` of them,
-        all cores for ``None``.
+        cluster), and threads for ranking candidates by their bound and measuring
+        the pairs' base distances (``None``: as many as BLAS uses, every core
+        unless a parallel grid search limits its workers). Results do not depend
+        on it. A classifier that evaluates whole paths itself (such as
+        :class:`didi.torch.TorchClassifier` on its device) gets all pairs in this
+        process. The nearest-neighbour descent (``candidates="nndescent"``) runs
+        on numba's threads: ``n_jobs`` of them, all cores for ``None``.
     memory : str, path, joblib.Memory or None, default=None
         Where to keep every evaluated path length, so that a later fit on the same
         samples and classifier (with another ``lam``, say) pays only for the
