@@ -93,15 +93,26 @@ def local_threads(n_jobs: int | None) -> int:
 def map_blocks(function: Callable[[int, int], None], n: int, block: int, n_threads: int) -> None:
     """``function(start, stop)`` over ``range(0, n, block)``, on up to ``n_threads``
     threads. Each call must write only its own rows: the result is then the same to the
-    bit whatever the number of threads (numpy releases the GIL in its loops)."""
+    bit whatever the number of threads (numpy releases the GIL in its loops). Each call
+    runs in a copy of the caller's context, so that numpy's error state (``np.errstate``)
+    holds there too; the first error is raised here, the blocks not begun cancelled."""
     starts = range(0, n, block)
     threads = min(n_threads, len(starts))
     if threads <= 1:
         for start in starts:
             function(start, min(start + block, n))
         return
+    import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(threads) as pool:
-        for done in [pool.submit(function, start, min(start + block, n)) for start in starts]:
-            done.result()
+        futures = [
+            pool.submit(contextvars.copy_context().run, function, start, min(start + block, n))
+            for start in starts
+        ]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise

@@ -1093,7 +1093,9 @@ class DecisionMap(
         if model.metric != "precomputed":
             X, _ = euclidean_units(X, X_fit)
             return np.asarray(model.transform(X.reshape(len(X), -1)), dtype=np.float64)
-        graph = euclidean_neighbour_graph(X, X_fit, model._n_neighbors)
+        graph = euclidean_neighbour_graph(
+            X, X_fit, model._n_neighbors, n_threads=local_threads(self.n_jobs)
+        )
         return place_points(model, graph, random_state=self.random_state)
 
     def __sklearn_tags__(self):

@@ -131,10 +131,14 @@ def merge_nearest(
     """
     from ._knn_kernels import merge_into_nearest
 
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) and not (0 <= rows.min() and rows.max() < len(best_idx)):
+        # The compiled loop does not check its indices.
+        raise IndexError(f"merge_nearest: rows outside [0, {len(best_idx)}).")
     merge_into_nearest(
         best_idx,
         best_dist,
-        np.asarray(rows, dtype=np.int64),
+        rows,
         np.asarray(cols, dtype=np.int64),
         np.asarray(dists, dtype=np.float64),
     )

@@ -410,6 +410,7 @@ class FisherJSMetric(
         """
         group, _ = equal_sample_groups(X, X[:0])  # group ids of X's own samples
         base_on_paths = base_on_paths and proba_fn.evaluates_paths and self.n_steps > 0
+        threads = local_threads(self.n_jobs) if base_on_paths else 1
 
         def paths(ia: np.ndarray, ib: np.ndarray, *, with_base: bool = False):
             found, values = store.lookup(ia, ib)
@@ -432,7 +433,7 @@ class FisherJSMetric(
             values[group[ia] == group[ib]] = 0.0
             if not with_base:
                 return values
-            return values, None if base is None else _with_known(base, new, X, ia, ib)
+            return values, None if base is None else _with_known(base, new, X, ia, ib, threads)
 
         return paths
 
@@ -688,14 +689,21 @@ class FisherJSMetric(
 
 
 def _with_known(
-    measured: np.ndarray, new: np.ndarray, X: np.ndarray, ia: np.ndarray, ib: np.ndarray
+    measured: np.ndarray,
+    new: np.ndarray,
+    X: np.ndarray,
+    ia: np.ndarray,
+    ib: np.ndarray,
+    n_threads: int,
 ) -> np.ndarray:
     """Euclidean distances of all pairs ``(ia, ib)``: ``measured`` for the ``new`` ones,
-    computed here for those whose path lengths were known."""
+    computed here (on ``n_threads``) for those whose path lengths were known."""
     base = np.empty(len(ia))
     base[new] = measured
     known = ~new
-    base[known] = paired_base_distances(X, ia[known], X, ib[known], "euclidean")
+    base[known] = paired_base_distances(
+        X, ia[known], X, ib[known], "euclidean", n_threads=n_threads
+    )
     return base
 
 

@@ -30,7 +30,7 @@ def normalized_weights(
         np.reciprocal(weights, out=weights)
         out[start:stop] = weights / weights.sum(axis=1, keepdims=True)
 
-    map_blocks(rows, len(Y), max(16, _BLOCK_VALUES // max(1, len(centers))), n_threads)
+    map_blocks(rows, len(Y), weight_block_rows(len(centers)), n_threads)
     return out
 
 
@@ -38,9 +38,14 @@ def normalized_weights(
 _BLOCK_VALUES = 1 << 17
 
 
+def weight_block_rows(n_centers: int) -> int:
+    """Points per block of :func:`normalized_weights`."""
+    return max(16, _BLOCK_VALUES // max(1, n_centers))
+
+
 #: Training points whose weights are held at once while fitting (bounds memory to
-#: ``_FIT_CHUNK × n_centers`` instead of ``n_points × n_centers``).
-_FIT_CHUNK = 2048
+#: ``FIT_CHUNK × n_centers`` instead of ``n_points × n_centers``).
+FIT_CHUNK = 2048
 
 
 def fit_coefficients(
@@ -86,10 +91,10 @@ def fit_coefficients(
     """
     gram = np.zeros((len(centers), len(centers)))
     rhs = np.zeros((len(centers), targets.shape[1]))
-    for start in range(0, len(Y), _FIT_CHUNK):
-        W = normalized_weights(Y[start : start + _FIT_CHUNK], centers, a, b, n_threads=n_threads)
+    for start in range(0, len(Y), FIT_CHUNK):
+        W = normalized_weights(Y[start : start + FIT_CHUNK], centers, a, b, n_threads=n_threads)
         gram += W.T @ W
-        rhs += W.T @ targets[start : start + _FIT_CHUNK]
+        rhs += W.T @ targets[start : start + FIT_CHUNK]
     ridge = alpha * float(np.mean(np.diag(gram)))
     gram[np.diag_indices_from(gram)] += ridge
     rhs += ridge * prior

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._resources import local_threads
 from .._validation import N_JOBS, NONE, RANDOM_STATE, Interval, validate_params
-from ._rbf import fit_coefficients, normalized_weights
+from ._rbf import FIT_CHUNK, fit_coefficients, normalized_weights, weight_block_rows
 
 #: Rows of 2-D points mapped at once by ``inverse_transform`` (bounds memory).
 _CHUNK_ROWS = 4096
@@ -48,7 +48,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         training point.
     random_state : int, RandomState or None, default=None
         Seed for choosing the centres when ``n_centers`` is set.
-    n_jobs : int, default=None
+    n_jobs : int or None, default=None
         Threads computing the weights in :meth:`fit` and :meth:`inverse_transform`
         (``None``: as many as BLAS uses, every core unless a parallel grid search
         limits its workers). Results do not depend on it.
@@ -157,7 +157,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         centers = Y[center_idx]
         coef = fit_coefficients(
             Y, centers, a_effective, self.b, flat, flat[center_idx], self.alpha,
-            n_threads=local_threads(self.n_jobs),
+            n_threads=self._threads(min(len(Y), FIT_CHUNK), len(centers)),
         )  # fmt: skip
         # Set only once the solve has succeeded: a failed refit keeps the previous fit.
         self.a_effective_, self.b_, self.centers_, self.coef_ = a_effective, self.b, centers, coef
@@ -165,6 +165,13 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         self.n_features_in_ = Y.shape[1]
         self._dtype = X.dtype
         return self
+
+    def _threads(self, n_points: int, n_centers: int) -> int:
+        """Threads for the weights of ``n_points`` at once: counted (which asks the
+        BLAS libraries) only where they make more than one block."""
+        if n_points <= weight_block_rows(n_centers):
+            return 1
+        return local_threads(self.n_jobs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -196,7 +203,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
                 f"{self.n_features_in_} features as input."
             )
         out = np.empty((len(Y), self.coef_.shape[1]), dtype=self._dtype)
-        threads = local_threads(self.n_jobs)
+        threads = self._threads(min(len(Y), _CHUNK_ROWS), len(self.centers_))
         for start in range(0, len(Y), _CHUNK_ROWS):
             block = Y[start : start + _CHUNK_ROWS]
             W = normalized_weights(

@@ -120,16 +120,30 @@ def test_weights_are_the_formula_to_the_bit_on_any_number_of_threads(b):
     w = 1.0 / (1.0 + 7.0 * cdist(Y, centers, "sqeuclidean") ** b)
     expected = w / w.sum(axis=1, keepdims=True)
     for threads in (1, 4):
-        np.testing.assert_array_equal(
-            normalized_weights(Y, centers, 7.0, b, n_threads=threads), expected
-        )
+        weights = normalized_weights(Y, centers, 7.0, b, n_threads=threads)
+        np.testing.assert_array_equal(weights.view(np.int64), expected.view(np.int64))
 
 
-def test_n_jobs_changes_no_bit_of_the_fit():
+def test_n_jobs_changes_no_bit_of_the_fit(monkeypatch):
+    import joblib
+
+    monkeypatch.setattr(joblib, "cpu_count", lambda *args, **kwargs: 4)  # threads on any runner
     rng = np.random.default_rng(0)
     Y = rng.uniform(-5, 5, size=(900, 2))
     X = np.c_[np.sin(Y[:, 0]), np.cos(Y[:, 1]), Y[:, 0] * Y[:, 1] / 10]
     one, three = (RBFInverse(n_jobs=jobs).fit(Y, X) for jobs in (1, 3))
-    np.testing.assert_array_equal(one.coef_, three.coef_)
+    np.testing.assert_array_equal(one.coef_.view(np.int64), three.coef_.view(np.int64))
     query = rng.uniform(-6, 6, size=(5000, 2))
-    np.testing.assert_array_equal(one.inverse_transform(query), three.inverse_transform(query))
+    np.testing.assert_array_equal(
+        one.inverse_transform(query).view(np.int64), three.inverse_transform(query).view(np.int64)
+    )
+
+
+def test_numpy_error_state_holds_in_every_thread():
+    """Points far from every centre have all weights 0 (then 0/0): under
+    ``np.errstate(all="raise")`` that raises on four threads as on one."""
+    centers = np.random.default_rng(0).normal(size=(3000, 2))
+    far = np.full((200, 2), 1e200)
+    for threads in (1, 4):
+        with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+            normalized_weights(far, centers, 7.0, 1, n_threads=threads)
