@@ -30,8 +30,10 @@ CUDA start-up) are paid on a small fit first and reported apart.
 (``DecisionMap(layout_device=...)``); by default umap-learn lays them out on the CPU.
 
 Run: ``python benchmarks/bench_torch.py --sizes 600 10000 70000`` (add
-``--layout-device cuda`` and a size of ``1000000`` for the GPU targets). Results are
-written after every fit.
+``--layout-device cuda`` for the GPU targets, and run ``--sizes 1000000
+--no-small-configs`` on its own: it takes minutes). Results are written after every fit;
+``--heartbeat s`` prints where a fit is every ``s`` seconds, with its memory, so that a
+run cut short still says how far it got.
 """
 
 from __future__ import annotations
