@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._resources import map_blocks
 from ._bounds import BoundTerms, BoundWeights, double_block_rows, smallest_bounds
 from ._pruned import BaseCandidates, prune_block, reference_single_precision
 
@@ -102,8 +102,8 @@ def candidates_and_base_candidates(
     else:
         block = double_block_rows(reference)
 
-    def rank(start: int) -> None:
-        sub = rows[start : start + block]
+    def rank(start: int, stop: int) -> None:
+        sub = rows[start:stop]
         ranked = None
         if prunes:
             ranked = prune_block(
@@ -115,7 +115,7 @@ def candidates_and_base_candidates(
             base.store(start, ranked[2])
         store_ranked(table, start, *ranked[:2], n_candidates)
 
-    _run_blocks(rank, range(0, len(rows), block), n_threads)
+    _run_blocks(rank, len(rows), block, n_threads)
     return table, base if base is None or base.complete else None
 
 
@@ -141,20 +141,16 @@ class HostRanker:
         )  # fmt: skip
 
 
-def _run_blocks(rank: Callable[[int], None], starts: range, n_threads: int) -> None:
-    """``rank(start)`` for every block, on ``n_threads`` threads with one BLAS thread each."""
-    if n_threads > 1 and len(starts) > 1:
+def _run_blocks(rank: Callable[[int, int], None], n_rows: int, block: int, n_threads: int) -> None:
+    """:func:`~didi._resources.map_blocks` of ``rank(start, stop)`` (each block writes its
+    own rows), on ``n_threads`` threads with one BLAS thread each."""
+    if n_threads > 1 and n_rows > block:
         # The BLAS limit is process-wide: threaded rankings run one at a time, so
         # that overlapping ones cannot leave it at 1 when they are done.
-        with (
-            _THREADED_RANKING,
-            threadpool_limits(1, user_api="blas"),
-            ThreadPoolExecutor(n_threads) as pool,
-        ):
-            list(pool.map(rank, starts))  # each block writes its own rows
+        with _THREADED_RANKING, threadpool_limits(1, user_api="blas"):
+            map_blocks(rank, n_rows, block, n_threads)
     else:
-        for start in starts:
-            rank(start)
+        map_blocks(rank, n_rows, block, 1)
 
 
 def candidate_widths(n_references: int, n_candidates: int, exclude_self: bool) -> tuple[int, int]:
