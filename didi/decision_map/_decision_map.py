@@ -160,7 +160,8 @@ class DecisionMap(
         Parallel jobs for path evaluation, through joblib (a dask or ray backend
         set with ``joblib.parallel_config`` spreads them over a cluster), and
         threads for ranking neighbour candidates and measuring base distances (see
-        :class:`FisherJSMetric`) and for π⁻¹'s weights (see :class:`RBFInverse`).
+        :class:`FisherJSMetric`), for π⁻¹'s weights (see :class:`RBFInverse`) and
+        for the products of UMAP's spectral initial layouts of large graphs.
         Results do not depend on it.
     memory : str, path, joblib.Memory or None, default=None
         Where to cache work between fits: the projection (distances and UMAP), the

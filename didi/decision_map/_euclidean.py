@@ -54,7 +54,7 @@ def fit_euclidean_umap(
     (:func:`euclidean_units`). With ``later``, the layout's gradient descent is held
     back: returns the model and the function that runs it
     (:func:`~didi.projection._umap.fit_umap_later`). ``n_threads`` measure the
-    graph's distances (the same bits for any number).
+    graph's distances and solve the initial layout (the same bits for any number).
     """
     fit = fit_umap_later if later else fit_umap
     kwargs = dict(
@@ -65,6 +65,7 @@ def fit_euclidean_umap(
         random_state=random_state,
         umap_kwargs=umap_kwargs,
         layout_device=layout_device,
+        n_threads=n_threads,
     )
     k = min(n_neighbors, len(X))
     if neighbours is not None and neighbours.shape[1] >= k - 1:

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import PrefitClassifierMixin, check_enough_samples, check_samples, forwarded_params
 from .._frames import keep_feature_names
+from .._resources import local_threads
 from .._timing import lap
 from .._validation import CLASSIFIER, DICT, NONE, Interval, Options, Satisfies, validate_params
 from ..distance import FisherJSMetric
@@ -79,7 +80,8 @@ class FisherUMAP(
         How the two parts of the distance are scaled, see :class:`FisherJSMetric`.
     n_jobs : int, default=None
         Parallel jobs for path evaluation and candidate ranking (see
-        :class:`FisherJSMetric`).
+        :class:`FisherJSMetric`), and threads for the products of UMAP's spectral
+        initial layout of a large graph (the same result for any number).
     memory : str, joblib.Memory or None, default=None
         Cache of classifier work between fits (see :class:`FisherJSMetric`).
     verbose : bool, default=False
@@ -249,6 +251,7 @@ class FisherUMAP(
             random_state=self.random_state,
             umap_kwargs=self.umap_kwargs,
             layout_device=self.layout_device,
+            n_threads=local_threads(self.n_jobs),
         )
         timings["umap"] = lap(clock)[0]
         self.metric_ = metric

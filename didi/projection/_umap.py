@@ -13,6 +13,7 @@ import scipy.sparse
 from ._deferred import deferred_layouts
 from ._kernels import cache_umap_kernels
 from ._placement import embed_new_points, nearest_columns
+from ._spectral import spectral_threads
 from ._torch_layout import torch_layout
 
 
@@ -27,12 +28,15 @@ def fit_umap(
     metric: str = "precomputed",
     umap_kwargs: dict | None = None,
     layout_device: Any = None,
+    n_threads: int = 1,
 ):
     """Fit ``umap.UMAP`` with two components, quietly, and return the model.
 
     With ``layout_device``, the layout's gradient descent runs in PyTorch on that
     device (:func:`~didi.projection._torch_layout.torch_layout`); umap-learn still
-    builds the graph and the initial layout.
+    builds the graph and the initial layout. The initial (spectral) layout of a large
+    graph is solved by :func:`~didi.projection._spectral.laplacian_eigenmap`, its
+    products on ``n_threads``.
 
     ``distances`` is a square distance matrix or a sparse k-NN distance graph for
     ``metric="precomputed"``, and the (flattened) samples otherwise. A graph's
@@ -73,7 +77,8 @@ def fit_umap(
         warnings.filterwarnings("ignore", message=".*precomputed metric.*")
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-        with contextlib.nullcontext() if layout_device is None else torch_layout(layout_device):
+        layout = contextlib.nullcontext() if layout_device is None else torch_layout(layout_device)
+        with layout, spectral_threads(n_threads):
             model.fit(distances)
     return model
 
