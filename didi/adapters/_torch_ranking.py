@@ -172,13 +172,15 @@ def torch_candidates_and_base_candidates(
             itself = (torch.arange(stop - start, device=device), rows_dev[start:stop])
         ranked = _torch_pruned_block(part, ref, weights, keep, itself) if prunes else None
         if ranked is None:  # not pruned, or too many pairs survive to prune with
-            ranked = _torch_full_bounds(part, ref, weights, itself, full_block)
-        bound, base_lower = ranked
-        values, nearest = torch.topk(bound, keep, dim=1, largest=False, sorted=False)
+            bound, base_lower = _torch_full_bounds(part, ref, weights, itself, full_block)
+            values, nearest = torch.topk(bound, keep, dim=1, largest=False, sorted=False)
+            del bound
+        else:
+            values, nearest, base_lower = ranked
         store_ranked(table, start, nearest.cpu().numpy(), values.cpu().numpy(), n_candidates)
         if base is not None:
             base.store(start, _nearest_base(base_lower, base_width, n_ref - int(exclude_self)))
-        del ranked, bound, base_lower  # freed before the next block's arrays are made
+        del ranked, base_lower  # freed before the next block's arrays are made
     return table, base
 
 
@@ -211,8 +213,8 @@ def _torch_full_bounds(query, reference, weights: BoundWeights, itself, block: i
 
 
 def _torch_pruned_block(query, reference, weights: BoundWeights, keep: int, itself):
-    """A block's bounds where they can be among a row's ``keep`` smallest (``inf``
-    elsewhere) and its base lower bounds; ``None`` where too many pairs survive.
+    """Each row's ``keep`` smallest bounds and their columns, and the block's base
+    lower bounds; ``None`` where too many pairs survive.
 
     Every pair gets the lower bound ``w_E·E + w_D·√(ln 2 / 2)·‖√p − √q‖``; the full
     bounds of each row's ``keep`` smallest set its threshold ``T``, and only pairs
@@ -238,15 +240,32 @@ def _torch_pruned_block(query, reference, weights: BoundWeights, keep: int, itse
     if int(survivors.sum()) > _MAX_SURVIVOR_SHARE * survivors.numel():
         return None
     pair_rows, pair_columns = survivors.nonzero(as_tuple=True)
-    del survivors
-    bound = lower.fill_(torch.inf)
+    n_rows, elements = lower.shape[0], lower.numel()
+    del survivors, lower
+    bounds = torch.empty(len(pair_rows), dtype=torch.float64, device=base.device)
     # Each pair's bound takes a few arrays of its classes: in chunks of about one
     # row × references array each.
-    chunk = max(1, bound.numel() // (2 * q_proba.shape[1]))
+    chunk = max(1, elements // (2 * q_proba.shape[1]))
     for start in range(0, len(pair_rows), chunk):
         r, c = pair_rows[start : start + chunk], pair_columns[start : start + chunk]
-        bound[r, c] = _pair_bounds(query, reference, base, weights, r, c)
-    return bound, base
+        bounds[start : start + chunk] = _pair_bounds(query, reference, base, weights, r, c)
+    values, columns = smallest_per_row(pair_rows, pair_columns, bounds, n_rows, keep)
+    return values, columns, base
+
+
+def smallest_per_row(rows, columns, values, n_rows: int, keep: int):
+    """The ``keep`` smallest ``values`` of each row, ascending (ties by column, NaN
+    last), and their columns, from entries ``(rows[i], columns[i], values[i])`` in
+    row-major order (as ``nonzero`` gives them) with at least ``keep`` per row.
+
+    Two stable sorts of the survivors instead of a ``topk`` over every pair of the
+    block, most of them ``inf``."""
+    order = torch.sort(values, stable=True).indices
+    order = order[torch.sort(rows[order], stable=True).indices]
+    counts = torch.bincount(rows, minlength=n_rows)
+    first = torch.cumsum(counts, 0) - counts
+    picked = order[first[:, None] + torch.arange(keep, device=rows.device)]
+    return values[picked], columns[picked]
 
 
 def _pair_bounds(query, reference, base, weights: BoundWeights, rows, columns) -> torch.Tensor:

@@ -141,3 +141,31 @@ def test_a_rows_nearest_by_the_lower_bound_always_get_their_bounds(digits, digit
     (indices, bounds, next_bound), _ = _rank(terms, weights, np.arange(200), 10, True)
     assert np.all(np.isfinite(bounds)) and np.all(np.isfinite(next_bound))
     assert np.all(indices != np.arange(200)[:, None])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 9), min_size=1, max_size=12),
+    keep=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_each_rows_smallest_come_in_order_of_value_then_column(sizes, keep, seed):
+    rng = np.random.default_rng(seed)
+    rows, columns, values = [], [], []
+    for row, size in enumerate(sizes):
+        chosen = np.sort(rng.choice(20, size=max(size, keep), replace=False))
+        rows += [row] * len(chosen)
+        columns += chosen.tolist()
+        # Few distinct values, so that ties are common; inf among them.
+        values += rng.choice([0.5, 1.0, 1.0, 2.0, np.inf], size=len(chosen)).tolist()
+    got_values, got_columns = _torch_ranking.smallest_per_row(
+        torch.tensor(rows), torch.tensor(columns), torch.tensor(values), len(sizes), keep
+    )
+    for row in range(len(sizes)):
+        entries = sorted(
+            (value, column)
+            for r, column, value in zip(rows, columns, values, strict=True)
+            if r == row
+        )[:keep]
+        assert got_values[row].tolist() == [value for value, _ in entries]
+        assert got_columns[row].tolist() == [column for _, column in entries]
