@@ -11,7 +11,8 @@ that
 
 * a large Laplacian's products run in a compiled loop, on ``n_threads`` threads in
   row blocks, each row summed in scipy's order: the same bits on any number of
-  threads;
+  threads (where scipy's loop is not compiled into fused multiply-adds, as in its
+  x86-64 wheels; a test compares the two);
 * beyond :data:`MAX_LANCZOS_VECTORS` ² samples, ``eigsh`` keeps that many Lanczos
   vectors: the same eigenvectors to ARPACK's tolerance, not the same bits.
 
@@ -89,7 +90,11 @@ def _install() -> None:
         original = umap.spectral._spectral_layout
         if getattr(original, "didi_spectral", False):
             return
-        if tuple(inspect.signature(original).parameters) != _UMAP_PARAMETERS:
+        try:
+            parameters = tuple(inspect.signature(original).parameters)
+        except (TypeError, ValueError):  # not a function whose parameters can be read
+            return
+        if parameters != _UMAP_PARAMETERS:
             return
         umap.spectral._spectral_layout = _dispatch(original)
 
@@ -165,7 +170,7 @@ def laplacian_eigenmap(
             v0=np.ones(n_samples),
             maxiter=maxiter or n_samples * 5,
         )
-    except scipy.sparse.linalg.ArpackError:
+    except (scipy.sparse.linalg.ArpackError, UserWarning):  # as umap-learn catches
         warnings.warn(
             "The spectral initial layout failed (ARPACK did not converge, probably too "
             "small an eigengap); falling back to a random one, as umap-learn does.",
