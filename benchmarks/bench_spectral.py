@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, markdown_table, write_results
+from _common import augmented, machine_info, markdown_table, write_results
 
 N_NEIGHBORS = 30
 PCA_COMPONENTS = 32
@@ -51,15 +51,9 @@ def augmented_pixels(n: int) -> np.ndarray:
     """``n`` Fashion-MNIST images in [0, 1]: the originals, then shifted copies."""
     from didi.datasets import load_fashion_mnist
 
-    images, _ = load_fashion_mnist("all")
-    square = np.asarray(images, np.float32).reshape(-1, 28, 28) / 255
-    shifts = sorted(
-        ((dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)),
-        key=lambda shift: abs(shift[0]) + abs(shift[1]),
-    )[: -(-n // len(square))]
-    copies = [np.roll(square, shift, axis=(1, 2)).reshape(len(square), -1) for shift in shifts]
-    pick = np.random.default_rng(0).permutation(len(copies) * len(square))[:n]
-    return np.concatenate(copies)[pick]
+    images, labels = load_fashion_mnist("all")
+    pixels = np.asarray(images, np.float32).reshape(len(images), -1) / 255
+    return augmented(pixels, labels, n)[0]
 
 
 def fuzzy_graph(n: int) -> scipy.sparse.coo_matrix:

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, markdown_table, write_results
+from _common import augmented, machine_info, markdown_table, write_results
 
 from didi import DecisionMap, FisherJSMetric
 from didi.datasets import load_fashion_mnist
@@ -190,23 +190,6 @@ def model_throughput(net: torch.nn.Module, X: np.ndarray, device, batch: int) ->
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
     return len(x) / float(np.median(times[5:]))
-
-
-def augmented(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` images: the originals, then copies shifted by up to two pixels (25 shifts),
-    shuffled with seed 0."""
-    # The originals first, then the smallest shifts.
-    shifts = sorted(
-        ((dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)),
-        key=lambda shift: abs(shift[0]) + abs(shift[1]),
-    )
-    copies, copy_labels = [], []
-    square = images.reshape(-1, 28, 28)
-    for dy, dx in shifts[: -(-n // len(images))]:
-        copies.append(np.roll(square, (dy, dx), axis=(1, 2)).reshape(len(images), -1))
-        copy_labels.append(labels)
-    pick = np.random.default_rng(0).permutation(len(copies) * len(images))[:n]
-    return np.concatenate(copies)[pick], np.concatenate(copy_labels)[pick]
 
 
 def one_fit(

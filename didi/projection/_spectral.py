@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import inspect
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -37,6 +36,7 @@ import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
 from .._resources import map_blocks
+from ._layout_hooks import hooked_function, install_hook
 
 #: Most Lanczos vectors ``eigsh`` keeps (umap-learn keeps ``√n``): past a few dozen,
 #: more vectors save few Laplacian products and cost an orthogonalisation against
@@ -60,8 +60,6 @@ _THREADS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "didi_spectral_threads", default=None
 )
 
-_HOOK_LOCK = threading.Lock()
-
 #: The parameters of ``umap.spectral._spectral_layout`` the hook stands in for.
 _UMAP_PARAMETERS = (
     "data", "graph", "dim", "random_state", "metric", "metric_kwds", "init", "method",
@@ -82,21 +80,16 @@ def spectral_threads(n_threads: int) -> Iterator[None]:
 
 
 def _install() -> None:
-    """Put :func:`_dispatch` in place of umap-learn's ``_spectral_layout``, once per
+    """Hook :func:`_dispatch` in place of umap-learn's ``_spectral_layout``, once per
     process; an umap-learn whose function takes other parameters is left alone."""
     import umap.spectral
 
-    with _HOOK_LOCK:
-        original = umap.spectral._spectral_layout
-        if getattr(original, "didi_spectral", False):
-            return
-        try:
-            parameters = tuple(inspect.signature(original).parameters)
-        except (TypeError, ValueError):  # not a function whose parameters can be read
-            return
-        if parameters != _UMAP_PARAMETERS:
-            return
-        umap.spectral._spectral_layout = _dispatch(original)
+    try:
+        parameters = inspect.signature(hooked_function(umap.spectral._spectral_layout)).parameters
+    except (TypeError, ValueError):  # not a function whose parameters can be read
+        return
+    if tuple(parameters) == _UMAP_PARAMETERS:
+        install_hook("umap.spectral", "_spectral_layout", "didi_spectral", _dispatch)
 
 
 def _dispatch(original: Callable) -> Callable:
@@ -114,8 +107,6 @@ def _dispatch(original: Callable) -> Callable:
             graph, dim, random_state, tol=tol, maxiter=maxiter, n_threads=threads
         )
 
-    spectral_layout.didi_spectral = True  # type: ignore[attr-defined]
-    spectral_layout.didi_wraps = original  # type: ignore[attr-defined]
     return spectral_layout
 
 

@@ -15,6 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 import didi.projection._spectral as spectral
 from didi.decision_map._euclidean import euclidean_neighbour_graph
 from didi.projection._kernels import cache_umap_kernels
+from didi.projection._layout_hooks import hooked_function
 from didi.projection._spectral import laplacian_eigenmap, spectral_threads
 from didi.projection._spectral_kernels import csr_rows_product
 from didi.projection._umap import fit_umap
@@ -39,10 +40,7 @@ def umaps_own(*args, **kwargs):
     """umap-learn's ``_spectral_layout``, under whatever hook is installed."""
     import umap.spectral
 
-    function = umap.spectral._spectral_layout
-    while hasattr(function, "didi_wraps"):
-        function = function.didi_wraps
-    return function(*args, **kwargs)
+    return hooked_function(umap.spectral._spectral_layout)(*args, **kwargs)
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
