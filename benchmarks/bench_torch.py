@@ -33,16 +33,20 @@ Run: ``python benchmarks/bench_torch.py --sizes 600 10000 70000`` (add
 ``--layout-device cuda`` for the GPU targets, and run ``--sizes 1000000
 --no-small-configs`` on its own: it takes minutes). Results are written after every fit;
 ``--heartbeat s`` prints where a fit is every ``s`` seconds, with its memory, so that a
-run cut short still says how far it got.
+run cut short still says how far it got. Each fit also keeps a sampled profile of
+where its main thread spent the time (``sampled_profile`` in the JSON, printed after
+the fit, also when ``timeout`` stops it).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +70,8 @@ PAPER = {"lam": 0.65, "n_steps": 5, "n_neighbors": 30, "min_dist": 1.0}
 #: "scores", as with ``--layout-device``).
 STAGES = ("distances", "umap", "euclidean", "inverse", "grid", "scores", "gradient")
 SCORES = ("q_knn_e", "q_knn", "q_data", "q_not_data")
+#: Seconds between the samples of memory and of where the fit is.
+SAMPLE_S = 0.2
 
 
 def fashion_convnet() -> torch.nn.Module:
@@ -133,18 +139,25 @@ class TimedModule(torch.nn.Module):
 class Watch(threading.Thread):
     """Peak resident memory of this process over one fit, sampled every 0.2 s, and a
     line every ``every`` seconds saying where the fit is (its innermost ``didi``
-    frames), so that a run cut short still says how far it got."""
+    frames), so that a run cut short still says how far it got.
+
+    Each 0.2 s sample also counts where the main thread is (its innermost ``didi``
+    frames and the call it is in), a sampling profile that costs the fit nothing:
+    :meth:`sites` gives the seconds spent at each place.
+    """
 
     def __init__(self, every: float) -> None:
         super().__init__(daemon=True)
         self.every, self.peak_rss, self.main = every, rss_bytes(), threading.main_thread().ident
         self.done = threading.Event()
         self.start_time = time.perf_counter()
+        self.samples: Counter = Counter()
 
     def run(self) -> None:
         last = self.start_time
-        while not self.done.wait(0.2):
+        while not self.done.wait(SAMPLE_S):
             self.peak_rss = max(self.peak_rss, rss_bytes())
+            self.samples[self.where(innermost=True)] += 1
             if self.every and time.perf_counter() - last >= self.every:
                 last = time.perf_counter()
                 gpu = (
@@ -154,15 +167,25 @@ class Watch(threading.Thread):
                 memory = f"RSS {rss_bytes() / 2**30:.1f} GiB{gpu}"
                 print(f"  [{last - self.start_time:6.0f} s, {memory}] {self.where()}", flush=True)
 
-    def where(self) -> str:
+    def where(self, innermost: bool = False) -> str:
         frame = sys._current_frames().get(self.main)
         stack = traceback.extract_stack(frame) if frame is not None else []
         inside = [f"{Path(f.filename).stem}.{f.name}" for f in stack if "didi" in f.filename]
-        return " > ".join(inside[-4:]) or "outside didi"
+        site = " > ".join(inside[-4:]) or "outside didi"
+        if innermost and stack and "didi" not in stack[-1].filename:
+            site += f" | {Path(stack[-1].filename).stem}.{stack[-1].name}"
+        return site
+
+    def sites(self, top: int = 20) -> list[tuple[str, float]]:
+        """The ``top`` places the main thread was sampled at most, with their seconds."""
+        return [(site, n * SAMPLE_S) for site, n in self.samples.most_common(top)]
 
     def stop(self) -> int:
         self.done.set()
         self.join()
+        print("  sampled profile of the main thread (seconds, place):", flush=True)
+        for site, seconds in self.sites():
+            print(f"  {seconds:7.1f}  {site}", flush=True)
         return max(self.peak_rss, rss_bytes())
 
 
@@ -214,6 +237,7 @@ def one_fit(
         dmap.fit(X, y)
     finally:
         peak_rss = watch.stop()
+        profile = watch.sites()
     wall = time.perf_counter() - start
     metric = dmap.projection_.metric_
     stages, clock = {}, start
@@ -242,6 +266,7 @@ def one_fit(
         "peak_gpu_gib": (
             torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
         ),
+        "sampled_profile": profile,
     }
 
 
@@ -269,6 +294,8 @@ def main(argv=None) -> None:
     )  # fmt: skip
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    # A run stopped by ``timeout`` still prints the sampled profile of the fit it cut.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     images, labels = load_fashion_mnist("all", data_home=args.data)
     images = images.reshape(len(images), -1).astype(np.float32) / 255.0
