@@ -28,6 +28,8 @@ CUDA start-up) are paid on a small fit first and reported apart.
 
 ``--layout-device cuda`` lays out both UMAPs in PyTorch on the GPU
 (``DecisionMap(layout_device=...)``); by default umap-learn lays them out on the CPU.
+``--inverse-device cuda`` computes π⁻¹ there too (``DecisionMap(inverse_device=...)``);
+by default NumPy computes it on the CPU.
 
 Run: ``python benchmarks/bench_torch.py --sizes 600 10000 70000`` (add
 ``--layout-device cuda`` for the GPU targets, and run ``--sizes 1000000
@@ -216,8 +218,9 @@ def model_throughput(net: torch.nn.Module, X: np.ndarray, device, batch: int) ->
 
 
 def one_fit(
-    net, X, y, device, batch: int, *, paths: str, mode: str, layout, heartbeat: float = 0
-) -> dict:
+    net, X, y, device, batch: int, *, paths: str, mode: str, layout, inverse=None,
+    heartbeat: float = 0,
+) -> dict:  # fmt: skip
     timed = TimedModule(net)
     clf = TorchClassifier(timed, input_shape=(1, 28, 28), device=device, batch_size=batch)
     estimator = clf if paths == "device" else (lambda Z: clf.predict_proba(Z))
@@ -226,7 +229,7 @@ def one_fit(
     # that the model's timed passes never overlap.
     dmap = DecisionMap(
         estimator, mode=mode, random_state=0, n_jobs=-1 if paths == "device" else None,
-        layout_device=layout, **PAPER,
+        layout_device=layout, inverse_device=inverse, **PAPER,
     )  # fmt: skip
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -282,6 +285,9 @@ def main(argv=None) -> None:
         "--layout-device", default=None, help="lay out the UMAPs in PyTorch there (cuda, cpu)"
     )
     parser.add_argument(
+        "--inverse-device", default=None, help="compute π⁻¹ in PyTorch there (cuda, cpu)"
+    )
+    parser.add_argument(
         "--name", default=None, help="results file name (default from device and sizes)"
     )
     parser.add_argument(
@@ -315,7 +321,7 @@ def main(argv=None) -> None:
     for mode in modes:
         DecisionMap(
             warm, mode=mode, random_state=0, resolution=10, layout_device=args.layout_device,
-            **PAPER,
+            inverse_device=args.inverse_device, **PAPER,
         ).fit(test_X[:200], test_y[:200])  # fmt: skip
     exact_limit = (
         DEVICE_EXACT_CANDIDATES_MAX_SAMPLES
@@ -339,6 +345,7 @@ def main(argv=None) -> None:
         "batch_size": args.batch_size,
         "warm_up_s": warm_up_s,
         "layout_device": args.layout_device,
+        "inverse_device": args.inverse_device,
         "runs": [],
     }
     name = args.name or f"bench_torch_{device.type}_{'_'.join(map(str, args.sizes))}"
@@ -359,7 +366,7 @@ def main(argv=None) -> None:
             print(f"N={n} paths={paths} mode={mode} ...", flush=True)
             fit = one_fit(
                 net, X, y, device, args.batch_size, paths=paths, mode=mode,
-                layout=args.layout_device, heartbeat=args.heartbeat,
+                layout=args.layout_device, inverse=args.inverse_device, heartbeat=args.heartbeat,
             )  # fmt: skip
             data["runs"].append(fit)
             print({k: v for k, v in data["runs"][-1].items() if k != "stages"}, flush=True)
@@ -396,7 +403,9 @@ def report(data: dict) -> str:
         f"{data['machine']['device']}, torch {data['machine']['torch']}; ConvNet trained "
         f"{data['epochs']} epochs in {data['train_s']:.1f} s; bare model "
         f"{data['model_rows_per_s'] / 1e6:.2f} M rows/s at batch {data['batch_size']}; "
-        f"one-time warm-up {data['warm_up_s']:.1f} s."
+        f"one-time warm-up {data['warm_up_s']:.1f} s; layouts on "
+        f"{data['layout_device'] or 'the CPU (umap-learn)'}, π⁻¹ on "
+        f"{data.get('inverse_device') or 'the CPU (NumPy)'}."
     )
     return head + "\n\n" + markdown_table(headers, rows)
 

@@ -119,6 +119,13 @@ RANDOM_STATE = [
     Interval(Integral, 0, 2**32 - 1),
     Satisfies(lambda value: isinstance(value, np.random.RandomState), "a numpy RandomState"),
 ]
+#: A PyTorch device: its name or a ``torch.device`` (checked further where used).
+TORCH_DEVICE = [
+    NONE,
+    Satisfies(
+        lambda v: isinstance(v, str) or hasattr(v, "type"), "a device name or a torch.device"
+    ),
+]
 N_JOBS = [NONE, Interval(Integral, 1, None), Interval(Integral, None, -1)]
 MEMORY = [
     NONE,

@@ -20,12 +20,21 @@ from .._base import (
     check_samples,
     forwarded_params,
 )
+from .._devices import check_torch_device
 from .._frames import FrameSpec, check_feature_names, feature_names_of, keep_feature_names
 from .._memory import cache_key, fingerprint_points, resolve_memory
 from .._proba import class_names_of, label_indices, resolve_proba_function
 from .._resources import check_grid_memory, local_threads
 from .._timing import lap
-from .._validation import BOOLEAN, CLASSIFIER, Interval, Options, check_value, validate_params
+from .._validation import (
+    BOOLEAN,
+    CLASSIFIER,
+    TORCH_DEVICE,
+    Interval,
+    Options,
+    check_value,
+    validate_params,
+)
 from ..distance import FisherJSMetric
 from ..distance._divergence import normalized_entropy
 from ..distance._ranking import may_find_base_neighbours
@@ -188,6 +197,12 @@ class DecisionMap(
         once (``pip install "didi[torch]"``). Its layouts (the Euclidean one behind
         ``q_knn_e`` too) are as good by q_kNN and trustworthiness, not identical to
         umap-learn's.
+    inverse_device : str or torch.device, default=None
+        Where π⁻¹'s weights and their products are computed (:class:`RBFInverse`'s
+        ``device``): ``None`` in NumPy on the CPU; a PyTorch device in float64
+        there. On a GPU the "inverse" stage (two fits of π⁻¹ over every sample)
+        and the grid's π⁻¹ take a fraction of the CPU's time on large maps; the map
+        is the same up to rounding, not to the bit.
     embedder : {"umap", "tsne"}, default="umap"
         The layout of the DiDi graph: UMAP's, or scikit-learn's Barnes-Hut t-SNE of
         the exact DiDi k-NN graph (``mode="auto"`` is then always ``"knn"``), at the
@@ -331,6 +346,7 @@ class DecisionMap(
         embedder: str = "umap",
         grid: str = "full",
         layout_device: Any = None,
+        inverse_device: Any = None,
     ) -> None:
         self.estimator = estimator
         self.lam = lam
@@ -359,6 +375,7 @@ class DecisionMap(
         self.embedder = embedder
         self.grid = grid
         self.layout_device = layout_device
+        self.inverse_device = inverse_device
 
     _parameter_constraints: ClassVar[dict] = {
         **FisherUMAP._parameter_constraints,
@@ -372,12 +389,15 @@ class DecisionMap(
         "embedder": [Options(EMBEDDERS)],
         "grid": [Options(GRIDS)],
         "lam": [Options(("auto",)), Interval(Real, 0, 1)],
+        "inverse_device": TORCH_DEVICE,
     }
 
     def _make_inverse(self, n_samples: int) -> RBFInverse:
         n_centers = AUTO_MAX_CENTERS if self.n_centers == "auto" else int(self.n_centers)
         centers = n_centers if n_centers < n_samples else None
-        return RBFInverse(**forwarded_params(self, RBFInverse, n_centers=centers))
+        return RBFInverse(
+            **forwarded_params(self, RBFInverse, n_centers=centers, device=self.inverse_device)
+        )
 
     def fit(self, X: Any, y: Any = None) -> DecisionMap:
         r"""Embed ``X``, fit π⁻¹, compute the grid and the quality scores.
@@ -395,14 +415,23 @@ class DecisionMap(
         self : DecisionMap
         """
         validate_params(self)
-        if self.layout_device is not None:  # refused now, not after the distances
-            check_layout_device(self.layout_device)
+        self._check_devices()
         names, frame = feature_names_of(X), FrameSpec.of(X)
         X = check_samples(X, min_samples=4 if self.holdout > 0 else 3)
         y = self._check_labels(y, len(X))
         return self._fit(
             X, y, ids=np.arange(len(X)), pairs=SamplePairMemory(), frame=frame, names=names
         )
+
+    def _check_devices(self) -> None:
+        """Refuse a device that cannot run now, not after the distances."""
+        if self.layout_device is not None:
+            check_layout_device(self.layout_device)
+        self._check_inverse_device()
+
+    def _check_inverse_device(self) -> None:
+        if self.inverse_device is not None:
+            check_torch_device(self.inverse_device, "inverse_device", "computes π⁻¹'s products")
 
     def _check_labels(self, y: Any, n_samples: int) -> np.ndarray | None:
         if y is None:
@@ -679,6 +708,7 @@ class DecisionMap(
         """
         check_is_fitted(self, "embedding_")
         validate_params(self)
+        self._check_devices()
         check_feature_names(self, X)
         X = check_samples(X)
         check_sample_shape(X, self.sample_shape_, self)
@@ -1013,10 +1043,13 @@ class DecisionMap(
         return 2
 
     def inverse_transform(self, Y: Any) -> np.ndarray:
-        """Synthesise input-space samples ``π⁻¹(Y)`` for 2-D positions ``Y``."""
+        """Synthesise input-space samples ``π⁻¹(Y)`` for 2-D positions ``Y``, on the
+        ``inverse_device`` named now (a map fitted on a GPU maps on a machine without
+        one after ``set_params(inverse_device=None)``)."""
         check_is_fitted(self, "embedding_")
         validate_params(self)
-        return self.inverse_.inverse_transform(Y)
+        self._check_inverse_device()
+        return self.inverse_.set_params(device=self.inverse_device).inverse_transform(Y)
 
     def score(self, X: Any, y: Any = None, scoring: str | None = None) -> float:
         r"""A quality score measured on the given samples, placed into the fitted map.

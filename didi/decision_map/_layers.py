@@ -102,7 +102,7 @@ def _cell_round_trips(decision_map: Any, proba_fn: ProbaFunction, max_trips: int
         out[block] = round_trips(
             cells[block],
             labels[block],
-            inverse=decision_map.inverse_.inverse_transform,
+            inverse=decision_map.inverse_transform,
             place=decision_map._place,
             predict=_labeller(proba_fn),
             max_trips=max_trips,
@@ -134,7 +134,7 @@ def _cell_boundary_distances(
     out = np.full(len(cells), np.inf)
     for start in range(0, len(cells), _CELL_BLOCK):
         rows = np.arange(start, min(start + _CELL_BLOCK, len(cells)))
-        samples = decision_map.inverse_.inverse_transform(cells[rows])
+        samples = decision_map.inverse_transform(cells[rows])
         if by_gradient:
             out[rows] = estimator.boundary_distances(samples)
         # Bisection everywhere, or where the gradients found no crossing (saturated).
@@ -162,7 +162,7 @@ def _cell_labels(decision_map: Any, proba_fn: ProbaFunction, cells: np.ndarray) 
     label = _labeller(proba_fn)
     for start in range(0, len(missing), _CELL_BLOCK):
         block = missing[start : start + _CELL_BLOCK]
-        labels[block] = label(decision_map.inverse_.inverse_transform(cells[block]))
+        labels[block] = label(decision_map.inverse_transform(cells[block]))
     return labels
 
 

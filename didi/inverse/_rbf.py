@@ -95,6 +95,14 @@ def fit_coefficients(
         W = normalized_weights(Y[start : start + FIT_CHUNK], centers, a, b, n_threads=n_threads)
         gram += W.T @ W
         rhs += W.T @ targets[start : start + FIT_CHUNK]
+    return solve_coefficients(gram, rhs, prior, alpha)
+
+
+def solve_coefficients(
+    gram: np.ndarray, rhs: np.ndarray, prior: np.ndarray, alpha: float
+) -> np.ndarray:
+    """The coefficients from the accumulated ``WᵀW`` and ``WᵀX`` (both overwritten):
+    ``(WᵀW + α'I)⁻¹(WᵀX + α'θ₀)``, ``α' = alpha · mean(diag(WᵀW))``."""
     ridge = alpha * float(np.mean(np.diag(gram)))
     gram[np.diag_indices_from(gram)] += ridge
     rhs += ridge * prior

@@ -16,7 +16,7 @@ from .._base import PrefitClassifierMixin, check_enough_samples, check_samples, 
 from .._frames import keep_feature_names
 from .._resources import local_threads
 from .._timing import lap
-from .._validation import CLASSIFIER, DICT, NONE, Interval, Options, Satisfies, validate_params
+from .._validation import CLASSIFIER, DICT, NONE, TORCH_DEVICE, Interval, Options, validate_params
 from ..distance import FisherJSMetric
 from ._torch_layout import check_layout_device
 from ._umap import fit_umap, place_points
@@ -186,13 +186,7 @@ class FisherUMAP(
         "mode": [Options(MODES)],
         "n_epochs": [NONE, Interval(Integral, 1, None)],
         "umap_kwargs": [NONE, DICT],
-        "layout_device": [
-            NONE,
-            Satisfies(
-                lambda v: isinstance(v, str) or hasattr(v, "type"),
-                "a device name or a torch.device",
-            ),
-        ],
+        "layout_device": TORCH_DEVICE,
     }
 
     @property

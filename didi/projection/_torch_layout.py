@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._devices import check_torch_device
 from ._layout_hooks import install_layout_hook, is_fit_call
 
 #: umap-learn's gradient clip.
@@ -31,17 +32,8 @@ _DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar("didi_layout_devic
 
 def check_layout_device(device: Any) -> Any:
     """``device`` as a ``torch.device``, checked before any work (PyTorch installed, the
-    name known to it)."""
-    try:
-        import torch
-    except ImportError as error:
-        raise ImportError(
-            "layout_device runs UMAP's layout in PyTorch: pip install 'didi[torch]'."
-        ) from error
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"layout_device={device!r} is not a torch device: {error}") from error
+    name known to it, CUDA available where named)."""
+    return check_torch_device(device, "layout_device", "runs UMAP's layout")
 
 
 @contextlib.contextmanager

@@ -95,7 +95,8 @@ class DecisionMapSequence(BaseEstimator):
         values move the maps less and follow each graph less closely.
     lam, n_steps, n_neighbors, min_dist, spread, a, b, resolution, holdout, scoring, \
 random_state, base_metric, mode, scale, n_centers, alpha, margin, n_jobs, memory, \
-verbose, batch_size, n_epochs, umap_kwargs, embedder, grid, layout_device
+verbose, batch_size, n_epochs, umap_kwargs, embedder, grid, layout_device, \
+inverse_device
         Every map's parameters, as in :class:`DecisionMap`; ``lam`` is one number for
         all maps (maps at different λ do not compare: choose it once with
         ``DecisionMap(checkpoint, lam="auto").fit(X).lam_``). An aligned layout runs
@@ -199,6 +200,7 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid, layout_device
         embedder: str = "umap",
         grid: str = "full",
         layout_device: Any = None,
+        inverse_device: Any = None,
     ) -> None:
         self.checkpoints = checkpoints
         self.alignment = alignment
@@ -229,6 +231,7 @@ verbose, batch_size, n_epochs, umap_kwargs, embedder, grid, layout_device
         self.embedder = embedder
         self.grid = grid
         self.layout_device = layout_device
+        self.inverse_device = inverse_device
 
     _parameter_constraints: ClassVar[dict] = {
         **{k: v for k, v in DecisionMap._parameter_constraints.items() if k != "estimator"},
