@@ -31,6 +31,15 @@ def block_points(device: torch.device, n_centers: int, n_values: int) -> int:
     return max(16, _GPU_BLOCK_VALUES // max(1, n_centers + n_values))
 
 
+def on_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``array`` as float64 on ``device``, cast there (float32 samples cross at half
+    the size). A read-only array (a memory map, say) is copied first: PyTorch has no
+    read-only tensors, and warns."""
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(np.ascontiguousarray(array)).to(device).to(torch.float64)
+
+
 def torch_normalized_weights(
     Y: torch.Tensor, centers: torch.Tensor, a: float, b: float
 ) -> torch.Tensor:
@@ -57,16 +66,16 @@ def torch_weight_statistics(
     over blocks of points. ``targets`` (any float dtype) go over a block at a time and
     become float64 there, so the host holds no float64 copy of them."""
     device = torch.device(device)
-    on_device = torch.as_tensor(centers, dtype=torch.float64, device=device)
+    centers_there = on_device(centers, device)
     gram = torch.zeros((len(centers), len(centers)), dtype=torch.float64, device=device)
     rhs = torch.zeros((len(centers), targets.shape[1]), dtype=torch.float64, device=device)
     step = block_points(device, len(centers), targets.shape[1])
     for start in range(0, len(Y), step):
-        points = torch.as_tensor(Y[start : start + step], dtype=torch.float64, device=device)
-        W = torch_normalized_weights(points, on_device, a, b)
-        block = torch.from_numpy(np.ascontiguousarray(targets[start : start + step]))
+        W = torch_normalized_weights(
+            on_device(Y[start : start + step], device), centers_there, a, b
+        )
         gram.addmm_(W.T, W)
-        rhs.addmm_(W.T, block.to(device=device, dtype=torch.float64))
+        rhs.addmm_(W.T, on_device(targets[start : start + step], device))
     return gram.cpu().numpy(), rhs.cpu().numpy()
 
 
@@ -84,11 +93,11 @@ def torch_inverse_transform(
     device = torch.device(device)
     out = np.empty((len(Y), coef.shape[1]), dtype=dtype)
     out_dtype = torch.from_numpy(out[:0]).dtype
-    on_device = torch.as_tensor(centers, dtype=torch.float64, device=device)
-    coef_on_device = torch.as_tensor(coef, dtype=torch.float64, device=device)
+    centers_there, coef_there = on_device(centers, device), on_device(coef, device)
     step = block_points(device, len(centers), coef.shape[1])
     for start in range(0, len(Y), step):
-        points = torch.as_tensor(Y[start : start + step], dtype=torch.float64, device=device)
-        W = torch_normalized_weights(points, on_device, a, b)
-        out[start : start + len(points)] = (W @ coef_on_device).to(out_dtype).cpu().numpy()
+        W = torch_normalized_weights(
+            on_device(Y[start : start + step], device), centers_there, a, b
+        )
+        out[start : start + len(W)] = (W @ coef_there).to(out_dtype).cpu().numpy()
     return out

@@ -3,11 +3,15 @@ against the formulas written out in NumPy here."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 torch = pytest.importorskip("torch")
 
@@ -19,6 +23,7 @@ from didi.inverse._rbf_torch import (  # noqa: E402
     torch_normalized_weights,
     torch_weight_statistics,
 )
+from tests.test_estimator_checks import EXPECTED_FAILURES  # noqa: E402
 
 
 def formula_weights(Y, centers, a, b):
@@ -166,3 +171,29 @@ def test_a_fitted_map_computes_pi_inverse_on_the_device_named_now(images):
     np.testing.assert_allclose(on_host, on_device, rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match="inverse_device='gpu' is not a torch device"):
         dmap.set_params(inverse_device="gpu").inverse_transform(dmap.embedding_[:5])
+
+
+def test_read_only_samples_need_no_writable_copy_from_the_caller():
+    """Read-only samples (a memory map) fit and map without PyTorch's warning about
+    non-writable arrays, which it gives once per process: so in a fresh one."""
+    code = (
+        "import warnings, numpy as np\n"
+        "warnings.simplefilter('error')\n"
+        "from didi import RBFInverse\n"
+        "rng = np.random.default_rng(0)\n"
+        "Y, X = rng.normal(size=(300, 2)), rng.normal(size=(300, 5)).astype(np.float32)\n"
+        "Y.setflags(write=False); X.setflags(write=False)\n"
+        "inverse = RBFInverse(n_centers=50, random_state=0, device='cpu').fit(Y, X)\n"
+        "print(inverse.inverse_transform(Y).shape)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(300, 5)"
+
+
+@parametrize_with_checks(
+    [RBFInverse(device="cpu")],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILURES["RBFInverse"],
+)
+def test_sklearn_compatible_on_a_device(estimator, check):
+    check(estimator)
