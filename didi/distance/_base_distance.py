@@ -50,7 +50,8 @@ def base_unit(X: np.ndarray, safe_magnitude: float = SAFE_MAGNITUDE) -> float:
     power of two changes only the exponents, so distances are those of ``X``, scaled
     exactly. Only the ratio of a base distance to its scale enters the DiDi distance.
     """
-    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    # max |x| from two reductions: no array of absolute values (a copy of X).
+    largest = float(np.maximum(float(X.max()), -float(X.min()))) if X.size else 0.0
     if largest <= safe_magnitude:
         return 1.0
     return 2.0 ** (int(np.ceil(np.log2(largest))) - int(np.log2(safe_magnitude)))
@@ -62,6 +63,8 @@ def check_magnitudes(X: np.ndarray, limit: float, reason: str) -> None:
     if limit >= float(np.finfo(X.dtype).max):
         return  # nothing in X's precision is above it
     flat = X.reshape(len(X), -1)
+    if not flat.size or (flat.max() <= limit and flat.min() >= -limit):
+        return  # the common case, without an array of absolute values
     too_large = np.abs(flat) > limit
     if not too_large.any():
         return
@@ -129,15 +132,65 @@ def equal_sample_groups(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.nd
 
     Equal samples are at distance 0 by definition; their path lengths, computed
     from predictions that may differ in the last bit between classifier batches,
-    need not be. Found by sorting the rows' bytes: ``O(n log n)`` time and ``O(n)``
-    memory, however many samples repeat.
+    need not be. Each sample's bits (``-0.0`` counted as ``0.0``) are hashed in blocks
+    and the hashes sorted: ``O(n log n)`` time, no copy of the samples in float64 and
+    no sort of whole rows. Every sample is then compared with the first of its hash;
+    should two different samples share one (about ``2⁻⁶⁴`` per pair), the rows
+    themselves are sorted instead.
     """
     width = int(np.prod(A.shape[1:], dtype=np.int64))
-    rows = np.concatenate([A.reshape(len(A), width), B.reshape(len(B), width)])
-    rows = np.ascontiguousarray(rows, dtype=np.float64) + 0.0  # -0.0 equals 0.0
-    _, group = np.unique(rows.view(np.dtype((np.void, 8 * width))).ravel(), return_inverse=True)
+    a, b = A.reshape(len(A), width), B.reshape(len(B), width)
+    rows = a if len(b) == 0 else np.concatenate([a, b])
+    # float32 values are equal exactly where their float64 values are.
+    dtype = np.float32 if rows.dtype == np.float32 else np.float64
+    _, first, group = np.unique(row_hashes(rows, dtype), return_index=True, return_inverse=True)
     group = group.ravel()
+    if not _rows_equal(rows, first[group], dtype):
+        group = _sorted_row_groups(rows, dtype)
     return group[: len(A)], group[len(A) :]
+
+
+#: Rows hashed or compared at once (bounds the temporaries to a few MB).
+_GROUP_BLOCK_VALUES = 1 << 20
+
+
+def _row_bits(rows: np.ndarray, dtype: type) -> np.ndarray:
+    """The rows' values in ``dtype`` with ``-0.0`` made ``0.0``, as unsigned integers."""
+    values = np.ascontiguousarray(rows, dtype=dtype) + dtype(0.0)
+    return values.view(np.uint32 if dtype == np.float32 else np.uint64)
+
+
+def row_hashes(rows: np.ndarray, dtype: type) -> np.ndarray:
+    """A 64-bit hash of each row's bits: their dot product with fixed odd multipliers,
+    modulo 2⁶⁴ (two different rows share one with probability about 2⁻⁶⁴)."""
+    width = rows.shape[1]
+    multipliers = np.random.default_rng(0).integers(0, 2**63, size=width, dtype=np.uint64)
+    multipliers = multipliers * np.uint64(2) + np.uint64(1)
+    out = np.empty(len(rows), dtype=np.uint64)
+    step = max(1, _GROUP_BLOCK_VALUES // max(1, width))
+    for start in range(0, len(rows), step):
+        words = _row_bits(rows[start : start + step], dtype).astype(np.uint64)
+        words *= multipliers  # wraps modulo 2⁶⁴, as intended
+        out[start : start + step] = words.sum(axis=1, dtype=np.uint64)
+    return out
+
+
+def _rows_equal(rows: np.ndarray, others: np.ndarray, dtype: type) -> bool:
+    """Whether every row's bits equal those of row ``others[i]``."""
+    step = max(1, _GROUP_BLOCK_VALUES // max(1, rows.shape[1]))
+    for start in range(0, len(rows), step):
+        here = _row_bits(rows[start : start + step], dtype)
+        there = _row_bits(rows[others[start : start + step]], dtype)
+        if not np.array_equal(here, there):
+            return False
+    return True
+
+
+def _sorted_row_groups(rows: np.ndarray, dtype: type) -> np.ndarray:
+    """Group ids from sorting the rows' bytes (exact whatever the hashes)."""
+    bits = _row_bits(rows, dtype)
+    keys = bits.view(np.dtype((np.void, bits.dtype.itemsize * rows.shape[1]))).ravel()
+    return np.unique(keys, return_inverse=True)[1].ravel()
 
 
 def check_cosine_rows(X: np.ndarray) -> None:
