@@ -6,8 +6,8 @@ float64 copy of all samples; it now hashes each row's bits in blocks, sorts the 
 and compares every row with the first of its hash. This script runs both on N
 Fashion-MNIST images (float32, shuffled; shifted copies beyond 70,000, ``augmented``),
 each in a fresh process, as in a fit (the first large allocation of a process costs
-its page faults), and reports seconds, the peak resident memory added and whether
-the two found the same groups.
+its page faults), ``--repeats`` times, and reports the fastest and slowest seconds, the
+largest peak resident memory added and whether the two found the same groups.
 
 Run: ``python benchmarks/bench_sample_groups.py`` (about 1 min on 2 cores; needs
 Debian's ``dataset-fashion-mnist`` or ``--data``).
@@ -76,10 +76,18 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(a)) == len(np.unique(b))
 
 
+def _measure(code: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[70000, 250000])
     parser.add_argument("--data", default=None, help="folder of the Fashion-MNIST .gz files")
+    parser.add_argument("--repeats", type=int, default=2, help="fresh processes per method")
     parser.add_argument(
         "--sort-max", type=int, default=250000,
         help="largest N sorted (the sort adds about 23 GiB at 1,000,000)",
@@ -95,21 +103,24 @@ def main(argv=None) -> None:
                 continue
             out = f"/tmp/bench_sample_groups_{method}.npy"
             code = CHILD.format(bench=here, n=n, data=args.data, method=method, out=out)
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-            if done.returncode:
-                raise RuntimeError(done.stderr)
-            run = {"n": n, "method": name, **json.loads(done.stdout.strip().splitlines()[-1])}
+            times = [_measure(code) for _ in range(args.repeats)]
+            run = {"n": n, "method": name, "seconds": [t["seconds"] for t in times],
+                   "peak_added_gib": max(t["peak_added_gib"] for t in times)}  # fmt: skip
             found.append(np.load(out))
             data["runs"].append(run)
             print(run, flush=True)
         same = same_partition(*found) if len(found) == 2 else None
         data["runs"][-1]["same_groups"] = same
         for run in data["runs"][-len(found) :]:
-            rows.append([f"{n:,}", run["method"], f"{run['seconds']:.2f}",
+            rows.append([f"{n:,}", run["method"],
+                         f"{min(run['seconds']):.2f}–{max(run['seconds']):.2f}",
                          f"{run['peak_added_gib']:.2f}",
                          {True: "yes", False: "NO", None: "(not sorted)"}[same]])  # fmt: skip
-    headers = ["N", "method", "seconds", "peak RSS added GiB", "same groups"]
-    head = f"{data['machine']['cpu']}, {data['machine']['nproc']} cores; each in a fresh process."
+    headers = ["N", "method", "seconds (fastest–slowest)", "peak RSS added GiB", "same groups"]
+    head = (
+        f"{data['machine']['cpu']}, {data['machine']['nproc']} cores; each of "
+        f"{args.repeats} runs per method in a fresh process."
+    )
     write_results("bench_sample_groups", data, head + "\n\n" + markdown_table(headers, rows))
 
 

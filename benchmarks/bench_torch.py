@@ -144,7 +144,7 @@ class Watch(threading.Thread):
     frames), so that a run cut short still says how far it got.
 
     Each 0.2 s sample also counts where the main thread is (its innermost ``didi``
-    frames and the call it is in), a sampling profile that costs the fit nothing:
+    frames and the call it is in), a sampling profile that costs the fit little:
     :meth:`sites` gives the seconds spent at each place.
     """
 
@@ -171,7 +171,9 @@ class Watch(threading.Thread):
 
     def where(self, innermost: bool = False) -> str:
         frame = sys._current_frames().get(self.main)
-        stack = traceback.extract_stack(frame) if frame is not None else []
+        # Without reading source lines: the sampling thread holds the GIL meanwhile.
+        walk = traceback.walk_stack(frame) if frame is not None else iter(())
+        stack = list(reversed(traceback.StackSummary.extract(walk, lookup_lines=False)))
         inside = [f"{Path(f.filename).stem}.{f.name}" for f in stack if "didi" in f.filename]
         site = " > ".join(inside[-4:]) or "outside didi"
         if innermost and stack and "didi" not in stack[-1].filename:

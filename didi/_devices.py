@@ -6,10 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 
-def check_torch_device(device: Any, parameter: str, purpose: str) -> Any:
-    """``device`` as a ``torch.device``: PyTorch installed, the name known to it, and a
-    CUDA device only where CUDA is available. ``purpose`` completes the error for a
-    missing PyTorch: "``parameter`` ``purpose`` in PyTorch"."""
+def is_device_like(value: Any) -> bool:
+    """A device name or a ``torch.device`` (without importing PyTorch)."""
+    kind = type(value)
+    return isinstance(value, str) or (kind.__module__ == "torch" and kind.__name__ == "device")
+
+
+def check_torch_device(device: Any, parameter: str, purpose: str, dtype: str = "float32") -> Any:
+    """``device`` as a ``torch.device`` that can hold ``dtype`` tensors now: PyTorch
+    installed, the name known to it, the device present (a one-element tensor is made
+    there, which also finds a missing CUDA device, a CUDA index beyond the machine's and
+    a device without that type, such as MPS for float64). ``purpose`` completes the
+    error for a missing PyTorch: "``parameter`` ``purpose`` in PyTorch"."""
     try:
         import torch
     except ImportError as error:
@@ -25,4 +33,12 @@ def check_torch_device(device: Any, parameter: str, purpose: str) -> Any:
             f"{parameter}={device!r}, but PyTorch finds no CUDA device here; "
             f"use {parameter}=None (the CPU)."
         )
+    if checked.type == "meta":
+        raise ValueError(f"{parameter}={device!r}: the meta device holds no values.")
+    try:
+        torch.empty(1, dtype=getattr(torch, dtype), device=checked)
+    except (RuntimeError, TypeError, AssertionError, NotImplementedError) as error:
+        raise ValueError(
+            f"{parameter}={device!r} cannot hold {dtype} tensors here: {error}"
+        ) from error
     return checked

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ._devices import is_device_like
+
 
 class InvalidParameterError(ValueError, TypeError):
     """A parameter has a value its estimator does not allow.
@@ -120,12 +122,7 @@ RANDOM_STATE = [
     Satisfies(lambda value: isinstance(value, np.random.RandomState), "a numpy RandomState"),
 ]
 #: A PyTorch device: its name or a ``torch.device`` (checked further where used).
-TORCH_DEVICE = [
-    NONE,
-    Satisfies(
-        lambda v: isinstance(v, str) or hasattr(v, "type"), "a device name or a torch.device"
-    ),
-]
+TORCH_DEVICE = [NONE, Satisfies(is_device_like, "a device name or a torch.device")]
 N_JOBS = [NONE, Interval(Integral, 1, None), Interval(Integral, None, -1)]
 MEMORY = [
     NONE,

@@ -40,6 +40,7 @@ from ..distance._divergence import normalized_entropy
 from ..distance._ranking import may_find_base_neighbours
 from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
+from ..inverse._rbf_inverse import DEVICE_PURPOSE
 from ..projection import FisherUMAP
 from ..projection._torch_layout import check_layout_device
 from ..projection._tsne import TSNELayout
@@ -199,10 +200,11 @@ class DecisionMap(
         umap-learn's.
     inverse_device : str or torch.device, default=None
         Where π⁻¹'s weights and their products are computed (:class:`RBFInverse`'s
-        ``device``): ``None`` in NumPy on the CPU; a PyTorch device in float64
-        there. On a GPU the "inverse" stage (two fits of π⁻¹ over every sample)
-        and the grid's π⁻¹ take a fraction of the CPU's time on large maps; the map
-        is the same up to rounding, not to the bit.
+        ``device``), in :meth:`fit` (the "inverse" stage: two fits of π⁻¹ over the
+        samples, and the grid) and in every later use of π⁻¹: ``None`` in NumPy on
+        the CPU; a PyTorch device in float64 there, meant for a GPU and large maps.
+        The map is the same up to rounding, not to the bit; a map fitted with a GPU
+        maps on a machine without one after ``set_params(inverse_device=None)``.
     embedder : {"umap", "tsne"}, default="umap"
         The layout of the DiDi graph: UMAP's, or scikit-learn's Barnes-Hut t-SNE of
         the exact DiDi k-NN graph (``mode="auto"`` is then always ``"knn"``), at the
@@ -429,9 +431,11 @@ class DecisionMap(
             check_layout_device(self.layout_device)
         self._check_inverse_device()
 
-    def _check_inverse_device(self) -> None:
-        if self.inverse_device is not None:
-            check_torch_device(self.inverse_device, "inverse_device", "computes π⁻¹'s products")
+    def _check_inverse_device(self) -> Any:
+        """The checked ``torch.device`` of ``inverse_device``, or ``None`` for NumPy."""
+        if self.inverse_device is None:
+            return None
+        return check_torch_device(self.inverse_device, "inverse_device", DEVICE_PURPOSE, "float64")
 
     def _check_labels(self, y: Any, n_samples: int) -> np.ndarray | None:
         if y is None:
@@ -1048,8 +1052,7 @@ class DecisionMap(
         one after ``set_params(inverse_device=None)``)."""
         check_is_fitted(self, "embedding_")
         validate_params(self)
-        self._check_inverse_device()
-        return self.inverse_.set_params(device=self.inverse_device).inverse_transform(Y)
+        return self.inverse_._inverse_transform(Y, self._check_inverse_device())
 
     def score(self, X: Any, y: Any = None, scoring: str | None = None) -> float:
         r"""A quality score measured on the given samples, placed into the fitted map.

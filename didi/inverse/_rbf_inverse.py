@@ -24,6 +24,9 @@ from ._rbf import (
 #: Rows of 2-D points mapped at once by ``inverse_transform`` (bounds memory).
 _CHUNK_ROWS = 4096
 
+#: What ``device`` does, for the error where PyTorch is missing.
+DEVICE_PURPOSE = "computes π⁻¹'s products"
+
 
 class RBFInverse(RegressorMixin, BaseEstimator):
     """Inverse projection π⁻¹: a radial-basis network from 2-D to input space.
@@ -58,15 +61,18 @@ class RBFInverse(RegressorMixin, BaseEstimator):
     n_jobs : int or None, default=None
         Threads computing the weights in :meth:`fit` and :meth:`inverse_transform`
         (``None``: as many as BLAS uses, every core unless a parallel grid search
-        limits its workers). Results do not depend on it.
+        limits its workers). Results do not depend on it. With ``device``, PyTorch
+        chooses its own threads instead.
     device : str or torch.device, default=None
         Where the weights and their products are computed: ``None`` in NumPy on the
-        CPU; a PyTorch device (``"cuda"``, ``"cpu"``, ...) in float64 there, in
-        blocks (``pip install "didi[torch]"``), which on a GPU takes a fraction of
-        the CPU's time for many points or centres. The same π⁻¹ up to rounding,
-        not to the bit. Used by :meth:`fit` and :meth:`inverse_transform`; the
-        fitted coefficients are NumPy arrays, so ``set_params(device=None)`` maps
-        on a machine without that device.
+        CPU; a PyTorch device (``"cuda"``, ...) in float64 there, in blocks of
+        points (``pip install "didi[torch]"``): meant for a GPU, for many points
+        and centres (on a CPU, NumPy is as fast). The same π⁻¹ up to rounding, not
+        to the bit. Used by :meth:`fit` (which leaves the centres and coefficients
+        on the device for :meth:`inverse_transform`'s calls) and
+        :meth:`inverse_transform`; the fitted
+        coefficients are NumPy arrays, so ``set_params(device=None)`` maps on a
+        machine without that device.
 
     Attributes
     ----------
@@ -120,6 +126,9 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+
+    #: The centres and coefficients on a device: (device, coef_, centres, coefficients).
+    _device_copies: tuple[Any, ...] | None = None
 
     _parameter_constraints: ClassVar[dict] = {
         "a": [Interval(Real, 0, None, closed="neither")],
@@ -177,6 +186,9 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         coef = self._fit_coefficients(Y, centers, a_effective, flat, center_idx, device)
         # Set only once the solve has succeeded: a failed refit keeps the previous fit.
         self.a_effective_, self.b_, self.centers_, self.coef_ = a_effective, self.b, centers, coef
+        self._device_copies = None
+        if device is not None:  # kept there for inverse_transform's calls
+            self._device_copies = (device, coef, *self._on_device(device))
         self.sample_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = Y.shape[1]
         self._dtype = X.dtype
@@ -186,12 +198,12 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         """The checked torch device of ``device``, or ``None`` for NumPy."""
         if self.device is None:
             return None
-        return check_torch_device(self.device, "device", "computes π⁻¹'s products")
+        return check_torch_device(self.device, "device", DEVICE_PURPOSE, "float64")
 
     def _fit_coefficients(self, Y, centers, a_effective, flat, center_idx, device):
         """θ for the flattened samples ``flat`` at ``Y`` and the ``centers``
         (``Y[center_idx]``), in NumPy or on ``device``."""
-        prior = flat[center_idx].astype(np.float64)
+        prior = flat[center_idx].astype(np.float64, copy=False)
         if device is None:
             return fit_coefficients(
                 Y, centers, a_effective, self.b, flat.astype(np.float64, copy=False), prior,
@@ -201,6 +213,23 @@ class RBFInverse(RegressorMixin, BaseEstimator):
 
         gram, rhs = torch_weight_statistics(Y, centers, a_effective, self.b, flat, device)
         return solve_coefficients(gram, rhs, prior, self.alpha)
+
+    def _on_device(self, device: Any) -> tuple[Any, Any]:
+        """The centres and coefficients as float64 tensors on ``device``: those
+        :meth:`fit` left there (a map calls :meth:`inverse_transform` block by block),
+        else uploaded for this call (``inverse_transform`` changes no attribute)."""
+        from ._rbf_torch import on_device
+
+        kept = self._device_copies
+        # The coefficients themselves are kept: a new coef_ is told apart by identity.
+        if kept is not None and kept[0] == device and kept[1] is self.coef_:
+            return kept[2], kept[3]
+        return on_device(self.centers_, device), on_device(self.coef_, device)
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_device_copies", None)  # device memory is not pickled
+        return state
 
     def _threads(self, n_points: int, n_centers: int) -> int:
         """Threads for the weights of ``n_points`` at once: counted (which asks the
@@ -232,7 +261,12 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         validate_params(self)
-        device = self._device()
+        return self._inverse_transform(Y, self._device())
+
+    def _inverse_transform(self, Y: Any, device: Any) -> np.ndarray:
+        """:meth:`inverse_transform` on ``device`` (a checked ``torch.device``, or
+        ``None`` for NumPy), whatever this estimator's ``device`` says: an owner such as
+        :class:`~didi.DecisionMap` names the device without changing this fit."""
         Y = check_array(Y, dtype=np.float64, input_name="Y")
         if Y.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -242,9 +276,8 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         if device is not None:
             from ._rbf_torch import torch_inverse_transform
 
-            out = torch_inverse_transform(
-                Y, self.centers_, self.a_effective_, self.b_, self.coef_, self._dtype, device
-            )
+            centers, coef = self._on_device(device)
+            out = torch_inverse_transform(Y, centers, coef, self.a_effective_, self.b_, self._dtype)
             return out.reshape((len(Y), *self.sample_shape_))
         out = np.empty((len(Y), self.coef_.shape[1]), dtype=self._dtype)
         threads = self._threads(min(len(Y), _CHUNK_ROWS), len(self.centers_))

@@ -18,17 +18,17 @@ import torch
 
 from ._rbf import FIT_CHUNK
 
-#: float64 values of a block of weights on a GPU (256 MiB); elsewhere a block takes
+#: float64 values of a block's temporaries on a GPU (256 MiB): its weights, one
+#: coordinate's differences and its samples or outputs. Elsewhere a block takes
 #: :data:`~._rbf.FIT_CHUNK` points, as NumPy's does.
 _GPU_BLOCK_VALUES = 1 << 25
 
 
 def block_points(device: torch.device, n_centers: int, n_values: int) -> int:
-    """Points per block: their weights and their ``n_values`` outputs in float64 within
-    the device's block budget."""
+    """Points per block: their temporaries in float64 within the device's budget."""
     if device.type != "cuda":
         return FIT_CHUNK
-    return max(16, _GPU_BLOCK_VALUES // max(1, n_centers + n_values))
+    return max(16, _GPU_BLOCK_VALUES // max(1, 2 * n_centers + n_values))
 
 
 def on_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -81,23 +81,19 @@ def torch_weight_statistics(
 
 def torch_inverse_transform(
     Y: np.ndarray,
-    centers: np.ndarray,
+    centers: torch.Tensor,
+    coef: torch.Tensor,
     a: float,
     b: float,
-    coef: np.ndarray,
     dtype: np.dtype,
-    device: Any,
 ) -> np.ndarray:
-    """``π⁻¹(Y)``: the normalised weights times the coefficients on ``device``, in blocks
-    of points, each cast to ``dtype`` there before it comes back."""
-    device = torch.device(device)
+    """``π⁻¹(Y)``: the normalised weights times the coefficients (float64 tensors on one
+    device) there, in blocks of points, each cast to ``dtype`` before it comes back."""
+    device = coef.device
     out = np.empty((len(Y), coef.shape[1]), dtype=dtype)
     out_dtype = torch.from_numpy(out[:0]).dtype
-    centers_there, coef_there = on_device(centers, device), on_device(coef, device)
     step = block_points(device, len(centers), coef.shape[1])
     for start in range(0, len(Y), step):
-        W = torch_normalized_weights(
-            on_device(Y[start : start + step], device), centers_there, a, b
-        )
-        out[start : start + len(W)] = (W @ coef_there).to(out_dtype).cpu().numpy()
+        W = torch_normalized_weights(on_device(Y[start : start + step], device), centers, a, b)
+        out[start : start + len(W)] = (W @ coef).to(out_dtype).cpu().numpy()
     return out

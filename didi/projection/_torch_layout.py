@@ -33,7 +33,7 @@ _DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar("didi_layout_devic
 def check_layout_device(device: Any) -> Any:
     """``device`` as a ``torch.device``, checked before any work (PyTorch installed, the
     name known to it, CUDA available where named)."""
-    return check_torch_device(device, "layout_device", "runs UMAP's layout")
+    return check_torch_device(device, "layout_device", "runs UMAP's layout", "float32")
 
 
 @contextlib.contextmanager

@@ -350,6 +350,7 @@ inverse_device
         previous = state["maps"][-1] if state["maps"] else None
         dmap = DecisionMap(**forwarded_params(self, DecisionMap, estimator=estimator))
         validate_params(dmap)
+        dmap._check_devices()  # before this checkpoint's distances
         layout = None
         if previous is not None and self.alignment == "aligned":
             layout = AlignedLayout(

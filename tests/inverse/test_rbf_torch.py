@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 from didi import DecisionMap, DecisionMapSequence, RBFInverse  # noqa: E402
 from didi._validation import InvalidParameterError  # noqa: E402
 from didi.inverse import _rbf_torch  # noqa: E402
+from didi.inverse._rbf_torch import on_device as on_device_  # noqa: E402
 from didi.inverse._rbf_torch import (  # noqa: E402
     torch_inverse_transform,
     torch_normalized_weights,
@@ -76,7 +77,8 @@ def test_inverse_transform_over_blocks_is_the_product(monkeypatch):
     monkeypatch.setattr(_rbf_torch, "FIT_CHUNK", 5)
     rng = np.random.default_rng(2)
     Y, centers, coef = rng.normal(size=(23, 2)), rng.normal(size=(6, 2)), rng.normal(size=(6, 3))
-    out = torch_inverse_transform(Y, centers, 2.0, 1.5, coef, np.dtype(np.float32), "cpu")
+    there = torch.from_numpy(centers), torch.from_numpy(coef)
+    out = torch_inverse_transform(Y, *there, 2.0, 1.5, np.dtype(np.float32))
     assert out.dtype == np.float32
     expected = (formula_weights(Y, centers, 2.0, 1.5) @ coef).astype(np.float32)
     np.testing.assert_allclose(out, expected, rtol=1e-6)
@@ -151,23 +153,61 @@ def test_decision_map_on_the_inverse_device_is_the_same_map(images):
         assert abs(device.scores_[name] - host.scores_[name]) <= 1 / 300 + 1e-12
 
 
-def test_a_sequence_hands_the_inverse_device_to_its_maps():
-    sequence = DecisionMapSequence([_probabilities], inverse_device="cpu")
-    assert sequence.get_params()["inverse_device"] == "cpu"
+def test_a_sequence_hands_the_inverse_device_to_its_maps(images):
+    X = images[1][:80].reshape(80, -1)
+    kwargs = {"random_state": 0, "resolution": 5, "n_neighbors": 8, "n_epochs": 10}
+    sequence = DecisionMapSequence([_probabilities], inverse_device="cpu", **kwargs).fit(X)
+    assert sequence.maps_[0].inverse_.device == "cpu"
     with pytest.raises(InvalidParameterError, match="inverse_device"):
-        DecisionMapSequence([_probabilities], inverse_device=1.5).fit(np.zeros((40, 36)))
+        DecisionMapSequence([_probabilities], inverse_device=1.5).fit(X)
+    with pytest.raises(ValueError, match="inverse_device='gpu' is not a torch device"):
+        DecisionMapSequence([lambda Z: 1 / 0], inverse_device="gpu").fit(X)
 
 
-def test_a_fitted_map_computes_pi_inverse_on_the_device_named_now(images):
+def test_devices_that_cannot_hold_the_values_are_refused_up_front():
+    with pytest.raises(ValueError, match="meta device holds no values"):
+        RBFInverse(device="meta").fit(np.zeros((3, 2)), np.zeros((3, 2)))
+    with pytest.raises(InvalidParameterError, match="device"):
+        RBFInverse(device=np.dtype("float64")).fit(np.zeros((3, 2)), np.zeros((3, 2)))
+
+
+def test_pickling_leaves_the_device_copies_behind(images):
+    import pickle
+
+    Y, X = images
+    inverse = RBFInverse(n_centers=50, random_state=0, device="cpu").fit(Y, X)
+    expected = inverse.inverse_transform(Y[:5])
+    assert inverse._device_copies is not None
+    assert RBFInverse(n_centers=50, random_state=0).fit(Y, X)._device_copies is None
+    restored = pickle.loads(pickle.dumps(inverse))
+    assert restored._device_copies is None
+    np.testing.assert_array_equal(restored.inverse_transform(Y[:5]), expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_a_gpu_pi_inverse_is_numpys_up_to_rounding(images, monkeypatch):
+    monkeypatch.setattr(_rbf_torch, "_GPU_BLOCK_VALUES", 1 << 12)  # many blocks
+    Y, X = images
+    host = RBFInverse(n_centers=200, random_state=0).fit(Y, X)
+    gpu = RBFInverse(n_centers=200, random_state=0, device="cuda").fit(Y, X)
+    np.testing.assert_allclose(gpu.coef_, host.coef_, rtol=0, atol=1e-9 * np.abs(host.coef_).max())
+    np.testing.assert_allclose(gpu.inverse_transform(Y), host.inverse_transform(Y), atol=1e-5)
+
+
+def test_a_fitted_map_computes_pi_inverse_on_the_device_named_now(images, monkeypatch):
     """``set_params(inverse_device=...)`` after fit moves π⁻¹'s later work (here to
-    NumPy and back): the same samples up to rounding, and a bad device is refused
-    with the map's parameter named."""
+    NumPy and back) without changing the fitted π⁻¹: the same samples up to
+    rounding, and a bad device is refused with the map's parameter named."""
     X = images[1][:200].reshape(200, -1)
     kwargs = {"random_state": 0, "resolution": 10, "n_neighbors": 10, "n_epochs": 20}
     dmap = DecisionMap(_probabilities, **kwargs, inverse_device="cpu").fit(X)
     on_device = dmap.inverse_transform(dmap.embedding_[:50])
+    uploads = []
+    monkeypatch.setattr(_rbf_torch, "on_device", lambda *a: uploads.append(1) or on_device_(*a))
+    dmap.inverse_transform(dmap.embedding_[:50])
+    assert len(uploads) == 1  # the points; fit left the centres and coefficients there
     on_host = dmap.set_params(inverse_device=None).inverse_transform(dmap.embedding_[:50])
-    assert dmap.inverse_.device is None
+    assert dmap.inverse_.device == "cpu"  # the fitted π⁻¹ is left as it was
     np.testing.assert_allclose(on_host, on_device, rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match="inverse_device='gpu' is not a torch device"):
         dmap.set_params(inverse_device="gpu").inverse_transform(dmap.embedding_[:5])
