@@ -4,8 +4,9 @@
 The same formulas in float64, in blocks of points whose weights stay on the device;
 only ``WᵀW`` and ``WᵀX`` (fit) or the synthesised samples (``inverse_transform``) come
 back. The products are the work (about ``2·n·m·(m + d)`` operations for ``n`` points,
-``m`` centres and ``d`` values each): a GPU does them in a fraction of the CPU's time.
-The results agree with NumPy's to rounding, not to the bit: sums run in other orders.
+``m`` centres and ``d`` values each), which a GPU's float64 units are meant to take
+over (on a CPU, NumPy is as fast). The results agree with NumPy's to rounding, not to
+the bit: sums run in other orders.
 Needs PyTorch; ``import didi`` never imports it.
 """
 
