@@ -153,6 +153,11 @@ def equal_sample_groups(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.nd
 _GROUP_BLOCK_VALUES = 1 << 20
 
 
+def _group_block_rows(width: int) -> int:
+    """Rows of ``width`` values hashed or compared at once."""
+    return max(1, _GROUP_BLOCK_VALUES // max(1, width))
+
+
 def _row_bits(rows: np.ndarray, dtype: type) -> np.ndarray:
     """The rows' values in ``dtype`` with ``-0.0`` made ``0.0``, as unsigned integers."""
     values = np.ascontiguousarray(rows, dtype=dtype) + dtype(0.0)
@@ -172,7 +177,7 @@ def row_hashes(rows: np.ndarray, dtype: type) -> np.ndarray:
     multipliers = np.random.default_rng(0).integers(0, 2**63, size=width, dtype=np.uint64)
     multipliers = multipliers * np.uint64(2) + np.uint64(1)
     out = np.empty(len(rows), dtype=np.uint64)
-    step = max(1, _GROUP_BLOCK_VALUES // max(1, width))
+    step = _group_block_rows(width)
     for start in range(0, len(rows), step):
         words = _row_bits(rows[start : start + step], dtype).byteswap().astype(np.uint64)
         words *= multipliers  # wraps modulo 2⁶⁴, as intended
@@ -182,7 +187,7 @@ def row_hashes(rows: np.ndarray, dtype: type) -> np.ndarray:
 
 def _rows_equal(rows: np.ndarray, others: np.ndarray, dtype: type) -> bool:
     """Whether every row's bits equal those of row ``others[i]``."""
-    step = max(1, _GROUP_BLOCK_VALUES // max(1, rows.shape[1]))
+    step = _group_block_rows(rows.shape[1])
     for start in range(0, len(rows), step):
         here = _row_bits(rows[start : start + step], dtype)
         there = _row_bits(rows[others[start : start + step]], dtype)
