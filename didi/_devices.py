@@ -1,9 +1,12 @@
 """PyTorch devices named by parameters (``layout_device``, ``inverse_device``), checked
-before any work. PyTorch is imported only where a device is named."""
+before any work, and NumPy arrays handed to PyTorch. PyTorch is imported only where it
+is used."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 
 def is_device_like(value: Any) -> bool:
@@ -42,3 +45,15 @@ def check_torch_device(device: Any, parameter: str, purpose: str, dtype: str = "
             f"{parameter}={device!r} cannot hold {dtype} tensors here: {error}"
         ) from error
     return checked
+
+
+def tensor_from_numpy(array: np.ndarray, dtype: Any = None) -> Any:
+    """``torch.from_numpy`` of ``array`` made C-contiguous (and of ``dtype``, where
+    given), sharing its memory where it can. A read-only array (a memory map, a
+    broadcast view) is copied first: PyTorch has no read-only tensors and warns."""
+    import torch
+
+    array = np.ascontiguousarray(array, dtype)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(array)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from .._devices import tensor_from_numpy
+
 #: Which function of the model's outputs is differentiated: the log of the target
 #: class's probability, the probability itself, or the model's raw score (logit).
 SCORES = ("log_proba", "proba", "logit")
@@ -77,8 +79,8 @@ def input_gradients(
     gradients, values = [], []
     targets = torch.as_tensor(np.asarray(target_index, dtype=np.int64))
     for start in range(0, len(X), batch_size):
-        block = np.ascontiguousarray(X[start : start + batch_size])
-        x = torch.from_numpy(block).to(device=device, dtype=dtype).requires_grad_(True)
+        block = tensor_from_numpy(X[start : start + batch_size])
+        x = block.to(device=device, dtype=dtype).requires_grad_(True)
         scores = class_scores(forward(x.reshape(-1, *shape)), output, score)
         picked = scores.gather(1, targets[start : start + len(block), None].to(device))[:, 0]
         (gradient,) = torch.autograd.grad(picked.sum(), x)
@@ -118,11 +120,11 @@ def integrated_gradients(
         return class_scores(forward(x.reshape(-1, *shape)), output, score)
 
     method = IntegratedGradients(scores_of)
-    reference = torch.from_numpy(np.ascontiguousarray(baseline)).to(device=device, dtype=dtype)
+    reference = tensor_from_numpy(baseline).to(device=device, dtype=dtype)
     attributions = []
     for start in range(0, len(X), batch_size):
-        block = np.ascontiguousarray(X[start : start + batch_size])
-        x = torch.from_numpy(block).to(device=device, dtype=dtype)
+        block = tensor_from_numpy(X[start : start + batch_size])
+        x = block.to(device=device, dtype=dtype)
         targets = torch.as_tensor(target_index[start : start + len(block)], dtype=torch.int64)
         found = method.attribute(
             x,

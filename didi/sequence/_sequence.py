@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
@@ -104,6 +105,8 @@ inverse_device
         objective, so ``embedder="tsne"`` needs ``alignment="independent"``.
         ``layout_device`` lays out the first map, independent maps and the Euclidean
         UMAP on the device; aligned layouts run umap-learn's numba kernel.
+        ``inverse_device`` is read again by :meth:`to_html`, as by
+        :meth:`DecisionMap.inverse_transform`.
 
     Attributes
     ----------
@@ -456,8 +459,11 @@ inverse_device
             probe_resolution,
             [Interval(Integral, 1, 200)],
         )
+        # π⁻¹ runs on the device named now, not at fit: a sequence fitted on a GPU
+        # writes its page on a machine without one after set_params(inverse_device=None).
+        maps = [copy.copy(m).set_params(inverse_device=self.inverse_device) for m in self.maps_]
         return write_html(
-            self.maps_,
+            maps,
             path,
             title=title,
             frame_names=self.checkpoint_names_,

@@ -2,6 +2,8 @@
 
 import copy
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -690,3 +692,31 @@ def test_deepfool_with_many_classes_still_bounds_from_above():
         clf.boundary_distances(X, max_iter=0)
     with pytest.raises(ValueError, match="overshoot"):
         clf.boundary_distances(X, overshoot=-1.0)
+
+
+def test_read_only_samples_pass_without_pytorchs_warning():
+    """Read-only samples (a memory map) go through the probabilities, a map's paths and
+    ranking, gradients and DeepFool without PyTorch's warning about non-writable
+    arrays. PyTorch gives it once per process, so the calls run in a fresh one, where
+    it is an error."""
+    code = (
+        "import warnings, numpy as np, torch\n"
+        "warnings.filterwarnings('error', message='The given NumPy array is not writable')\n"
+        "from didi import DecisionMap\n"
+        "from didi.torch import TorchClassifier\n"
+        "torch.manual_seed(0)\n"
+        "net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Tanh(), "
+        "torch.nn.Linear(6, 3))\n"
+        "X = np.random.default_rng(0).normal(size=(90, 8)).astype(np.float32)\n"
+        "X.setflags(write=False)\n"
+        "clf = TorchClassifier(net, batch_size=32)\n"
+        "y = clf.predict(X)\n"
+        "dmap = DecisionMap(clf, n_neighbors=5, resolution=8, n_epochs=10, "
+        "random_state=0).fit(X, y)\n"
+        "clf.score_gradients(X, np.zeros(len(X), dtype=int))\n"
+        "clf.boundary_distances(X[:4], max_iter=3)\n"
+        "print(dmap.embedding_.shape)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(90, 2)"

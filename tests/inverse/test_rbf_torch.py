@@ -153,11 +153,17 @@ def test_decision_map_on_the_inverse_device_is_the_same_map(images):
         assert abs(device.scores_[name] - host.scores_[name]) <= 1 / 300 + 1e-12
 
 
-def test_a_sequence_hands_the_inverse_device_to_its_maps(images):
+def test_a_sequence_hands_the_inverse_device_to_its_maps(images, tmp_path):
+    """Its maps fit π⁻¹ on it; its page maps on the device named now."""
     X = images[1][:80].reshape(80, -1)
     kwargs = {"random_state": 0, "resolution": 5, "n_neighbors": 8, "n_epochs": 10}
     sequence = DecisionMapSequence([_probabilities], inverse_device="cpu", **kwargs).fit(X)
     assert sequence.maps_[0].inverse_.device == "cpu"
+    with pytest.raises(ValueError, match="inverse_device='gpu' is not a torch device"):
+        sequence.set_params(inverse_device="gpu").to_html(tmp_path / "maps.html")
+    page = sequence.set_params(inverse_device=None).to_html(tmp_path / "maps.html")
+    assert page.stat().st_size > 0
+    assert sequence.maps_[0].inverse_device == "cpu"  # the fitted maps are left as they were
     with pytest.raises(InvalidParameterError, match="inverse_device"):
         DecisionMapSequence([_probabilities], inverse_device=1.5).fit(X)
     with pytest.raises(ValueError, match="inverse_device='gpu' is not a torch device"):
