@@ -24,8 +24,11 @@ TYPICAL_PATH_SCALE = JS_MAX
 
 
 def _unit_rows(flat: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(flat, axis=1, keepdims=True)
-    return flat / np.where(norms > 0, norms, 1.0)
+    """The rows of ``flat`` scaled to norm 1 (all-zero rows kept), in float64."""
+    units = flat.astype(np.float64)
+    norms = np.linalg.norm(units, axis=1, keepdims=True)
+    units /= np.where(norms > 0, norms, 1.0)
+    return units
 
 
 def rms_base_distance(X: np.ndarray, metric: str) -> float:
@@ -49,10 +52,13 @@ def rms_base_distance(X: np.ndarray, metric: str) -> float:
         The scale; ``0.0`` when all samples coincide.
     """
     n = len(X)
-    flat = X.reshape(n, -1).astype(np.float64, copy=False)
+    flat = X.reshape(n, -1)
     pairs = n * (n - 1)
+    # One float64 copy of the samples, worked on in place: at 10⁶ images of 784
+    # pixels each copy is 6.3 GB.
     if metric == "euclidean":
-        centred = flat - flat.mean(axis=0)
+        centred = flat.astype(np.float64)
+        centred -= centred.mean(axis=0)
         total = 2.0 * n * float(np.einsum("ij,ij->", centred, centred))
     elif metric == "cosine":
         units = _unit_rows(flat)
