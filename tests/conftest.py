@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import matplotlib
 import numpy as np
 import pytest
@@ -44,3 +47,13 @@ def softmax_classifier(weights):
         return e / e.sum(axis=1, keepdims=True)
 
     return predict
+
+
+def output_of_fresh_process(code: str, *options: str) -> str:
+    """Standard output of ``code`` run in a fresh Python (for what a process does only
+    once, such as a warning or a start-up), after checking that it succeeded."""
+    done = subprocess.run(
+        [sys.executable, *options, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()

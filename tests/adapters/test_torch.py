@@ -2,8 +2,6 @@
 
 import copy
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,6 +13,8 @@ from didi import DecisionMap, FisherJSMetric  # noqa: E402
 from didi._proba import ProbaFunction  # noqa: E402
 from didi.distance._paths import path_lengths  # noqa: E402
 from didi.torch import TorchClassifier  # noqa: E402
+
+from ..conftest import output_of_fresh_process  # noqa: E402
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -717,6 +717,4 @@ def test_read_only_samples_pass_without_pytorchs_warning():
         "clf.boundary_distances(X[:4], max_iter=3)\n"
         "print(dmap.embedding_.shape)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "(90, 2)"
+    assert output_of_fresh_process(code) == "(90, 2)"

@@ -1,8 +1,5 @@
 """Samples of any finite size: no overflow, no invalid neighbour index, clear errors."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
@@ -11,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from didi import DecisionMap, FisherJSMetric
 from didi.distance._base_distance import knn_graph
 
-from ..conftest import softmax_classifier
+from ..conftest import output_of_fresh_process, softmax_classifier
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +70,7 @@ assert np.isfinite(graph.knn_distances_).all() and np.isfinite(dmap.embedding_).
 assert np.isfinite(dmap.transform(X[:5])).all()
 print("ok")
 """
-    result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "ok"
+    assert output_of_fresh_process(code, "-W", "ignore") == "ok"
 
 
 def test_values_whose_differences_overflow_are_named_before_any_classifier_call(problem):

@@ -3,9 +3,6 @@ against the formulas written out in NumPy here."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -25,6 +22,8 @@ from didi.inverse._rbf_torch import (  # noqa: E402
     torch_weight_statistics,
 )
 from tests.test_estimator_checks import EXPECTED_FAILURES  # noqa: E402
+
+from ..conftest import output_of_fresh_process  # noqa: E402
 
 
 def formula_weights(Y, centers, a, b):
@@ -232,9 +231,7 @@ def test_read_only_samples_need_no_writable_copy_from_the_caller():
         "inverse = RBFInverse(n_centers=50, random_state=0, device='cpu').fit(Y, X)\n"
         "print(inverse.inverse_transform(Y).shape)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "(300, 5)"
+    assert output_of_fresh_process(code) == "(300, 5)"
 
 
 @parametrize_with_checks(
