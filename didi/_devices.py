@@ -47,13 +47,14 @@ def check_torch_device(device: Any, parameter: str, purpose: str, dtype: str = "
     return checked
 
 
-def tensor_from_numpy(array: np.ndarray, dtype: Any = None) -> Any:
-    """``torch.from_numpy`` of ``array`` made C-contiguous (and of ``dtype``, where
-    given), sharing its memory where it can. A read-only array (a memory map, a
-    broadcast view) is copied first: PyTorch has no read-only tensors and warns."""
+def numpy_to_torch(array: Any, device: Any = "cpu", dtype: Any = None) -> Any:
+    """``array`` as a tensor of ``dtype`` (a torch dtype; ``None``: its own) on
+    ``device``, sharing its memory where it can, as ``torch.from_numpy(...).to(...)``.
+    A read-only array (a memory map, a broadcast view) is copied straight to the
+    device instead: PyTorch has no read-only tensors, and warns about one."""
     import torch
 
-    array = np.ascontiguousarray(array, dtype)
-    if not array.flags.writeable:
-        array = array.copy()
-    return torch.from_numpy(array)
+    array = np.ascontiguousarray(array)
+    if array.flags.writeable:
+        return torch.from_numpy(array).to(device=device, dtype=dtype)
+    return torch.tensor(array, device=device, dtype=dtype)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._devices import tensor_from_numpy
+from .._devices import numpy_to_torch
 
 #: Which function of the model's outputs is differentiated: the log of the target
 #: class's probability, the probability itself, or the model's raw score (logit).
@@ -77,12 +77,11 @@ def input_gradients(
     summed scores holds each sample's own gradient.
     """
     gradients, values = [], []
-    targets = torch.as_tensor(np.asarray(target_index, dtype=np.int64))
+    targets = numpy_to_torch(target_index, dtype=torch.int64)
     for start in range(0, len(X), batch_size):
-        block = tensor_from_numpy(X[start : start + batch_size])
-        x = block.to(device=device, dtype=dtype).requires_grad_(True)
+        x = numpy_to_torch(X[start : start + batch_size], device, dtype).requires_grad_(True)
         scores = class_scores(forward(x.reshape(-1, *shape)), output, score)
-        picked = scores.gather(1, targets[start : start + len(block), None].to(device))[:, 0]
+        picked = scores.gather(1, targets[start : start + len(x), None].to(device))[:, 0]
         (gradient,) = torch.autograd.grad(picked.sum(), x)
         gradients.append(gradient.detach().to("cpu", torch.float64))
         values.append(picked.detach().to("cpu"))
@@ -120,12 +119,11 @@ def integrated_gradients(
         return class_scores(forward(x.reshape(-1, *shape)), output, score)
 
     method = IntegratedGradients(scores_of)
-    reference = tensor_from_numpy(baseline).to(device=device, dtype=dtype)
+    reference = numpy_to_torch(baseline, device, dtype)
     attributions = []
     for start in range(0, len(X), batch_size):
-        block = tensor_from_numpy(X[start : start + batch_size])
-        x = block.to(device=device, dtype=dtype)
-        targets = torch.as_tensor(target_index[start : start + len(block)], dtype=torch.int64)
+        x = numpy_to_torch(X[start : start + batch_size], device, dtype)
+        targets = numpy_to_torch(target_index[start : start + len(x)], dtype=torch.int64)
         found = method.attribute(
             x,
             baselines=reference[None].expand_as(x),

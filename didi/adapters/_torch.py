@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .._base import check_samples
-from .._devices import tensor_from_numpy
+from .._devices import numpy_to_torch
 from .._proba import ROW_SUM_TOLERANCE
 from .._validation import NONE, Interval, Options, Satisfies, check_value
 from ..distance._divergence import JS_MAX, js_distance
@@ -251,8 +251,7 @@ class TorchClassifier(PrefitClassifier):
         blocks = []
         with self._evaluating():
             for start in range(0, len(X), batch):
-                x = tensor_from_numpy(X[start : start + batch])
-                x = x.to(device=device, dtype=dtype).reshape(-1, *shape)
+                x = numpy_to_torch(X[start : start + batch], device, dtype).reshape(-1, *shape)
                 blocks.append(self._forward(x).cpu())
         return self._remember_columns(torch.cat(blocks).numpy())
 
@@ -305,8 +304,7 @@ class TorchClassifier(PrefitClassifier):
         out = []
         with self._evaluating(gradients=True):
             for start in range(0, len(flat), batch):
-                x = tensor_from_numpy(flat[start : start + batch])
-                x = x.to(device=device, dtype=dtype)
+                x = numpy_to_torch(flat[start : start + batch], device, dtype)
                 out.append(deepfool_distances(scores_of, x, max_iter, overshoot).cpu())
         return torch.cat(out).numpy().astype(np.float64)
 
@@ -440,9 +438,7 @@ class TorchClassifier(PrefitClassifier):
         shape = model_input_shape(X.shape[1:], self.input_shape)
         batch = int(self.batch_size)
         batches = (
-            tensor_from_numpy(X[start : start + batch])
-            .to(device=device, dtype=dtype)
-            .reshape(-1, *shape)
+            numpy_to_torch(X[start : start + batch], device, dtype).reshape(-1, *shape)
             for start in range(0, len(X), batch)
         )
         return record_responses(self.module, names, batches, self._evaluating)
@@ -530,9 +526,9 @@ class DevicePaths:
         if self.resident:
             self.A_dev = _to_device(A, device, self.work)
             self.B_dev = self.A_dev if same else _to_device(B, device, self.work)
-        self.PA = tensor_from_numpy(proba_A, np.float64).to(self.exact)
+        self.PA = numpy_to_torch(proba_A, self.exact, torch.float64)
         self.PB = (
-            self.PA if proba_B is proba_A else tensor_from_numpy(proba_B, np.float64).to(self.exact)
+            self.PA if proba_B is proba_A else numpy_to_torch(proba_B, self.exact, torch.float64)
         )
         t = torch.arange(1, n_steps + 1, dtype=torch.float64) / (n_steps + 1)
         self.t = t.to(device=device, dtype=self.work).reshape((1, n_steps) + (1,) * (A.ndim - 1))
@@ -713,4 +709,4 @@ def _invalidity(proba: torch.Tensor) -> torch.Tensor:
 
 
 def _to_device(X: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    return tensor_from_numpy(X).to(device=device, dtype=dtype)
+    return numpy_to_torch(X, device, dtype)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._devices import tensor_from_numpy
+from .._devices import numpy_to_torch
 from ..distance._bounds import JS_MARGIN, BoundTerms, BoundWeights
 from ..distance._divergence import JS_MAX
 from ..distance._pruned import _MAX_SURVIVOR_SHARE, HELLINGER_FACTOR, BaseCandidates
@@ -308,7 +308,7 @@ def _nearest_base(base_lower: torch.Tensor, width: int, available: int) -> BaseC
 
 def _terms_to(terms: BoundTerms, rows, device: torch.device) -> list[torch.Tensor]:
     return [
-        tensor_from_numpy(part[rows], np.float64).to(device)
+        numpy_to_torch(part[rows], device, torch.float64)
         for part in (terms.flat, terms.sq_norms, terms.proba, terms.entropy)
     ]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._devices import tensor_from_numpy
+from .._devices import numpy_to_torch
 from ._rbf import FIT_CHUNK
 
 #: float64 values of a block's temporaries on a GPU (256 MiB): its weights, one
@@ -36,7 +36,7 @@ def block_points(device: torch.device, n_centers: int, n_values: int) -> int:
 def on_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     """``array`` as float64 on ``device``, cast there (float32 samples cross at half
     the size)."""
-    return tensor_from_numpy(array).to(device).to(torch.float64)
+    return numpy_to_torch(array, device).to(torch.float64)
 
 
 def torch_normalized_weights(

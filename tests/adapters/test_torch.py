@@ -695,10 +695,10 @@ def test_deepfool_with_many_classes_still_bounds_from_above():
 
 
 def test_read_only_samples_pass_without_pytorchs_warning():
-    """Read-only samples (a memory map) go through the probabilities, a map's paths and
-    ranking, gradients and DeepFool without PyTorch's warning about non-writable
-    arrays. PyTorch gives it once per process, so the calls run in a fresh one, where
-    it is an error."""
+    """Read-only samples and targets (memory maps) go through the probabilities, a
+    map's paths, unit responses, gradients, Integrated Gradients and DeepFool without
+    PyTorch's warning about non-writable arrays. PyTorch gives it once per process, so
+    the calls run in a fresh one, where it is an error."""
     code = (
         "import warnings, numpy as np, torch\n"
         "warnings.filterwarnings('error', message='The given NumPy array is not writable')\n"
@@ -708,12 +708,16 @@ def test_read_only_samples_pass_without_pytorchs_warning():
         "net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Tanh(), "
         "torch.nn.Linear(6, 3))\n"
         "X = np.random.default_rng(0).normal(size=(90, 8)).astype(np.float32)\n"
-        "X.setflags(write=False)\n"
+        "target, baseline = np.zeros(len(X), dtype=np.int64), np.zeros(8, np.float32)\n"
+        "for array in (X, target, baseline):\n"
+        "    array.setflags(write=False)\n"
         "clf = TorchClassifier(net, batch_size=32)\n"
         "y = clf.predict(X)\n"
         "dmap = DecisionMap(clf, n_neighbors=5, resolution=8, n_epochs=10, "
         "random_state=0).fit(X, y)\n"
-        "clf.score_gradients(X, np.zeros(len(X), dtype=int))\n"
+        "clf.unit_responses(X, ['0'])\n"
+        "clf.score_gradients(X, target)\n"
+        "clf.integrated_gradients(X[:4], target[:4], baseline, n_steps=4)\n"
         "clf.boundary_distances(X[:4], max_iter=3)\n"
         "print(dmap.embedding_.shape)\n"
     )
