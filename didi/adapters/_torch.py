@@ -524,8 +524,8 @@ class DevicePaths:
         n_bytes = (A.size + (0 if same else B.size)) * itemsize(self.work)
         self.resident = fits_on(device, n_bytes)
         if self.resident:
-            self.A_dev = _to_device(A, device, self.work)
-            self.B_dev = self.A_dev if same else _to_device(B, device, self.work)
+            self.A_dev = numpy_to_torch(A, device, self.work)
+            self.B_dev = self.A_dev if same else numpy_to_torch(B, device, self.work)
         self.PA = numpy_to_torch(proba_A, self.exact, torch.float64)
         self.PB = (
             self.PA if proba_B is proba_A else numpy_to_torch(proba_B, self.exact, torch.float64)
@@ -594,8 +594,8 @@ class DevicePaths:
         """The end points of pairs ``start:stop`` on the device, in the working type."""
         if self.resident:
             return self.A_dev[ia_all[start:stop]], self.B_dev[ib_all[start:stop]]
-        xa = _to_device(self.A[index_a[start:stop]], self.device, self.work)
-        xb = _to_device(self.B[index_b[start:stop]], self.device, self.work)
+        xa = numpy_to_torch(self.A[index_a[start:stop]], self.device, self.work)
+        xb = numpy_to_torch(self.B[index_b[start:stop]], self.device, self.work)
         return xa, xb
 
 
@@ -706,7 +706,3 @@ def _invalidity(proba: torch.Tensor) -> torch.Tensor:
     bad_sum = (proba.sum(dim=1) - 1.0).abs().max()
     valid = torch.isfinite(proba).all() & (proba.min() >= 0)
     return torch.where(valid, bad_sum, torch.inf)
-
-
-def _to_device(X: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    return numpy_to_torch(X, device, dtype)
