@@ -20,7 +20,6 @@ from .._base import (
     check_samples,
     forwarded_params,
 )
-from .._devices import check_torch_device
 from .._frames import FrameSpec, check_feature_names, feature_names_of, keep_feature_names
 from .._memory import cache_key, fingerprint_points, resolve_memory
 from .._proba import class_names_of, label_indices, resolve_proba_function
@@ -40,7 +39,7 @@ from ..distance._divergence import normalized_entropy
 from ..distance._ranking import may_find_base_neighbours
 from ..distance._stores import PathLengthStore, SamplePairMemory
 from ..inverse import RBFInverse
-from ..inverse._rbf_inverse import DEVICE_PURPOSE
+from ..inverse._rbf_inverse import check_inverse_device
 from ..projection import FisherUMAP
 from ..projection._torch_layout import check_layout_device
 from ..projection._tsne import TSNELayout
@@ -429,13 +428,7 @@ class DecisionMap(
         """Refuse a device that cannot run now, not after the distances."""
         if self.layout_device is not None:
             check_layout_device(self.layout_device)
-        self._check_inverse_device()
-
-    def _check_inverse_device(self) -> Any:
-        """The checked ``torch.device`` of ``inverse_device``, or ``None`` for NumPy."""
-        if self.inverse_device is None:
-            return None
-        return check_torch_device(self.inverse_device, "inverse_device", DEVICE_PURPOSE, "float64")
+        check_inverse_device(self.inverse_device, "inverse_device")
 
     def _check_labels(self, y: Any, n_samples: int) -> np.ndarray | None:
         if y is None:
@@ -1052,7 +1045,8 @@ class DecisionMap(
         one after ``set_params(inverse_device=None)``)."""
         check_is_fitted(self, "embedding_")
         validate_params(self)
-        return self.inverse_._inverse_transform(Y, self._check_inverse_device())
+        device = check_inverse_device(self.inverse_device, "inverse_device")
+        return self.inverse_._inverse_transform(Y, device)
 
     def score(self, X: Any, y: Any = None, scoring: str | None = None) -> float:
         r"""A quality score measured on the given samples, placed into the fitted map.

@@ -51,7 +51,7 @@ def base_unit(X: np.ndarray, safe_magnitude: float = SAFE_MAGNITUDE) -> float:
     exactly. Only the ratio of a base distance to its scale enters the DiDi distance.
     """
     # max |x| from two reductions: no array of absolute values (a copy of X).
-    largest = float(np.maximum(float(X.max()), -float(X.min()))) if X.size else 0.0
+    largest = max(float(X.max()), -float(X.min())) if X.size else 0.0
     if largest <= safe_magnitude:
         return 1.0
     return 2.0 ** (int(np.ceil(np.log2(largest))) - int(np.log2(safe_magnitude)))

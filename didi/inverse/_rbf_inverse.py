@@ -24,8 +24,13 @@ from ._rbf import (
 #: Rows of 2-D points mapped at once by ``inverse_transform`` (bounds memory).
 _CHUNK_ROWS = 4096
 
-#: What ``device`` does, for the error where PyTorch is missing.
-DEVICE_PURPOSE = "computes π⁻¹'s products"
+
+def check_inverse_device(device: Any, parameter: str = "device") -> Any:
+    """π⁻¹'s ``device`` as a checked ``torch.device`` that holds float64, or ``None``
+    for NumPy; errors name it ``parameter``."""
+    if device is None:
+        return None
+    return check_torch_device(device, parameter, "computes π⁻¹'s products", "float64")
 
 
 class RBFInverse(RegressorMixin, BaseEstimator):
@@ -155,7 +160,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         self : RBFInverse
         """
         validate_params(self)
-        device = self._device()
+        device = check_inverse_device(self.device)
         Y = check_array(Y, dtype=np.float64, input_name="Y")
         if X is None:
             raise ValueError(
@@ -193,12 +198,6 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         self.n_features_in_ = Y.shape[1]
         self._dtype = X.dtype
         return self
-
-    def _device(self) -> Any:
-        """The checked torch device of ``device``, or ``None`` for NumPy."""
-        if self.device is None:
-            return None
-        return check_torch_device(self.device, "device", DEVICE_PURPOSE, "float64")
 
     def _fit_coefficients(self, Y, centers, a_effective, flat, center_idx, device):
         """θ for the flattened samples ``flat`` at ``Y`` and the ``centers``
@@ -261,7 +260,7 @@ class RBFInverse(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "coef_")
         validate_params(self)
-        return self._inverse_transform(Y, self._device())
+        return self._inverse_transform(Y, check_inverse_device(self.device))
 
     def _inverse_transform(self, Y: Any, device: Any) -> np.ndarray:
         """:meth:`inverse_transform` on ``device`` (a checked ``torch.device``, or
